@@ -1,0 +1,249 @@
+/**
+ * Accepting a message: the first step after an adapter. Decides, in this order, whether the sender
+ * may use the gateway, whether the message was seen before, whether it is a command, too long,
+ * over the sender's rate or budget; then stores it (before the platform is acknowledged) and wakes
+ * the queue. Every refusal to an allowed person is a reply through the outbox, like any answer.
+ */
+import type { ReceiveResult } from './adapter.js';
+import type { Bus, BusEvent } from './bus.js';
+import { parseCommand, runCommand, type CommandHandler, type CommandResult } from './commands.js';
+import type { Config, EngineName } from './config/schema.js';
+import type { Logger } from './log.js';
+import { conversationIdOf, type InboundMessage, type Platform, type SavedFile } from './message.js';
+import type { JobQueue } from './queue/types.js';
+import type { Conversation, Message } from './store/db.js';
+import type { Store } from './store/index.js';
+import { NOTE_SEQ, type ReplyOptions } from './store/outbox.js';
+import { saveUpload, workspacePath } from './workspace.js';
+
+export interface AccessPolicy {
+  /** Anyone who reaches this platform may talk (the terminal; HTTP, where keys are checked first). */
+  open: boolean;
+  users: string[];
+  /** If non-empty, a message must come from one of these places (chats, channels, guilds). */
+  places: string[];
+}
+
+export function accessPolicies(config: Config): Record<Platform, AccessPolicy> {
+  return {
+    local: { open: true, users: [], places: [] },
+    http: { open: true, users: [], places: [] },
+    telegram: { open: false, users: config.telegram.allowed_users, places: config.telegram.allowed_chats },
+    slack: { open: false, users: config.slack.allowed_users, places: config.slack.allowed_channels },
+    discord: { open: false, users: config.discord.allowed_users, places: [...config.discord.allowed_guilds, ...config.discord.allowed_channels] },
+  };
+}
+
+/** The person a platform user is: a name from [people] when configured, else "platform:id". */
+export function userKeyOf(config: Config, platform: Platform, userId: string): string {
+  for (const [name, ids] of Object.entries(config.people)) {
+    if ((ids as Record<string, string | undefined>)[platform] === userId) return name;
+  }
+  return `${platform}:${userId}`;
+}
+
+export interface IntakeDeps {
+  store: Store;
+  queue: JobQueue;
+  bus: Bus;
+  config: Config;
+  log: Logger;
+  enabledEngines: EngineName[];
+  commandExtensions?: Map<string, CommandHandler>;
+  /** Largest attachment per platform, in bytes. */
+  maxFileBytes?: (platform: Platform) => number;
+}
+
+const MINUTE = 60_000;
+const DAY = 24 * 3600_000;
+
+export class Intake {
+  /** People refused once already: they get one polite refusal, then silence. */
+  private readonly refused = new Set<string>();
+
+  constructor(private readonly deps: IntakeDeps) {}
+
+  async receive(inbound: InboundMessage): Promise<ReceiveResult> {
+    const { store, config, log } = this.deps;
+    const platform = inbound.address.platform;
+    const refusal = this.checkAccess(inbound);
+    if (refusal) return refusal;
+
+    if (inbound.messageId && this.seen(platform, inbound.messageId)) return { status: 'duplicate' };
+    const text = (inbound.text ?? '').toWellFormed().replace(/\u0000/g, '').trim();
+    const conversation = store.conversations.ensure(inbound.address, inbound.userId);
+    const userKey = userKeyOf(config, platform, inbound.userId);
+    const command = parseCommand(text);
+    const base = {
+      conversation_id: conversation.id, platform, platform_message_id: inbound.messageId ?? null,
+      user_id: inbound.userId, user_key: userKey, text,
+      attachments: null, reply_context: inbound.replyContext ? JSON.stringify(inbound.replyContext) : null,
+      received_at: Date.now(),
+    };
+
+    if (command) {
+      const id = store.messages.insert({ ...base, kind: 'command', status: 'running' });
+      if (id === 'duplicate') return { status: 'duplicate' };
+      await this.answerCommand(store.messages.get(id)!, conversation);
+      return { status: 'handled', conversationId: conversation.id, messageId: id };
+    }
+
+    const problem = this.problemWith(text, inbound, userKey);
+    if (problem) {
+      const id = store.messages.insert({ ...base, kind: 'prompt', status: 'failed' });
+      if (id === 'duplicate') return { status: 'duplicate' };
+      this.notice(conversation, id, problem.text, { errorCode: problem.code });
+      return { status: 'handled', conversationId: conversation.id, messageId: id };
+    }
+
+    const { saved, notes } = await this.saveFiles(inbound, conversation);
+    const prompt = promptWithFiles(text, saved);
+    const id = store.db.tx(() => {
+      const inserted = store.messages.insert({
+        ...base, kind: 'prompt', status: 'queued', text: prompt, attachments: saved.length ? JSON.stringify(saved) : null,
+      });
+      if (inserted !== 'duplicate') store.transcript.append(conversation.id, inserted, 'user', prompt);
+      return inserted;
+    });
+    if (id === 'duplicate') return { status: 'duplicate' };
+    if (notes.length) this.outboxNotice(conversation, id, notes.join('\n'), { seq: NOTE_SEQ });
+    const position = store.messages.counts(conversation.id).queued;
+    this.deps.bus.publish({ type: 'queued', conversationId: conversation.id, messageId: id, position });
+    // The message is safe in the inbox: a lost wake is made good by the queue's sweep or the next start.
+    this.deps.queue.wake(conversation.id).catch((err) => log.warn({ err: (err as Error).message }, 'wake failed; the sweep will pick it up'));
+    return { status: 'accepted', conversationId: conversation.id, messageId: id };
+  }
+
+  /** Answers commands a crash left unanswered (run at start). */
+  async recover(): Promise<void> {
+    for (const message of this.deps.store.messages.unfinishedCommands()) {
+      const conversation = this.deps.store.conversations.get(message.conversation_id);
+      if (conversation) await this.answerCommand(message, conversation);
+    }
+  }
+
+  private checkAccess(inbound: InboundMessage): ReceiveResult | undefined {
+    const policy = accessPolicies(this.deps.config)[inbound.address.platform];
+    if (policy.open) return undefined;
+    const userOk = policy.users.includes(inbound.userId);
+    const places = inbound.placeIds ?? [];
+    const placeOk = policy.places.length === 0 || places.length === 0 || places.some((p) => policy.places.includes(p));
+    if (userOk && placeOk) return undefined;
+    const who = `${inbound.address.platform}:${inbound.userId}`;
+    // Logged by id only: no names, no message text.
+    this.deps.log.info({ platform: inbound.address.platform, userId: inbound.userId, chatId: inbound.address.chatId }, 'message from a user not on the allow-list');
+    if (this.refused.has(who)) return { status: 'ignored' };
+    this.refused.add(who);
+    const key = `${inbound.address.platform}.allowed_${userOk ? (inbound.address.platform === 'telegram' ? 'chats' : inbound.address.platform === 'slack' ? 'channels' : 'guilds') : 'users'}`;
+    return {
+      status: 'refused',
+      text: userOk
+        ? `Sorry, I don't answer in this place. (The bot's owner can allow it in ${key}.)`
+        : `Sorry, this is a private bot and you are not on its allow-list. (Your user id is ${inbound.userId}; the owner can add it to ${key}.)`,
+    };
+  }
+
+  private seen(platform: Platform, platformMessageId: string): boolean {
+    const { db } = this.deps.store;
+    return db.first(db.q.selectFrom('messages').select('id').where('platform', '=', platform).where('platform_message_id', '=', platformMessageId)) !== undefined;
+  }
+
+  private problemWith(text: string, inbound: InboundMessage, userKey: string): { code: string; text: string } | undefined {
+    const { config, store } = this.deps;
+    if (!text && !inbound.files?.length) {
+      return { code: 'empty', text: 'Your message was empty: send some text (or a file) for Claude.' };
+    }
+    if (text.length > config.limits.max_message_chars) {
+      return {
+        code: 'too_long',
+        text: `Your message is ${text.length.toLocaleString('en')} characters long; the limit is ${config.limits.max_message_chars.toLocaleString('en')} (limits.max_message_chars). Send the text as a file instead, or split it.`,
+      };
+    }
+    const perMinute = config.limits.messages_per_minute;
+    if (perMinute > 0 && store.messages.countByUserSince(userKey, Date.now() - MINUTE) >= perMinute) {
+      return { code: 'rate_limited', text: `You have sent ${perMinute} messages in the last minute, the most allowed (limits.messages_per_minute). Please wait a moment and send it again.` };
+    }
+    const budget = config.limits.budget_usd_per_day;
+    if (budget > 0) {
+      const spent = store.messages.costByUserSince(userKey, Date.now() - DAY);
+      if (spent >= budget) {
+        return { code: 'over_budget', text: `Your answers cost $${spent.toFixed(2)} in the last 24 hours, reaching the daily budget of $${budget.toFixed(2)} (limits.budget_usd_per_day). Please try again later.` };
+      }
+    }
+    return undefined;
+  }
+
+  private async answerCommand(message: Message, conversation: Conversation): Promise<void> {
+    const { store, config, log } = this.deps;
+    let result: CommandResult;
+    try {
+      result = await runCommand(parseCommand(message.text)!, {
+        store, config, conversation, userKey: message.user_key, messageId: message.id,
+        enabledEngines: this.deps.enabledEngines, extensions: this.deps.commandExtensions ?? new Map(),
+      });
+    } catch (err) {
+      log.error({ err, command: message.text.split(/\s/)[0] }, 'command failed');
+      result = { text: `⚠️ That command failed: ${(err as Error).message}` };
+    }
+    this.notice(conversation, message.id, result.text, { ephemeral: result.ephemeral, file: result.file });
+    for (const event of result.events ?? []) this.deps.bus.publish(event);
+  }
+
+  /** Finishes a message with a reply that did not come from the engine. */
+  private notice(conversation: Conversation, messageId: number, text: string, extra: { errorCode?: string; ephemeral?: boolean; file?: { path: string; name: string } }): void {
+    const { store } = this.deps;
+    store.db.tx(() => {
+      store.messages.finish(messageId, extra.errorCode ? 'failed' : 'done', { errorCode: extra.errorCode ?? null });
+      store.transcript.append(conversation.id, messageId, 'notice', text);
+      this.outboxNotice(conversation, messageId, text, { ephemeral: extra.ephemeral, file: extra.file });
+    });
+    this.deps.bus.publish({ type: 'outbox' } satisfies BusEvent);
+  }
+
+  private outboxNotice(conversation: Conversation, messageId: number, text: string, options: ReplyOptions): void {
+    const { store, config } = this.deps;
+    store.outbox.addReply(conversation.id, messageId, text, Date.now() + config.outbox.deadline_s * 1000, options);
+  }
+
+  private async saveFiles(inbound: InboundMessage, conversation: Conversation): Promise<{ saved: SavedFile[]; notes: string[] }> {
+    const saved: SavedFile[] = [];
+    const notes: string[] = [];
+    if (!inbound.files?.length) return { saved, notes };
+    const limit = this.deps.maxFileBytes?.(inbound.address.platform) ?? 20 * 1024 * 1024;
+    const workspace = workspacePath(this.deps.config.workspace.root, conversationIdOf(inbound.address));
+    for (const file of inbound.files) {
+      if (file.size !== undefined && file.size > limit) {
+        notes.push(`⚠️ ${file.name} is ${mb(file.size)}; files up to ${mb(limit)} are passed to Claude (${inbound.address.platform}.max_file_mb). It was skipped.`);
+        continue;
+      }
+      try {
+        const data = await file.download();
+        if (data.byteLength > limit) {
+          notes.push(`⚠️ ${file.name} is ${mb(data.byteLength)}; files up to ${mb(limit)} are passed to Claude (${inbound.address.platform}.max_file_mb). It was skipped.`);
+          continue;
+        }
+        const { relative, size } = saveUpload(workspace, file.name, data);
+        saved.push({ name: file.name, path: relative, size, mime: file.mime });
+      } catch (err) {
+        this.deps.log.warn({ err: (err as Error).message, conversationId: conversation.id }, 'attachment download failed');
+        notes.push(`⚠️ ${file.name} could not be downloaded (${(err as Error).message}). It was skipped.`);
+      }
+    }
+    return { saved, notes };
+  }
+}
+
+function promptWithFiles(text: string, files: SavedFile[]): string {
+  if (!files.length) return text;
+  const list = files.map((f) => `- ${f.path} (${f.mime ?? 'file'}, ${kb(f.size)})`).join('\n');
+  const intro = files.length === 1 ? 'The person attached a file, saved in your working folder:' : 'The person attached files, saved in your working folder:';
+  return `${text || 'Please look at the attached file.'}\n\n${intro}\n${list}`;
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function kb(bytes: number): string {
+  return bytes < 1024 ? `${bytes} B` : `${Math.round(bytes / 1024)} KB`;
+}

@@ -1,0 +1,90 @@
+/**
+ * The one narrow interface between cligate's core and a chat platform. An adapter turns platform
+ * messages into `InboundMessage`s for `host.receive`, and posts and edits the answers it is handed.
+ * Everything platform-specific (ids, markup, limits, rate rules) stays inside its folder.
+ */
+import type http from 'node:http';
+import type { Logger } from './log.js';
+import type { ChatAddress, InboundMessage, Platform } from './message.js';
+
+/** Where an answer goes. */
+export interface ReplyTarget {
+  address: ChatAddress;
+  /** The platform's id of the message being answered, to reply or thread under it. */
+  replyTo?: string;
+  /** Whatever the adapter stored with the inbound message. */
+  context?: Record<string, unknown>;
+}
+
+export interface ReplyText {
+  /** Claude's Markdown; the adapter converts it to its platform's markup. */
+  markdown: string;
+  /** An intermediate version of a streaming answer (already repaired to be displayable). */
+  partial: boolean;
+  /** A tool-activity status line to show under the text while it is being written. */
+  status?: string;
+  /** Show only to the person who asked, where the platform can (slash command answers). */
+  ephemeral?: boolean;
+}
+
+export interface AdapterCaps {
+  /** Largest message, in characters of Markdown, after which the answer is split. */
+  maxChars: number;
+  /** Smallest pause between two edits of one message. */
+  editIntervalMs: number;
+  /** How often a typing indicator must be renewed; 0: the platform has none. */
+  typingIntervalMs: number;
+  /** The output can only grow (a terminal): drafts get the raw text, every delta, never cut or repaired. */
+  appendOnly?: boolean;
+}
+
+/**
+ * A failed delivery, as the outbox needs to know it: retry later (and when), or give up.
+ * Adapters throw this from `post`/`edit`; anything else thrown counts as retryable.
+ */
+export class DeliveryError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'DeliveryError';
+  }
+}
+
+export interface ReceiveResult {
+  /** accepted: queued for the engine; handled: a command or refusal was answered; duplicate: seen before; ignored: not for us. */
+  status: 'accepted' | 'handled' | 'duplicate' | 'refused' | 'ignored';
+  /** For refusals: the text the adapter should show (nothing reaches the CLI). */
+  text?: string;
+  conversationId?: string;
+  messageId?: number;
+}
+
+/** What the core offers an adapter. */
+export interface AdapterHost {
+  receive(message: InboundMessage): Promise<ReceiveResult>;
+  /** Mount an HTTP handler (webhooks) on the gateway's HTTP server under `path`. */
+  mount(path: string, handler: (req: http.IncomingMessage, res: http.ServerResponse) => void): void;
+  /** A file inside a conversation's workspace, or an error text if the path would leave it. */
+  workspaceFile(address: ChatAddress, relativePath: string): { path: string } | { error: string };
+  log: Logger;
+}
+
+export interface Adapter {
+  readonly platform: Platform;
+  readonly caps: AdapterCaps;
+  start(host: AdapterHost): Promise<void>;
+  /** Stop taking messages; sending may still be needed until the gateway closes. */
+  stop(): Promise<void>;
+  /** Posts a new message and returns the platform's id of it. */
+  post(target: ReplyTarget, reply: ReplyText): Promise<string>;
+  edit(target: ReplyTarget, ref: string, reply: ReplyText): Promise<void>;
+  /** Removes a message the answer no longer needs (a draft). Optional. */
+  remove?(target: ReplyTarget, ref: string): Promise<void>;
+  /** Shows that an answer is being written. */
+  typing?(target: ReplyTarget): Promise<void>;
+  /** Sends a file from the workspace (for /file). */
+  sendFile?(target: ReplyTarget, file: { path: string; name: string }): Promise<void>;
+}

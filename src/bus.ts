@@ -1,0 +1,68 @@
+/**
+ * Events between the workers that run turns and the gateway that talks to the platforms: the live
+ * progress of each job (for streaming edits, SSE and the dashboard) and control signals (/stop).
+ * In one process it is an EventEmitter; with the bullmq driver, Redis pub/sub (see queue/redis-bus.ts).
+ * Nothing on the bus needs to survive a crash: what must, lives in the database.
+ */
+import { EventEmitter } from 'node:events';
+
+interface JobRef {
+  conversationId: string;
+  messageId: number;
+}
+
+export type JobEvent =
+  | (JobRef & { type: 'queued'; position: number })
+  | (JobRef & { type: 'started'; attempt: number; engine: string })
+  | (JobRef & { type: 'text'; text: string })
+  /** A tool was used: the current text block ends, a status line shows what runs. */
+  | (JobRef & { type: 'tool'; summary: string })
+  /** A status line that is not tool activity (retries, a fresh session). */
+  | (JobRef & { type: 'status'; text: string })
+  | (JobRef & {
+      type: 'finished';
+      status: 'done' | 'failed' | 'cancelled';
+      text: string;
+      sessionId?: string;
+      costUsd: number;
+      durationMs: number;
+      errorCode?: string;
+    });
+
+export type ControlEvent =
+  /** Cancel the running turn of a conversation (/stop). */
+  | { type: 'stop'; conversationId: string }
+  /** Stop the conversation's live CLI process (/new, /forget, /session use, /engine). */
+  | { type: 'release'; conversationId: string };
+
+export type BusEvent = JobEvent | ControlEvent | { type: 'outbox' };
+
+export interface Bus {
+  publish(event: BusEvent): void;
+  subscribe(listener: (event: BusEvent) => void): () => void;
+  close(): Promise<void>;
+}
+
+export class LocalBus implements Bus {
+  private readonly emitter = new EventEmitter().setMaxListeners(0);
+
+  publish(event: BusEvent): void {
+    this.emitter.emit('event', event);
+  }
+
+  subscribe(listener: (event: BusEvent) => void): () => void {
+    const safe = (event: BusEvent) => {
+      try {
+        listener(event);
+      } catch {
+        /* a listener's bug must not break the publisher */
+      }
+    };
+    this.emitter.on('event', safe);
+    return () => this.emitter.off('event', safe);
+  }
+
+  async close(): Promise<void> {
+    this.emitter.removeAllListeners();
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * Slash commands, the same on every platform: parsed here from the message text, answered here,
+ * never sent to the engine. Adapters only translate their platform's form (`/new@bot`, Slack's
+ * `/claude new`, Discord's application commands) into this text.
+ */
+import type { BusEvent } from './bus.js';
+import type { Config, EngineName } from './config/schema.js';
+import type { Conversation, Session } from './store/db.js';
+import type { Store } from './store/index.js';
+
+export interface CommandSpec {
+  name: string;
+  args?: string;
+  description: string;
+}
+
+/** Every command, in the order /help and the platforms' menus show them. */
+export const COMMANDS: CommandSpec[] = [
+  { name: 'new', description: 'Start a fresh Claude session (the old one is kept)' },
+  { name: 'session', args: '[list | use <id>]', description: "Show this conversation's session, list them, or switch" },
+  { name: 'stop', description: 'Stop the answer being written (and drop queued messages)' },
+  { name: 'status', description: 'Queue, workers and this conversation' },
+  { name: 'forget', args: '[confirm | <memory id>]', description: "Delete this conversation's sessions and memories, or one memory" },
+  { name: 'remember', args: '<text>', description: 'Store a fact in long-term memory' },
+  { name: 'memory', args: '[<query>]', description: 'Recent memories, or search them' },
+  { name: 'engine', args: '[claude | codex | gemini]', description: "Show or switch this conversation's engine" },
+  { name: 'file', args: '<path>', description: "Send a file from this conversation's workspace" },
+  { name: 'help', description: 'What I can do' },
+];
+
+export interface ParsedCommand {
+  name: string;
+  args: string;
+}
+
+/** `/name args`: a slash, a word, then anything. "/usr/bin is..." is not a command. */
+export function parseCommand(text: string): ParsedCommand | undefined {
+  const m = /^\/([A-Za-z][\w-]*)(?:@[\w.-]+)?(?:\s+([\s\S]*))?$/.exec(text.trim());
+  if (!m) return undefined;
+  return { name: m[1]!.toLowerCase(), args: (m[2] ?? '').trim() };
+}
+
+export interface CommandContext {
+  store: Store;
+  config: Config;
+  conversation: Conversation;
+  userKey: string;
+  messageId: number;
+  enabledEngines: EngineName[];
+  /** Commands provided by optional parts (memory), by name. */
+  extensions: Map<string, CommandHandler>;
+}
+
+export interface CommandResult {
+  text: string;
+  /** Only the person who asked sees it, where the platform can do that. */
+  ephemeral?: boolean;
+  /** Published on the bus once the result is stored. */
+  events?: BusEvent[];
+  /** A workspace file to send (for /file). */
+  file?: { path: string; name: string };
+}
+
+export type CommandHandler = (args: string, ctx: CommandContext) => Promise<CommandResult> | CommandResult;
+
+const HANDLERS: Record<string, CommandHandler> = {
+  help: () => ({ text: helpText(), ephemeral: true }),
+  new: newSession,
+  session,
+  stop,
+  status,
+  forget: forgetSessions,
+  engine: notAvailable('engine'),
+  remember: notAvailable('remember'),
+  memory: notAvailable('memory'),
+  file: notAvailable('file'),
+};
+
+export async function runCommand(command: ParsedCommand, ctx: CommandContext): Promise<CommandResult> {
+  const handler = ctx.extensions.get(command.name) ?? HANDLERS[command.name];
+  if (!handler) {
+    return {
+      text: `Unknown command /${command.name}. Commands: ${COMMANDS.map((c) => `/${c.name}`).join(' ')}. Send /help for details; anything that is not a command goes to Claude.`,
+      ephemeral: true,
+    };
+  }
+  return handler(command.args, ctx);
+}
+
+export function helpText(): string {
+  const lines = COMMANDS.map((c) => `• \`/${c.name}${c.args ? ' ' + c.args : ''}\`: ${c.description}`);
+  return ['Write anything and Claude Code answers, in this conversation\'s own session and folder.', '', ...lines].join('\n');
+}
+
+function newSession(_args: string, ctx: CommandContext): CommandResult {
+  const { store, conversation } = ctx;
+  const previous = store.conversations.activeSession(conversation);
+  store.conversations.detachSession(conversation.id);
+  return {
+    text: previous
+      ? `Started a new session: your next message begins a fresh conversation with Claude. The previous one (#${previous.id}, ${plural(previous.turns, 'turn')}) is kept: \`/session list\`.`
+      : 'Started a new session: your next message begins a fresh conversation with Claude.',
+    events: [{ type: 'release', conversationId: conversation.id }],
+  };
+}
+
+function session(args: string, ctx: CommandContext): CommandResult {
+  const { store, conversation } = ctx;
+  const [sub, target] = args.split(/\s+/);
+  if (!sub) {
+    const active = store.conversations.activeSession(conversation);
+    if (!active) return { text: 'No session yet: your next message starts one.' };
+    return { text: describeSession(active, true) };
+  }
+  if (sub === 'list') {
+    const all = store.conversations.sessions(conversation.id);
+    if (!all.length) return { text: 'No sessions yet: your next message starts one.' };
+    return { text: all.map((s) => describeSession(s, s.id === conversation.active_session_id)).join('\n') + '\n\nSwitch with `/session use <id>`.' };
+  }
+  if (sub === 'use') {
+    if (!target) return { text: 'Which one? `/session use <id>`, with an id from `/session list`.' };
+    const all = store.conversations.sessions(conversation.id);
+    const wanted = target.replace(/^#/, '');
+    const match = all.find((s) => String(s.id) === wanted) ?? all.find((s) => s.engine_session_id?.startsWith(wanted));
+    if (!match) return { text: `There is no session ${target} in this conversation. \`/session list\` shows them.` };
+    store.conversations.useSession(conversation.id, match.id);
+    return { text: `Switched to session #${match.id}: your next message continues it.`, events: [{ type: 'release', conversationId: conversation.id }] };
+  }
+  return { text: `Unknown option "${sub}". Use \`/session\`, \`/session list\` or \`/session use <id>\`.` };
+}
+
+function describeSession(s: Session, active: boolean): string {
+  const id = s.engine_session_id ? `\`${s.engine_session_id}\`` : '(not started)';
+  return `${active ? '▶' : '•'} #${s.id} ${s.engine} ${id}: ${plural(s.turns, 'turn')}, $${s.cost_usd.toFixed(4)}, last used ${ago(s.last_used_at)}`;
+}
+
+function stop(_args: string, ctx: CommandContext): CommandResult {
+  const { running, dropped } = ctx.store.messages.requestCancel(ctx.conversation.id);
+  if (!running && !dropped) return { text: 'Nothing is running in this conversation.' };
+  const parts = [];
+  if (running) parts.push('Stopping the answer being written.');
+  if (dropped) parts.push(`Dropped ${plural(dropped, 'queued message')}.`);
+  return { text: parts.join(' '), events: [{ type: 'stop', conversationId: ctx.conversation.id }] };
+}
+
+function status(_args: string, ctx: CommandContext): CommandResult {
+  const { store, config, conversation } = ctx;
+  const all = store.messages.counts();
+  const here = store.messages.counts(conversation.id);
+  const active = store.conversations.activeSession(conversation);
+  const engine = conversation.engine ?? config.engine.default;
+  const lines = [
+    `Queue (${config.queue.driver}): ${plural(all.queued, 'message')} waiting, ${all.running} being answered; up to ${config.worker.concurrency} conversations at once per worker.`,
+    `This conversation: ${here.running ? 'answering now' : 'idle'}${here.queued ? `, ${here.queued} waiting` : ''}. Engine: ${engine}.`,
+    active ? `Session #${active.id}: ${plural(active.turns, 'turn')}, $${active.cost_usd.toFixed(4)}.` : 'No session yet.',
+    `Replies waiting for delivery: ${store.outbox.pendingCount()}.`,
+  ];
+  return { text: lines.join('\n') };
+}
+
+function forgetSessions(args: string, ctx: CommandContext): CommandResult {
+  if (args !== 'confirm') {
+    return { text: "This deletes this conversation's Claude sessions and its memories. Send `/forget confirm` to go ahead." };
+  }
+  const removed = ctx.store.conversations.deleteSessions(ctx.conversation.id);
+  return {
+    text: `Forgotten: ${plural(removed, 'session')} deleted. Your next message starts afresh.`,
+    events: [{ type: 'release', conversationId: ctx.conversation.id }],
+  };
+}
+
+function notAvailable(name: string): CommandHandler {
+  return () => ({ text: `/${name} is not available on this gateway.`, ephemeral: true });
+}
+
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function ago(at: number): string {
+  const s = Math.max(0, Math.round((Date.now() - at) / 1000));
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.round(s / 60)} min ago`;
+  if (s < 86400) return `${Math.round(s / 3600)} h ago`;
+  return `${Math.round(s / 86400)} days ago`;
+}

@@ -1,0 +1,353 @@
+/**
+ * Getting answers onto the platforms, the last step of the flow.
+ *
+ * While a turn runs, a LiveReply follows its events on the bus and keeps one draft message up to
+ * date: posted as soon as text (or a tool status line) exists, then edited, no faster than the
+ * platform allows, from a repaired copy of the partial Markdown. Intermediate edits are best-effort.
+ *
+ * The final answer comes from the outbox, which the worker filled in the same transaction that
+ * finished the turn: it is cut to the platform's size, the first chunk replaces the draft, the rest
+ * are posted, each marked sent once the platform took it, retried with backoff until its deadline.
+ * All of one conversation's platform calls go through one lane, so a late draft edit can never land
+ * after the final text.
+ */
+import { DeliveryError, type Adapter, type ReplyTarget, type ReplyText } from './adapter.js';
+import type { Bus, BusEvent, JobEvent } from './bus.js';
+import type { Logger } from './log.js';
+import type { Platform } from './message.js';
+import { chunkMarkdown, fenceAfter } from './reply/chunk.js';
+import { repairPartial } from './reply/partial.js';
+import type { Conversation, Message, OutboxRow } from './store/db.js';
+import type { Store } from './store/index.js';
+
+export interface DeliveryDeps {
+  store: Store;
+  bus: Bus;
+  adapters: Map<Platform, Adapter>;
+  log: Logger;
+  /** How often to look for replies due for a retry. */
+  tickMs?: number;
+}
+
+const MAX_BACKOFF_MS = 5 * 60_000;
+const MAX_TYPING_MS = 30 * 60_000;
+
+export class Delivery {
+  private readonly lanes = new Map<string, Promise<unknown>>();
+  private readonly live = new Map<number, LiveReply>();
+  private readonly inFlight = new Set<number>();
+  private unsubscribe?: () => void;
+  private tick?: NodeJS.Timeout;
+  private dispatching = false;
+  private again = false;
+
+  constructor(private readonly deps: DeliveryDeps) {}
+
+  start(): void {
+    this.unsubscribe = this.deps.bus.subscribe((event) => this.onEvent(event));
+    this.tick = setInterval(() => this.kick(), this.deps.tickMs ?? 1000);
+    this.tick.unref();
+    this.kick();
+  }
+
+  /** Stops live replies and waits (up to `waitMs`) for deliveries in progress. */
+  async stop(waitMs = 5000): Promise<void> {
+    this.unsubscribe?.();
+    clearInterval(this.tick);
+    for (const live of this.live.values()) live.finish();
+    this.live.clear();
+    await Promise.race([Promise.allSettled([...this.lanes.values()]), new Promise((r) => setTimeout(r, waitMs).unref())]);
+  }
+
+  /** Runs `fn` after everything already queued for this conversation. */
+  lane<T>(conversationId: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.lanes.get(conversationId) ?? Promise.resolve();
+    const next = previous.then(fn, fn);
+    const settled = next.catch(() => undefined);
+    this.lanes.set(conversationId, settled);
+    void settled.then(() => {
+      if (this.lanes.get(conversationId) === settled) this.lanes.delete(conversationId);
+    });
+    return next;
+  }
+
+  /** Remembers the draft a live reply posted, so the final answer edits it (also after a restart). */
+  recordDraft(conversationId: string, messageId: number, ref: string): void {
+    this.deps.store.outbox.setDraft(conversationId, messageId, ref);
+  }
+
+  /** The draft left by an earlier attempt at this message, if any. */
+  draftOf(messageId: number): string | undefined {
+    return this.deps.store.outbox.row(messageId, 0)?.platform_ref ?? undefined;
+  }
+
+  /** Looks for replies to send now. */
+  kick(): void {
+    if (this.dispatching) {
+      this.again = true;
+      return;
+    }
+    this.dispatching = true;
+    void this.dispatch().finally(() => {
+      this.dispatching = false;
+      if (this.again) {
+        this.again = false;
+        this.kick();
+      }
+    });
+  }
+
+  private onEvent(event: BusEvent): void {
+    switch (event.type) {
+      case 'outbox':
+        this.kick();
+        return;
+      case 'queued':
+      case 'started':
+      case 'text':
+      case 'tool':
+      case 'status':
+        this.liveReply(event)?.on(event);
+        return;
+      case 'finished':
+        this.live.get(event.messageId)?.finish();
+        this.live.delete(event.messageId);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private liveReply(event: JobEvent): LiveReply | undefined {
+    const existing = this.live.get(event.messageId);
+    if (existing) return existing;
+    const conversation = this.deps.store.conversations.get(event.conversationId);
+    const message = this.deps.store.messages.get(event.messageId);
+    const adapter = conversation && this.deps.adapters.get(conversation.platform as Platform);
+    if (!conversation || !message || !adapter || message.status === 'done') return undefined;
+    const live = new LiveReply(this, adapter, conversation, message, targetOf(conversation, message), this.deps.log);
+    this.live.set(event.messageId, live);
+    return live;
+  }
+
+  private async dispatch(): Promise<void> {
+    const rows = this.deps.store.outbox.due().filter((row) => !this.inFlight.has(row.id));
+    const byConversation = new Map<string, OutboxRow[]>();
+    for (const row of rows) {
+      const list = byConversation.get(row.conversation_id) ?? [];
+      list.push(row);
+      byConversation.set(row.conversation_id, list);
+    }
+    const work: Promise<void>[] = [];
+    for (const [conversationId, list] of byConversation) {
+      if (this.deps.store.outbox.blocked(conversationId)) continue;
+      for (const row of list) this.inFlight.add(row.id);
+      work.push(this.lane(conversationId, async () => {
+        try {
+          for (const row of list) {
+            if (!(await this.deliver(row.id))) break;
+          }
+        } finally {
+          for (const row of list) this.inFlight.delete(row.id);
+        }
+      }));
+    }
+    await Promise.allSettled(work);
+  }
+
+  /** Delivers one outbox row (read afresh: a draft may have been posted meanwhile). False: stop this conversation for now. */
+  private async deliver(rowId: number): Promise<boolean> {
+    const { store, log } = this.deps;
+    const row = store.db.first(store.db.q.selectFrom('outbox').selectAll().where('id', '=', rowId));
+    if (!row || row.status !== 'pending') return true;
+    const conversation = store.conversations.get(row.conversation_id);
+    const message = row.message_id !== null ? store.messages.get(row.message_id) : undefined;
+    const adapter = conversation && this.deps.adapters.get(conversation.platform as Platform);
+    if (!conversation || !adapter) return false; // that platform is not running here; keep it for later
+    this.live.get(row.message_id ?? -1)?.finish();
+    const target = targetOf(conversation, message);
+
+    const rows = row.split ? [row] : store.outbox.split(row, row.file_path ? [row.text] : splitForPlatform(row.text, adapter));
+    for (const part of rows) {
+      if (part.status !== 'pending') continue;
+      try {
+        const ref = await this.send(adapter, target, part);
+        store.outbox.markSent(part.id, ref);
+      } catch (err) {
+        const retryable = !(err instanceof DeliveryError) || err.retryable;
+        const reason = err instanceof Error ? err.message : String(err);
+        const now = Date.now();
+        if (!retryable || now >= part.deadline_at) {
+          log.error({ conversationId: conversation.id, outboxId: part.id, reason }, 'reply could not be delivered; giving up');
+          store.outbox.markFailed(part.id, reason);
+          continue;
+        }
+        const backoff = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** part.attempts);
+        const wait = Math.max(backoff, err instanceof DeliveryError ? err.retryAfterMs ?? 0 : 0);
+        log.warn({ conversationId: conversation.id, outboxId: part.id, reason, retryInMs: wait }, 'reply delivery failed; will retry');
+        store.outbox.markRetry(part.id, reason, Math.min(now + wait, part.deadline_at));
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private async send(adapter: Adapter, target: ReplyTarget, row: OutboxRow): Promise<string | null> {
+    if (row.file_path) {
+      if (!adapter.sendFile) throw new DeliveryError(`${adapter.platform} cannot send files`, false);
+      await adapter.sendFile(target, { path: row.file_path, name: row.text || row.file_path.split('/').pop()! });
+      return null;
+    }
+    const reply: ReplyText = { markdown: row.text, partial: false, ephemeral: row.ephemeral === 1 };
+    if (row.platform_ref && !row.text) {
+      // A draft the final answer did not need.
+      if (adapter.remove) await adapter.remove(target, row.platform_ref);
+      return row.platform_ref;
+    }
+    if (row.platform_ref) {
+      try {
+        await adapter.edit(target, row.platform_ref, reply);
+        return row.platform_ref;
+      } catch (err) {
+        // The draft is gone (deleted, too old to edit): post the answer as a new message instead.
+        if (err instanceof DeliveryError && !err.retryable) return adapter.post(target, reply);
+        throw err;
+      }
+    }
+    return adapter.post(target, reply);
+  }
+}
+
+/** Where the answer to this message goes. */
+export function targetOf(conversation: Conversation, message: Message | undefined): ReplyTarget {
+  return {
+    address: { platform: conversation.platform as Platform, chatId: conversation.chat_id, threadId: conversation.thread_id || undefined },
+    replyTo: message?.platform_message_id ?? undefined,
+    context: message?.reply_context ? (JSON.parse(message.reply_context) as Record<string, unknown>) : undefined,
+  };
+}
+
+function splitForPlatform(text: string, adapter: Adapter): string[] {
+  if (!text) return [''];
+  return chunkMarkdown(text, adapter.caps.maxChars);
+}
+
+/** One streaming answer's draft message. */
+class LiveReply {
+  private text = '';
+  private status?: string;
+  private newBlock = false;
+  private ref?: string;
+  private finished = false;
+  private timer?: NodeJS.Timeout;
+  private typingTimer?: NodeJS.Timeout;
+  private typingUntil = 0;
+  private lastEditAt = 0;
+  private notBefore = 0;
+  private shown = '';
+
+  constructor(
+    private readonly delivery: Delivery,
+    private readonly adapter: Adapter,
+    private readonly conversation: Conversation,
+    private readonly message: Message,
+    private readonly target: ReplyTarget,
+    private readonly log: Logger,
+  ) {
+    this.ref = delivery.draftOf(message.id);
+  }
+
+  on(event: JobEvent): void {
+    if (this.finished) return;
+    switch (event.type) {
+      case 'queued':
+      case 'started':
+        this.startTyping();
+        return;
+      case 'text':
+        if (this.newBlock) {
+          // Text after a tool call is a new message from Claude; the status line has done its job.
+          this.text = '';
+          this.status = undefined;
+          this.newBlock = false;
+        }
+        this.text += event.text;
+        break;
+      case 'tool':
+        this.status = event.summary;
+        this.newBlock = true;
+        break;
+      case 'status':
+        this.status = event.text;
+        break;
+      default:
+        return;
+    }
+    this.schedule();
+  }
+
+  finish(): void {
+    this.finished = true;
+    clearTimeout(this.timer);
+    clearTimeout(this.typingTimer);
+  }
+
+  private startTyping(): void {
+    if (!this.adapter.typing || this.typingTimer || this.finished) return;
+    this.typingUntil = Date.now() + MAX_TYPING_MS;
+    const beat = () => {
+      if (this.finished || Date.now() > this.typingUntil) return;
+      this.adapter.typing!(this.target).catch(() => {});
+      if (this.adapter.caps.typingIntervalMs > 0) this.typingTimer = setTimeout(beat, this.adapter.caps.typingIntervalMs);
+    };
+    beat();
+  }
+
+  private schedule(): void {
+    if (this.finished || this.timer) return;
+    const now = Date.now();
+    const wait = Math.max(0, this.lastEditAt + this.adapter.caps.editIntervalMs - now, this.notBefore - now);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.delivery.lane(this.conversation.id, () => this.flush());
+    }, wait);
+  }
+
+  private async flush(): Promise<void> {
+    if (this.finished) return;
+    const reply = this.preview();
+    const key = `${reply.markdown}\u0000${reply.status ?? ''}`;
+    if (key === this.shown || (!reply.markdown && !reply.status)) return;
+    this.lastEditAt = Date.now();
+    try {
+      if (this.ref) {
+        await this.adapter.edit(this.target, this.ref, reply);
+      } else {
+        this.ref = await this.adapter.post(this.target, reply);
+        this.delivery.recordDraft(this.conversation.id, this.message.id, this.ref);
+      }
+      this.shown = key;
+    } catch (err) {
+      if (err instanceof DeliveryError && err.retryAfterMs) this.notBefore = Date.now() + err.retryAfterMs;
+      this.log.debug({ conversationId: this.conversation.id, err: (err as Error).message }, 'draft update failed');
+    }
+    // Text that arrived while this edit was in flight gets its own edit.
+    if (!this.finished && key !== `${this.preview().markdown}\u0000${this.preview().status ?? ''}`) this.schedule();
+  }
+
+  /** What the draft shows now: the tail of the text if it is longer than one message, made displayable. */
+  private preview(): ReplyText {
+    const status = this.status;
+    if (this.adapter.caps.appendOnly) return { markdown: this.text, partial: true, status };
+    const room = this.adapter.caps.maxChars - (status ? status.length + 8 : 0) - 16;
+    let text = this.text;
+    if (text.length > room) {
+      const start = text.length - room;
+      const lineStart = text.indexOf('\n', start);
+      const cut = lineStart >= 0 && lineStart - start < 200 ? lineStart + 1 : start;
+      const fence = fenceAfter(text.slice(0, cut), undefined);
+      text = '…\n' + (fence ? `${fence.marker}${fence.info}\n` : '') + text.slice(cut);
+    }
+    return { markdown: repairPartial(text), partial: true, status };
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * The Claude Code engine: runs the real `claude` binary headless, one turn at a time per conversation.
+ *
+ * Two ways to run a turn, same events and outcome:
+ * - one-shot: `claude -p <prompt> --output-format stream-json ... [--resume <id>]`, a process per turn;
+ * - live: one long-lived `claude -p --input-format stream-json ...` per active conversation, each
+ *   message written to its stdin, so a follow-up skips the CLI's start-up (see live.ts).
+ */
+import crypto from 'node:crypto';
+import type { Config } from '../../config/schema.js';
+import type { Logger } from '../../log.js';
+import { bundledBinary } from '../../paths.js';
+import { findExecutable, startCli } from '../process.js';
+import type { Engine, EngineCheck, EngineEvent, TurnOutcome, TurnRequest } from '../types.js';
+import { LivePool } from './live.js';
+import { claudeOutcome, cliMissing } from './outcome.js';
+import { ClaudeStream } from './stream.js';
+
+export interface ClaudeEngineOptions {
+  claude: Config['engine']['claude'];
+  retry: Config['retry'];
+  live: Config['live'];
+  jobTimeoutS: number;
+  log: Logger;
+  /** Environment the CLI inherits; the gateway's own by default. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export type ClaudeMode = 'oneshot' | 'live';
+
+export class ClaudeEngine implements Engine {
+  readonly name = 'claude' as const;
+  readonly bin: string;
+  private readonly pool?: LivePool;
+
+  constructor(private readonly options: ClaudeEngineOptions) {
+    this.bin = options.claude.path || bundledBinary('claude');
+    if (options.live.enabled) {
+      this.pool = new LivePool({
+        bin: this.bin,
+        env: () => this.env(),
+        maxProcesses: options.live.max_processes,
+        idleTimeoutMs: options.live.idle_timeout_s * 1000,
+        timeoutMs: options.jobTimeoutS * 1000,
+        log: options.log,
+        outcome: (stream, facts) => claudeOutcome(stream, { ...facts, bin: this.bin, timeoutS: options.jobTimeoutS, maxTurns: options.claude.max_turns }),
+      });
+    }
+  }
+
+  get liveProcesses(): number {
+    return this.pool?.size ?? 0;
+  }
+
+  async run(turn: TurnRequest, onEvent: (event: EngineEvent) => void, signal: AbortSignal): Promise<TurnOutcome> {
+    if (!findExecutable(this.bin)) {
+      return { ok: false, text: '', costUsd: 0, durationMs: 0, error: cliMissing(this.bin) };
+    }
+    if (this.pool) {
+      const outcome = await this.pool.run(turn, this.args(turn, 'live'), argsKey(this.args({ ...turn, sessionId: undefined }, 'live'), turn.cwd), onEvent, signal);
+      if (outcome) return outcome;
+      // No live slot free (every process busy): fall back to a process of its own.
+    }
+    return this.oneShot(turn, onEvent, signal);
+  }
+
+  async release(conversationId: string): Promise<void> {
+    await this.pool?.close(conversationId);
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.closeAll();
+  }
+
+  /** Arguments for one turn; the prompt goes last, after `--`, so a prompt starting with "-" is not a flag. */
+  args(turn: Pick<TurnRequest, 'sessionId' | 'systemPrompt' | 'mcpConfig' | 'prompt'>, mode: ClaudeMode): string[] {
+    const c = this.options.claude;
+    const args = ['-p', '--output-format', 'stream-json', '--verbose', '--include-partial-messages'];
+    if (mode === 'live') args.push('--input-format', 'stream-json');
+    if (turn.sessionId) args.push('--resume', turn.sessionId);
+    if (c.model) args.push('--model', c.model);
+    args.push('--permission-mode', c.permission_mode);
+    if (c.allowed_tools.length) args.push('--allowedTools', ...c.allowed_tools);
+    if (c.disallowed_tools.length) args.push('--disallowedTools', ...c.disallowed_tools);
+    if (c.max_turns > 0) args.push('--max-turns', String(c.max_turns));
+    if (turn.systemPrompt) args.push('--append-system-prompt', turn.systemPrompt);
+    if (turn.mcpConfig) args.push('--mcp-config', turn.mcpConfig);
+    args.push(...c.extra_args);
+    if (mode === 'oneshot') args.push('--', turn.prompt);
+    return args;
+  }
+
+  env(): NodeJS.ProcessEnv {
+    const base = this.options.env ?? process.env;
+    return {
+      ...base,
+      // The gateway runs its own retry policy around the CLI's (see retry.cli_max_retries).
+      CLAUDE_CODE_MAX_RETRIES: String(this.options.retry.cli_max_retries),
+      DISABLE_AUTOUPDATER: base.DISABLE_AUTOUPDATER ?? '1',
+      ...this.options.claude.env,
+    };
+  }
+
+  private async oneShot(turn: TurnRequest, onEvent: (event: EngineEvent) => void, signal: AbortSignal): Promise<TurnOutcome> {
+    const stream = new ClaudeStream();
+    const startedAt = Date.now();
+    let timedOut = false;
+    let cancelled = false;
+    let resultSeen: () => void = () => {};
+    const resultArrived = new Promise<void>((resolve) => (resultSeen = resolve));
+    const proc = startCli(this.bin, this.args(turn, 'oneshot'), {
+      cwd: turn.cwd,
+      env: this.env(),
+      stdin: 'ignore',
+      onLine: (line) => {
+        for (const event of stream.push(line)) onEvent(event);
+        if (stream.result) resultSeen();
+      },
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      void proc.kill();
+    }, this.options.jobTimeoutS * 1000);
+    const onAbort = () => {
+      cancelled = true;
+      void proc.kill();
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    // The answer is complete at the result line; the process takes a few more ms to exit on its own.
+    await Promise.race([resultArrived, proc.exited]);
+    clearTimeout(timer);
+    signal.removeEventListener('abort', onAbort);
+    const exit = stream.result ? undefined : await proc.exited;
+    return claudeOutcome(stream, {
+      bin: this.bin, exit, stderr: proc.stderrTail(), costBefore: 0, startedAt,
+      timedOut, timeoutS: this.options.jobTimeoutS, cancelled, maxTurns: this.options.claude.max_turns,
+    });
+  }
+
+  async check(deep: boolean): Promise<EngineCheck> {
+    const found = findExecutable(this.bin);
+    if (!found) return { ok: false, message: cliMissing(this.bin).message };
+    const version = await runQuick(found, ['--version'], this.env());
+    if (!version.ok) return { ok: false, message: `\`${found} --version\` failed: ${version.output.slice(0, 200)}` };
+    if (!deep) return { ok: true, message: `claude ${version.output.trim()} at ${found}` };
+    const cwd = process.cwd();
+    const outcome = await this.oneShot(
+      { conversationId: 'doctor', prompt: 'Reply with the single word: ok', sessionId: undefined, sessionTurns: 0, cwd, systemPrompt: '' },
+      () => {}, new AbortController().signal,
+    );
+    if (outcome.ok) return { ok: true, message: `claude ${version.output.trim()} at ${found}: logged in, answered in ${outcome.durationMs} ms` };
+    return { ok: false, message: `claude ${version.output.trim()} at ${found} starts, but a test prompt failed: ${outcome.error?.message}` };
+  }
+}
+
+function argsKey(args: string[], cwd: string): string {
+  return crypto.createHash('sha256').update(JSON.stringify([cwd, args])).digest('hex').slice(0, 16);
+}
+
+async function runQuick(bin: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ ok: boolean; output: string }> {
+  let output = '';
+  const proc = startCli(bin, args, { cwd: process.cwd(), env, stdin: 'ignore', onLine: (l) => (output += l + '\n') });
+  const timer = setTimeout(() => void proc.kill(), 15_000);
+  const exit = await proc.exited;
+  clearTimeout(timer);
+  return { ok: exit.code === 0, output: output || proc.stderrTail() };
+}

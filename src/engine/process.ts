@@ -1,0 +1,120 @@
+/**
+ * Starting a CLI the safe way: arguments as argv (never a shell), its own process group so a timeout
+ * can kill it with everything it started, stdout read line by line, the end of stderr kept for errors.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+
+export interface CliExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Set when the process could not be started at all (ENOENT, EACCES). */
+  spawnError?: NodeJS.ErrnoException;
+}
+
+export interface CliProcess {
+  readonly child: ChildProcess;
+  readonly exited: Promise<CliExit>;
+  /** Last few kB of stderr. */
+  stderrTail(): string;
+  /** SIGTERM to the whole process group, SIGKILL after `graceMs`. Resolves when the process is gone. */
+  kill(graceMs?: number): Promise<CliExit>;
+  /** True once the process has exited. */
+  readonly done: boolean;
+}
+
+export interface StartOptions {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** 'ignore' for one-shot runs: an open silent stdin makes `claude -p` wait 3 s. */
+  stdin: 'ignore' | 'pipe';
+  onLine: (line: string) => void;
+}
+
+const STDERR_KEEP = 8192;
+
+export function startCli(bin: string, args: string[], options: StartOptions): CliProcess {
+  const child = spawn(bin, args, {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: [options.stdin, 'pipe', 'pipe'],
+    detached: true, // a process group of its own, so kill(-pid) reaches the CLI's children too
+  });
+  let stderr = '';
+  let pending = '';
+  let done = false;
+  child.stdout?.setEncoding('utf8');
+  child.stdout?.on('data', (chunk: string) => {
+    pending += chunk;
+    let newline: number;
+    while ((newline = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, newline).trim();
+      pending = pending.slice(newline + 1);
+      if (line) options.onLine(line);
+    }
+  });
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-STDERR_KEEP);
+  });
+  // A child that dies while we write to its stdin must not crash the gateway.
+  child.stdin?.on('error', () => {});
+  const exited = new Promise<CliExit>((resolve) => {
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      done = true;
+      resolve({ code: null, signal: null, spawnError: err });
+    });
+    // 'close' waits for stdout to end, so every line has been seen by then.
+    child.once('close', (code, signal) => {
+      if (pending.trim()) options.onLine(pending.trim());
+      pending = '';
+      done = true;
+      resolve({ code, signal });
+    });
+  });
+
+  const signalGroup = (signal: NodeJS.Signals) => {
+    if (done || child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      try {
+        child.kill(signal);
+      } catch {
+        /* already gone */
+      }
+    }
+  };
+
+  return {
+    child,
+    exited,
+    stderrTail: () => stderr,
+    get done() {
+      return done;
+    },
+    async kill(graceMs = 2000) {
+      signalGroup('SIGTERM');
+      const timer = setTimeout(() => signalGroup('SIGKILL'), graceMs);
+      const result = await exited;
+      clearTimeout(timer);
+      // The leader is gone; make sure nothing it started lingers.
+      signalGroup('SIGKILL');
+      return result;
+    },
+  };
+}
+
+/** Whether `bin` names an executable file, or a bare name found on PATH. */
+export function findExecutable(bin: string, envPath = process.env.PATH ?? ''): string | undefined {
+  const candidates = bin.includes('/') ? [bin] : envPath.split(':').filter(Boolean).map((dir) => `${dir}/${bin}`);
+  for (const candidate of candidates) {
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      if (fs.statSync(candidate).isFile()) return candidate;
+    } catch {
+      /* next */
+    }
+  }
+  return undefined;
+}

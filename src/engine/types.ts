@@ -1,0 +1,100 @@
+/**
+ * What every engine (Claude Code, Codex, Gemini) looks like to the rest of cligate: a turn goes in,
+ * typed events stream out while it runs, and one outcome comes back. Each CLI's own output format is
+ * parsed inside its engine, once, into these types.
+ */
+import type { EngineName } from '../config/schema.js';
+
+export type { EngineName };
+
+export interface TurnRequest {
+  /** Stable key of the conversation, for live processes. */
+  conversationId: string;
+  prompt: string;
+  /** The engine's own session id to continue; undefined starts a new session. */
+  sessionId?: string;
+  /** How many turns the session has had, as the database knows it (a live process that saw fewer is stale). */
+  sessionTurns: number;
+  /** The conversation's workspace folder. */
+  cwd: string;
+  /** Context added to the engine's system prompt for this turn. */
+  systemPrompt: string;
+  /** MCP servers for this turn, as the JSON `--mcp-config` takes. */
+  mcpConfig?: string;
+}
+
+export type EngineEvent =
+  | { type: 'init'; sessionId: string; model?: string }
+  /** A piece of answer text, as it is written. */
+  | { type: 'text'; text: string }
+  /** The engine used a tool; `summary` is one short line for people ("running: npm test"). */
+  | { type: 'tool_use'; id: string; name: string; summary: string }
+  | { type: 'tool_result'; id: string; isError: boolean }
+  /** The CLI itself is retrying an API call. */
+  | { type: 'retry'; attempt: number; maxRetries: number; delayMs: number; status: number | null }
+  /** Something the user should know that is not part of the answer (a denied tool, a fresh session). */
+  | { type: 'notice'; text: string };
+
+export type EngineErrorCode =
+  | 'cli_missing'
+  | 'not_logged_in'
+  | 'rate_limited'
+  | 'overloaded'
+  | 'api_error'
+  | 'api_unreachable'
+  | 'session_missing'
+  | 'max_turns'
+  | 'timeout'
+  | 'cancelled'
+  | 'crashed'
+  | 'bad_output'
+  | 'refused'
+  | 'engine_error';
+
+/** A failure, as a value: `message` is written for the person in the chat and names the fix. */
+export interface EngineError {
+  code: EngineErrorCode;
+  message: string;
+  /** Worth running the turn again after a pause (rate limits, overload, transient API errors). */
+  retryable: boolean;
+  /** Raw detail for the log (stderr tail, exit code); never shown to users. */
+  detail?: string;
+}
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export interface TurnOutcome {
+  ok: boolean;
+  /** The final answer (on failure: whatever was written before it). */
+  text: string;
+  sessionId?: string;
+  /** Cost of this turn in USD, where the CLI reports one. */
+  costUsd: number;
+  usage?: Usage;
+  durationMs: number;
+  error?: EngineError;
+}
+
+export interface EngineCheck {
+  ok: boolean;
+  /** One line: what was found, or what is wrong and how to fix it. */
+  message: string;
+}
+
+export interface Engine {
+  readonly name: EngineName;
+  /** Runs one turn. Never throws: failures come back as `outcome.error`. */
+  run(turn: TurnRequest, onEvent: (event: EngineEvent) => void, signal: AbortSignal): Promise<TurnOutcome>;
+  /** Forget any live state of the conversation (after /new, /forget, /stop or a config change). */
+  release(conversationId: string): Promise<void>;
+  /** Can the CLI start and reach its API? For `cligate doctor` and /healthz. */
+  check(deep: boolean): Promise<EngineCheck>;
+  close(): Promise<void>;
+}
+
+export function engineError(code: EngineErrorCode, message: string, retryable = false, detail?: string): EngineError {
+  return { code, message, retryable, detail };
+}

@@ -1,0 +1,165 @@
+/**
+ * Puts the parts together, in the order a message meets them:
+ *
+ *   adapter --InboundMessage--> Intake (accept.ts) --inbox row + wake--> JobQueue (queue/)
+ *     --drain(conversation)--> TurnWorker (worker.ts) --TurnRequest--> Engine (engine/)
+ *     --events on the Bus, reply in the outbox--> Delivery (delivery.ts) --post/edit--> adapter
+ *
+ * Roles: `all` runs everything in one process; `gateway` runs the adapters and delivery; `worker`
+ * runs turns. Split roles need the bullmq driver (Redis carries jobs and events between processes).
+ */
+import type { Adapter, AdapterHost } from './adapter.js';
+import { Intake } from './accept.js';
+import { LocalBus, type Bus } from './bus.js';
+import type { CommandHandler } from './commands.js';
+import type { LoadedConfig } from './config/load.js';
+import { Delivery } from './delivery.js';
+import { Engines } from './engine/index.js';
+import { HttpServer } from './http-server.js';
+import type { Logger } from './log.js';
+import type { Platform } from './message.js';
+import { BullQueue } from './queue/bullmq.js';
+import { RedisBus } from './queue/redis-bus.js';
+import { SqliteQueue } from './queue/sqlite.js';
+import type { JobQueue } from './queue/types.js';
+import { Store } from './store/index.js';
+import { TurnWorker, type TurnHooks } from './worker.js';
+import { resolveInside, workspacePath } from './workspace.js';
+import { conversationIdOf } from './message.js';
+
+export type Role = 'all' | 'gateway' | 'worker';
+
+export interface GatewayOptions {
+  role: Role;
+  adapters: Adapter[];
+  log: Logger;
+  /** Environment of the engines' CLIs; the process's own by default. */
+  env?: NodeJS.ProcessEnv;
+  /** Optional parts plug in here (long-term memory). */
+  extensions?: GatewayExtension[];
+}
+
+/** An optional part: commands it adds, and hooks around each turn. */
+export interface GatewayExtension {
+  commands?: Map<string, CommandHandler>;
+  hooks?: TurnHooks;
+  close?(): Promise<void>;
+}
+
+export class Gateway {
+  readonly http = new HttpServer();
+  httpUrl?: string;
+  engines?: Engines;
+  intake?: Intake;
+  delivery?: Delivery;
+  private readonly adapters: Adapter[];
+  private stopping?: Promise<void>;
+
+  private constructor(
+    readonly config: LoadedConfig,
+    readonly store: Store,
+    readonly bus: Bus,
+    readonly queue: JobQueue,
+    readonly options: GatewayOptions,
+  ) {
+    this.adapters = options.adapters;
+  }
+
+  get log(): Logger {
+    return this.options.log;
+  }
+
+  static async start(config: LoadedConfig, options: GatewayOptions): Promise<Gateway> {
+    const { log, role } = options;
+    const store = Store.open(config.store.path);
+    const bullmq = config.queue.driver === 'bullmq';
+    const bus: Bus = bullmq ? new RedisBus(config.queue.redis_url, config.queue.prefix) : new LocalBus();
+    const queue: JobQueue = bullmq
+      ? new BullQueue({ store, redisUrl: config.queue.redis_url, prefix: config.queue.prefix, leaseMs: config.worker.lease_s * 1000, log })
+      : new SqliteQueue({ store, leaseMs: config.worker.lease_s * 1000, log });
+    if (!bullmq && role !== 'all') {
+      log.warn({ role }, 'the sqlite queue driver is meant for one process: live progress does not cross processes (use queue.driver = "bullmq")');
+    }
+    const gateway = new Gateway(config, store, bus, queue, options);
+    const extensions = options.extensions ?? [];
+    const commands = new Map<string, CommandHandler>(extensions.flatMap((e) => [...(e.commands ?? new Map())]));
+    const hooks = mergeHooks(extensions.map((e) => e.hooks).filter((h): h is TurnHooks => !!h));
+
+    gateway.engines = new Engines(config, log, options.env);
+    if (role !== 'gateway') {
+      const worker = new TurnWorker({ store, bus, engines: gateway.engines, config, log, hooks });
+      // /new, /forget... in any process: stop that conversation's live CLI here.
+      bus.subscribe((event) => {
+        if (event.type === 'release') void gateway.engines!.release(event.conversationId);
+      });
+      await queue.startWorkers(worker.drain, config.worker.concurrency);
+    }
+    if (role !== 'worker') {
+      const byPlatform = new Map<Platform, Adapter>(options.adapters.map((a) => [a.platform, a]));
+      gateway.delivery = new Delivery({ store, bus, adapters: byPlatform, log });
+      gateway.intake = new Intake({
+        store, queue, bus, config, log, enabledEngines: gateway.engines.enabled(), commandExtensions: commands,
+        maxFileBytes: (platform) => maxFileMb(config, platform) * 1024 * 1024,
+      });
+      gateway.delivery.start();
+      await gateway.intake.recover();
+      const host = gateway.adapterHost();
+      for (const adapter of options.adapters) await adapter.start(host);
+      if (gateway.http.hasMounts) gateway.httpUrl = await gateway.http.listen(config.http.host, config.http.port);
+    }
+    return gateway;
+  }
+
+  /** Graceful stop: no new messages, running turns get the grace period, replies in flight get a moment. */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    const { log } = this.options;
+    for (const adapter of this.adapters) await adapter.stop().catch((err) => log.warn({ err }, 'adapter stop failed'));
+    await this.queue.stopWorkers(this.config.gateway.shutdown_grace_s * 1000).catch((err) => log.warn({ err }, 'worker stop failed'));
+    if (this.delivery) {
+      this.delivery.kick();
+      await this.delivery.stop();
+    }
+    await this.http.close();
+    await this.engines?.close();
+    for (const extension of this.options.extensions ?? []) await extension.close?.().catch(() => {});
+    await this.queue.close();
+    await this.bus.close();
+    this.store.close();
+  }
+
+  private adapterHost(): AdapterHost {
+    return {
+      receive: (message) => this.intake!.receive(message),
+      mount: (path, handler) => this.http.mount(path, handler),
+      workspaceFile: (address, relativePath) => {
+        const resolved = resolveInside(workspacePath(this.config.workspace.root, conversationIdOf(address)), relativePath);
+        return resolved.ok ? { path: resolved.path } : { error: resolved.error };
+      },
+      log: this.options.log,
+    };
+  }
+}
+
+function maxFileMb(config: LoadedConfig, platform: Platform): number {
+  if (platform === 'telegram') return config.telegram.max_file_mb;
+  if (platform === 'slack') return config.slack.max_file_mb;
+  if (platform === 'discord') return config.discord.max_file_mb;
+  return 20;
+}
+
+function mergeHooks(all: TurnHooks[]): TurnHooks | undefined {
+  if (!all.length) return undefined;
+  return {
+    context: async (message, conversation) =>
+      (await Promise.all(all.map((h) => h.context?.(message, conversation) ?? Promise.resolve('')))).filter(Boolean).join('\n\n'),
+    mcpConfig: (message, conversation) => all.map((h) => h.mcpConfig?.(message, conversation)).find(Boolean),
+    answered: async (message, conversation, answer) => {
+      await Promise.all(all.map((h) => h.answered?.(message, conversation, answer)));
+    },
+  };
+}

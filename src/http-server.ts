@@ -1,0 +1,65 @@
+/**
+ * The gateway's one HTTP server: the API and web chat (adapters/http), and webhook endpoints of
+ * other adapters (Telegram, Slack in HTTP mode), each mounted under its own path.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type NodeHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+export class HttpServer {
+  private readonly mounts: { path: string; handler: NodeHandler }[] = [];
+  private server?: http.Server;
+
+  /** Handles requests whose path is `path` or below it; the longest mount wins. */
+  mount(path: string, handler: NodeHandler): void {
+    this.mounts.push({ path: path.replace(/\/$/, ''), handler });
+    this.mounts.sort((a, b) => b.path.length - a.path.length);
+  }
+
+  get hasMounts(): boolean {
+    return this.mounts.length > 0;
+  }
+
+  async listen(host: string, port: number): Promise<string> {
+    this.server = http.createServer((req, res) => this.route(req, res));
+    this.server.keepAliveTimeout = 5000;
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, host, () => resolve());
+    });
+    const address = this.server.address() as AddressInfo;
+    return `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
+  }
+
+  get port(): number {
+    return (this.server?.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  async close(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeIdleConnections();
+    const closed = new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    // Streams (SSE) would hold the server open: end them after a moment.
+    const timer = setTimeout(() => this.server?.closeAllConnections(), 1000);
+    await closed;
+    clearTimeout(timer);
+  }
+
+  private route(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0]!;
+    const mount = this.mounts.find((m) => m.path === '' || path === m.path || path.startsWith(m.path + '/'));
+    if (!mount) {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { message: 'not found' } }));
+      return;
+    }
+    try {
+      mount.handler(req, res);
+    } catch (err) {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { message: 'internal error' } }));
+      void err;
+    }
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * The normalized inbound message: what every adapter turns its platform's message into. This is
+ * where the flow starts: message -> accept (src/accept.ts) -> queue -> worker -> engine -> outbox -> adapter.
+ */
+
+export type Platform = 'local' | 'http' | 'telegram' | 'slack' | 'discord';
+
+/** Where a conversation lives on its platform. A thread (Telegram topic, Slack thread, Discord thread) is its own conversation. */
+export interface ChatAddress {
+  platform: Platform;
+  chatId: string;
+  threadId?: string;
+}
+
+/** A file the person sent, fetched only once the message is accepted. */
+export interface InboundFile {
+  name: string;
+  /** Size in bytes, when the platform says it before download. */
+  size?: number;
+  mime?: string;
+  download(): Promise<Uint8Array>;
+}
+
+export interface InboundMessage {
+  address: ChatAddress;
+  /** The person, as the platform identifies them. */
+  userId: string;
+  userName?: string;
+  /** Ids the allow-list can match besides the user: chat, channel, guild... */
+  placeIds?: string[];
+  /** The platform's id of this message; the same id twice is processed once. */
+  messageId?: string;
+  text: string;
+  files?: InboundFile[];
+  /** What the adapter needs later to answer this message (reply-to id, interaction token...). Stored as JSON. */
+  replyContext?: Record<string, unknown>;
+}
+
+export function conversationIdOf(address: ChatAddress): string {
+  return [address.platform, address.chatId, ...(address.threadId ? [address.threadId] : [])].join(':');
+}
+
+/** A file saved in the conversation's workspace. */
+export interface SavedFile {
+  name: string;
+  /** Relative to the workspace. */
+  path: string;
+  size: number;
+  mime?: string;
+}

@@ -1,0 +1,72 @@
+/**
+ * A conversation is drained by at most one worker at a time, whatever the queue driver: the worker
+ * holds a lease row in SQLite, renews it while it works, and deletes it when done. A lease whose
+ * owner died expires; one owned by a dead process on this same machine is taken over at once.
+ */
+import crypto from 'node:crypto';
+import os from 'node:os';
+import { sql } from 'kysely';
+import type { Db } from '../store/db.js';
+
+export class Leases {
+  /** host:pid:nonce. The nonce tells a restarted process from its predecessor (pid 1 in every container). */
+  readonly owner = `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
+
+  constructor(private readonly db: Db, private readonly leaseMs: number) {}
+
+  claim(conversationId: string, now = Date.now()): boolean {
+    const expires = now + this.leaseMs;
+    const taken = this.db.run(
+      this.db.q.insertInto('leases').values({ conversation_id: conversationId, owner: this.owner, expires_at: expires })
+        .onConflict((oc) => oc.column('conversation_id').doUpdateSet({ owner: this.owner, expires_at: expires })
+          .where(sql.ref('leases.expires_at'), '<', now)),
+    ).changes === 1;
+    if (taken) return true;
+    const holder = this.db.first(this.db.q.selectFrom('leases').select('owner').where('conversation_id', '=', conversationId));
+    if (holder && this.isDeadLocalOwner(holder.owner)) {
+      return this.db.run(
+        this.db.q.updateTable('leases').set({ owner: this.owner, expires_at: expires })
+          .where('conversation_id', '=', conversationId).where('owner', '=', holder.owner),
+      ).changes === 1;
+    }
+    return false;
+  }
+
+  renew(conversationIds: Iterable<string>, now = Date.now()): void {
+    const ids = [...conversationIds];
+    if (!ids.length) return;
+    this.db.run(
+      this.db.q.updateTable('leases').set({ expires_at: now + this.leaseMs })
+        .where('owner', '=', this.owner).where('conversation_id', 'in', ids),
+    );
+  }
+
+  release(conversationId: string): void {
+    this.db.run(this.db.q.deleteFrom('leases').where('conversation_id', '=', conversationId).where('owner', '=', this.owner));
+  }
+
+  /** Drops every lease of dead processes of this machine, so their conversations resume right away. */
+  reclaimDead(): number {
+    const rows = this.db.all(this.db.q.selectFrom('leases').select(['conversation_id', 'owner']));
+    let freed = 0;
+    for (const row of rows) {
+      if (this.isDeadLocalOwner(row.owner)) {
+        freed += this.db.run(this.db.q.deleteFrom('leases').where('conversation_id', '=', row.conversation_id).where('owner', '=', row.owner)).changes;
+      }
+    }
+    return freed;
+  }
+
+  private isDeadLocalOwner(owner: string): boolean {
+    const [host, pidText] = owner.split(':');
+    if (host !== os.hostname() || owner === this.owner) return false;
+    const pid = Number(pidText);
+    if (pid === process.pid) return true; // our pid, another nonce: our predecessor
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'ESRCH';
+    }
+  }
+}

@@ -1,0 +1,120 @@
+/** Conversations and the engine sessions each one has had (one active at a time). */
+import { sql } from 'kysely';
+import type { ChatAddress } from '../message.js';
+import { conversationIdOf } from '../message.js';
+import type { Conversation, Db, Session } from './db.js';
+
+export interface ConversationSummary extends Conversation {
+  last_text: string | null;
+  session_cost: number;
+  total_cost: number;
+  turns: number;
+}
+
+export class Conversations {
+  constructor(private readonly db: Db) {}
+
+  /** The conversation at this address, created on first use. */
+  ensure(address: ChatAddress, userId: string, now = Date.now()): Conversation {
+    const id = conversationIdOf(address);
+    this.db.run(
+      this.db.q.insertInto('conversations')
+        .values({
+          id, platform: address.platform, chat_id: address.chatId, thread_id: address.threadId ?? '',
+          user_id: userId, title: null, engine: null, active_session_id: null, last_message_at: now,
+          created_at: now, updated_at: now,
+        })
+        .onConflict((oc) => oc.column('id').doUpdateSet({ last_message_at: now })),
+    );
+    return this.get(id)!;
+  }
+
+  get(id: string): Conversation | undefined {
+    return this.db.first(this.db.q.selectFrom('conversations').selectAll().where('id', '=', id));
+  }
+
+  list(limit = 100): ConversationSummary[] {
+    const q = this.db.q;
+    return this.db.all(
+      q.selectFrom('conversations as c')
+        .leftJoin('sessions as s', 's.id', 'c.active_session_id')
+        .selectAll('c')
+        .select([
+          sql<string | null>`(select text from transcript t where t.conversation_id = c.id order by t.id desc limit 1)`.as('last_text'),
+          sql<number>`coalesce(s.cost_usd, 0)`.as('session_cost'),
+          sql<number>`coalesce(s.turns, 0)`.as('turns'),
+          sql<number>`(select coalesce(sum(cost_usd), 0) from sessions x where x.conversation_id = c.id)`.as('total_cost'),
+        ])
+        .orderBy('c.last_message_at', 'desc')
+        .limit(limit),
+    ) as ConversationSummary[];
+  }
+
+  activeSession(conversation: Conversation): Session | undefined {
+    if (conversation.active_session_id === null) return undefined;
+    return this.session(conversation.active_session_id);
+  }
+
+  session(id: number): Session | undefined {
+    return this.db.first(this.db.q.selectFrom('sessions').selectAll().where('id', '=', id));
+  }
+
+  sessions(conversationId: string): Session[] {
+    return this.db.all(this.db.q.selectFrom('sessions').selectAll().where('conversation_id', '=', conversationId).orderBy('id'));
+  }
+
+  /** Starts a new, empty session and makes it the active one. */
+  startSession(conversationId: string, engine: string, workspace: string, now = Date.now()): Session {
+    return this.db.tx(() => {
+      const { lastInsertRowid } = this.db.run(
+        this.db.q.insertInto('sessions').values({
+          conversation_id: conversationId, engine, engine_session_id: null, workspace, turns: 0, cost_usd: 0,
+          created_at: now, last_used_at: now,
+        }),
+      );
+      const id = Number(lastInsertRowid);
+      this.db.run(this.db.q.updateTable('conversations').set({ active_session_id: id, updated_at: now }).where('id', '=', conversationId));
+      return this.session(id)!;
+    });
+  }
+
+  /** Makes no session active: the next message starts a fresh one. Old sessions stay listed. */
+  detachSession(conversationId: string): void {
+    this.db.run(this.db.q.updateTable('conversations').set({ active_session_id: null, updated_at: Date.now() }).where('id', '=', conversationId));
+  }
+
+  useSession(conversationId: string, sessionId: number): void {
+    this.db.run(this.db.q.updateTable('conversations').set({ active_session_id: sessionId, updated_at: Date.now() }).where('id', '=', conversationId));
+  }
+
+  /** Deletes every session of the conversation (the CLI's own files stay where the CLI keeps them). */
+  deleteSessions(conversationId: string): number {
+    return this.db.tx(() => {
+      this.db.run(this.db.q.updateTable('conversations').set({ active_session_id: null }).where('id', '=', conversationId));
+      return this.db.run(this.db.q.deleteFrom('sessions').where('conversation_id', '=', conversationId)).changes;
+    });
+  }
+
+  setEngine(conversationId: string, engine: string | null): void {
+    this.db.run(this.db.q.updateTable('conversations').set({ engine, updated_at: Date.now() }).where('id', '=', conversationId));
+  }
+
+  /** Records a finished turn on its session. */
+  recordTurn(sessionId: number, engineSessionId: string | undefined, costUsd: number, now = Date.now()): void {
+    this.db.run(
+      this.db.q.updateTable('sessions')
+        .set((eb) => ({
+          turns: eb('turns', '+', 1),
+          cost_usd: eb('cost_usd', '+', costUsd),
+          last_used_at: now,
+          ...(engineSessionId ? { engine_session_id: engineSessionId } : {}),
+        }))
+        .where('id', '=', sessionId),
+    );
+  }
+
+  /** Forgets the CLI's session id (it no longer exists on disk), keeping the row. */
+  clearEngineSession(sessionId: number): void {
+    this.db.run(this.db.q.updateTable('sessions').set({ engine_session_id: null, turns: 0 }).where('id', '=', sessionId));
+  }
+}

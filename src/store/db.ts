@@ -1,0 +1,182 @@
+/**
+ * The SQLite database: opened once per process in WAL mode, migrated at start, queried through
+ * Kysely. Kysely builds and types the SQL; better-sqlite3 runs it synchronously, so a multi-table
+ * change is one plain transaction with no awaits inside it.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import * as sqliteVec from 'sqlite-vec';
+import {
+  Kysely, SqliteDialect, type Compilable, type Generated, type Selectable,
+} from 'kysely';
+import { MIGRATIONS_DIR } from '../paths.js';
+
+export interface ConversationsTable {
+  id: string;
+  platform: string;
+  chat_id: string;
+  thread_id: string;
+  user_id: string;
+  title: string | null;
+  engine: string | null;
+  active_session_id: number | null;
+  last_message_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SessionsTable {
+  id: Generated<number>;
+  conversation_id: string;
+  engine: string;
+  engine_session_id: string | null;
+  workspace: string;
+  turns: number;
+  cost_usd: number;
+  created_at: number;
+  last_used_at: number;
+}
+
+export type MessageStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+
+export interface MessagesTable {
+  id: Generated<number>;
+  conversation_id: string;
+  kind: 'prompt' | 'command';
+  platform: string;
+  platform_message_id: string | null;
+  user_id: string;
+  user_key: string;
+  text: string;
+  attachments: string | null;
+  reply_context: string | null;
+  status: MessageStatus;
+  attempts: number;
+  cancel_requested: number;
+  session_id: number | null;
+  error_code: string | null;
+  cost_usd: number | null;
+  received_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+export interface TranscriptTable {
+  id: Generated<number>;
+  conversation_id: string;
+  message_id: number | null;
+  role: 'user' | 'assistant' | 'notice';
+  text: string;
+  created_at: number;
+}
+
+export type OutboxStatus = 'draft' | 'pending' | 'sent' | 'failed';
+
+export interface OutboxTable {
+  id: Generated<number>;
+  conversation_id: string;
+  message_id: number | null;
+  seq: number;
+  text: string;
+  split: number;
+  ephemeral: number;
+  file_path: string | null;
+  platform_ref: string | null;
+  status: OutboxStatus;
+  attempts: number;
+  next_attempt_at: number;
+  deadline_at: number;
+  last_error: string | null;
+  created_at: number;
+  sent_at: number | null;
+}
+
+export interface LeasesTable {
+  conversation_id: string;
+  owner: string;
+  expires_at: number;
+}
+
+export interface ApiKeysTable {
+  sha256: string;
+  user: string;
+  created_at: number;
+}
+
+export interface Tables {
+  conversations: ConversationsTable;
+  sessions: SessionsTable;
+  messages: MessagesTable;
+  transcript: TranscriptTable;
+  outbox: OutboxTable;
+  leases: LeasesTable;
+  api_keys: ApiKeysTable;
+}
+
+export type Conversation = Selectable<ConversationsTable>;
+export type Session = Selectable<SessionsTable>;
+export type Message = Selectable<MessagesTable>;
+export type OutboxRow = Selectable<OutboxTable>;
+export type TranscriptRow = Selectable<TranscriptTable>;
+
+/** One open database: the raw handle for synchronous work and Kysely to build queries. */
+export class Db {
+  readonly q: Kysely<Tables>;
+
+  constructor(readonly raw: Database.Database) {
+    this.q = new Kysely<Tables>({ dialect: new SqliteDialect({ database: raw }) });
+  }
+
+  all<R>(query: Compilable<R>): R[] {
+    const { sql, parameters } = query.compile();
+    return this.raw.prepare(sql).all(...(parameters as unknown[])) as R[];
+  }
+
+  first<R>(query: Compilable<R>): R | undefined {
+    const { sql, parameters } = query.compile();
+    const stmt = this.raw.prepare(sql);
+    return (stmt.reader ? stmt.get(...(parameters as unknown[])) : (stmt.run(...(parameters as unknown[])), undefined)) as R | undefined;
+  }
+
+  run(query: Compilable<unknown>): Database.RunResult {
+    const { sql, parameters } = query.compile();
+    return this.raw.prepare(sql).run(...(parameters as unknown[]));
+  }
+
+  /** Runs `fn` in one IMMEDIATE transaction: it takes the write lock first, so it never fails half-way on a busy database. */
+  tx<T>(fn: () => T): T {
+    return this.raw.transaction(fn).immediate();
+  }
+
+  close(): void {
+    if (this.raw.open) this.raw.close();
+  }
+}
+
+export function openDb(file: string): Db {
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  const raw = new Database(file);
+  raw.pragma('journal_mode = WAL');
+  raw.pragma('synchronous = NORMAL');
+  raw.pragma('busy_timeout = 5000');
+  raw.pragma('foreign_keys = ON');
+  sqliteVec.load(raw);
+  migrate(raw);
+  return new Db(raw);
+}
+
+/** Applies `migrations/NNN_name.sql` files not applied yet, each in its own transaction, in name order. */
+export function migrate(raw: Database.Database, dir = MIGRATIONS_DIR): string[] {
+  raw.exec('create table if not exists schema_migrations (name text primary key, applied_at integer not null)');
+  const applied = new Set((raw.prepare('select name from schema_migrations').all() as { name: string }[]).map((r) => r.name));
+  const pending = fs.readdirSync(dir).filter((f) => /^\d+_.+\.sql$/.test(f) && !applied.has(f)).sort();
+  for (const name of pending) {
+    const sqlText = fs.readFileSync(path.join(dir, name), 'utf8');
+    raw.transaction(() => {
+      raw.exec(sqlText);
+      raw.prepare('insert into schema_migrations (name, applied_at) values (?, ?)').run(name, Date.now());
+    }).immediate();
+  }
+  return pending;
+}

@@ -1,0 +1,28 @@
+/** The store: one SQLite database and a small repository per table group. */
+import { Conversations } from './conversations.js';
+import { openDb, type Db } from './db.js';
+import { Messages } from './messages.js';
+import { Outbox } from './outbox.js';
+import { Transcript } from './transcript.js';
+
+export class Store {
+  readonly conversations: Conversations;
+  readonly messages: Messages;
+  readonly outbox: Outbox;
+  readonly transcript: Transcript;
+
+  constructor(readonly db: Db) {
+    this.conversations = new Conversations(db);
+    this.messages = new Messages(db);
+    this.outbox = new Outbox(db);
+    this.transcript = new Transcript(db);
+  }
+
+  static open(file: string): Store {
+    return new Store(openDb(file));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The inbox: every accepted message, stored before the platform is acknowledged, and the state of
+ * its turn. Order within a conversation is the order of ids; a message left `running` by a crashed
+ * worker is simply the next one to run again.
+ */
+import { sql } from 'kysely';
+import type { Db, Message, MessagesTable, MessageStatus } from './db.js';
+
+export type NewMessage = Omit<MessagesTable, 'id' | 'attempts' | 'cancel_requested' | 'session_id' | 'error_code' | 'cost_usd' | 'started_at' | 'finished_at'>;
+
+export class Messages {
+  constructor(private readonly db: Db) {}
+
+  /** Stores the message, or returns 'duplicate' when this platform message id was seen before. */
+  insert(message: NewMessage): number | 'duplicate' {
+    const result = this.db.run(
+      this.db.q.insertInto('messages').values({ ...message, attempts: 0, cancel_requested: 0 })
+        .onConflict((oc) => oc.columns(['platform', 'platform_message_id']).where('platform_message_id', 'is not', null).doNothing()),
+    );
+    return result.changes === 0 ? 'duplicate' : Number(result.lastInsertRowid);
+  }
+
+  get(id: number): Message | undefined {
+    return this.db.first(this.db.q.selectFrom('messages').selectAll().where('id', '=', id));
+  }
+
+  /** The next message of the conversation to run: the oldest queued, or one a crash left running. */
+  next(conversationId: string): Message | undefined {
+    return this.db.first(
+      this.db.q.selectFrom('messages').selectAll()
+        .where('conversation_id', '=', conversationId)
+        .where('kind', '=', 'prompt')
+        .where('status', 'in', ['queued', 'running'])
+        .orderBy('id').limit(1),
+    );
+  }
+
+  markRunning(id: number, now = Date.now()): Message {
+    this.db.run(
+      this.db.q.updateTable('messages')
+        .set((eb) => ({ status: 'running', attempts: eb('attempts', '+', 1), started_at: now }))
+        .where('id', '=', id),
+    );
+    return this.get(id)!;
+  }
+
+  finish(id: number, status: Exclude<MessageStatus, 'queued' | 'running'>, fields: { sessionId?: number | null; errorCode?: string | null; costUsd?: number | null }, now = Date.now()): void {
+    this.db.run(
+      this.db.q.updateTable('messages')
+        .set({
+          status, finished_at: now, session_id: fields.sessionId ?? null,
+          error_code: fields.errorCode ?? null, cost_usd: fields.costUsd ?? null,
+        })
+        .where('id', '=', id),
+    );
+  }
+
+  /** /stop: the running message is flagged for the worker, queued ones are cancelled. */
+  requestCancel(conversationId: string, now = Date.now()): { running: number; dropped: number } {
+    return this.db.tx(() => {
+      const running = this.db.run(
+        this.db.q.updateTable('messages').set({ cancel_requested: 1 })
+          .where('conversation_id', '=', conversationId).where('status', '=', 'running').where('kind', '=', 'prompt'),
+      ).changes;
+      const dropped = this.db.run(
+        this.db.q.updateTable('messages').set({ status: 'cancelled', finished_at: now, error_code: 'cancelled' })
+          .where('conversation_id', '=', conversationId).where('status', '=', 'queued'),
+      ).changes;
+      return { running, dropped };
+    });
+  }
+
+  /** Commands stored but never answered (the process died while running them). */
+  unfinishedCommands(): Message[] {
+    return this.db.all(this.db.q.selectFrom('messages').selectAll().where('kind', '=', 'command').where('status', '=', 'running').orderBy('id'));
+  }
+
+  cancelRequested(id: number): boolean {
+    return this.db.first(this.db.q.selectFrom('messages').select('cancel_requested').where('id', '=', id))?.cancel_requested === 1;
+  }
+
+  /** Conversations with work left, oldest first. */
+  pendingConversations(limit = 1000): string[] {
+    return this.db.all(
+      this.db.q.selectFrom('messages').select('conversation_id')
+        .where('status', 'in', ['queued', 'running'])
+        .where('kind', '=', 'prompt')
+        .groupBy('conversation_id')
+        .orderBy(sql`min(id)`)
+        .limit(limit),
+    ).map((r) => r.conversation_id);
+  }
+
+  counts(conversationId?: string): { queued: number; running: number } {
+    let query = this.db.q.selectFrom('messages')
+      .select([
+        sql<number>`coalesce(sum(status = 'queued'), 0)`.as('queued'),
+        sql<number>`coalesce(sum(status = 'running'), 0)`.as('running'),
+      ])
+      .where('status', 'in', ['queued', 'running'])
+      .where('kind', '=', 'prompt');
+    if (conversationId) query = query.where('conversation_id', '=', conversationId);
+    return this.db.first(query) ?? { queued: 0, running: 0 };
+  }
+
+  /** Messages of a person since `since` (for the rate limit). */
+  countByUserSince(userKey: string, since: number): number {
+    return this.db.first(
+      this.db.q.selectFrom('messages').select(sql<number>`count(*)`.as('n'))
+        .where('user_key', '=', userKey).where('received_at', '>=', since).where('kind', '=', 'prompt'),
+    )?.n ?? 0;
+  }
+
+  /** What a person's turns cost since `since` (for the daily budget). */
+  costByUserSince(userKey: string, since: number): number {
+    return this.db.first(
+      this.db.q.selectFrom('messages').select(sql<number>`coalesce(sum(cost_usd), 0)`.as('cost'))
+        .where('user_key', '=', userKey).where('received_at', '>=', since),
+    )?.cost ?? 0;
+  }
+
+  /** Outcome counts since start, for /metrics. */
+  outcomes(): Record<string, number> {
+    const rows = this.db.all(
+      this.db.q.selectFrom('messages').select(['status', sql<number>`count(*)`.as('n')]).where('kind', '=', 'prompt').groupBy('status'),
+    );
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+  }
+}

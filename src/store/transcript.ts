@@ -1,0 +1,20 @@
+/** What was said in a conversation, in and out, in order. */
+import type { Db, TranscriptRow, TranscriptTable } from './db.js';
+
+export class Transcript {
+  constructor(private readonly db: Db) {}
+
+  append(conversationId: string, messageId: number | null, role: TranscriptTable['role'], text: string, now = Date.now()): void {
+    this.db.run(this.db.q.insertInto('transcript').values({ conversation_id: conversationId, message_id: messageId, role, text, created_at: now }));
+  }
+
+  list(conversationId: string, limit = 200): TranscriptRow[] {
+    return this.db.all(
+      this.db.q.selectFrom('transcript').selectAll().where('conversation_id', '=', conversationId).orderBy('id', 'desc').limit(limit),
+    ).reverse();
+  }
+
+  deleteAll(conversationId: string): void {
+    this.db.run(this.db.q.deleteFrom('transcript').where('conversation_id', '=', conversationId));
+  }
+}

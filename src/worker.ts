@@ -1,0 +1,277 @@
+/**
+ * The worker: drains one conversation, one message at a time, in order. For each message it runs a
+ * turn of the conversation's engine in the conversation's workspace, streams progress on the bus,
+ * and then, in one transaction, records the outcome, the session, the transcript and the reply in
+ * the outbox. A crash before that transaction leaves the message to be run again; after it, the
+ * reply is on its way and the message is never run twice.
+ */
+import type { Bus, JobEvent } from './bus.js';
+import type { Config } from './config/schema.js';
+import type { Engines } from './engine/index.js';
+import type { Engine, EngineError, EngineEvent, TurnOutcome, TurnRequest } from './engine/types.js';
+import type { Logger } from './log.js';
+import type { Platform } from './message.js';
+import type { DrainSignal } from './queue/types.js';
+import type { Conversation, Message, Session } from './store/db.js';
+import type { Store } from './store/index.js';
+import { ensureWorkspace, workspacePath } from './workspace.js';
+
+/** Extra work around a turn (long-term memory hooks in here). */
+export interface TurnHooks {
+  /** Context to add to the system prompt for this turn. */
+  context?(message: Message, conversation: Conversation): Promise<string>;
+  /** MCP config JSON to give the engine for this turn. */
+  mcpConfig?(message: Message, conversation: Conversation): string | undefined;
+  /** After an answered turn. */
+  answered?(message: Message, conversation: Conversation, answer: string): Promise<void>;
+}
+
+export interface WorkerDeps {
+  store: Store;
+  bus: Bus;
+  engines: Engines;
+  config: Config;
+  log: Logger;
+  hooks?: TurnHooks;
+}
+
+type StopReason = 'cancel' | 'shutdown';
+
+export class TurnWorker {
+  constructor(private readonly deps: WorkerDeps) {}
+
+  /** The queue's drain function: runs the conversation's messages until none is left. */
+  drain = async (conversationId: string, signal: DrainSignal): Promise<void> => {
+    while (!signal.stopping) {
+      const message = this.deps.store.messages.next(conversationId);
+      if (!message) return;
+      const requeued = await this.runMessage(message, signal);
+      if (requeued) return;
+    }
+  };
+
+  /** Runs one message. Returns true when shutdown interrupted it and it was put back in the queue. */
+  private async runMessage(queued: Message, drainSignal: DrainSignal): Promise<boolean> {
+    const { store, bus, config, log } = this.deps;
+    const ref = { conversationId: queued.conversation_id, messageId: queued.id };
+    if (queued.cancel_requested) {
+      store.messages.finish(queued.id, 'cancelled', { errorCode: 'cancelled' });
+      return false;
+    }
+    const message = store.messages.markRunning(queued.id);
+    const conversation = store.conversations.get(message.conversation_id);
+    if (!conversation) {
+      store.messages.finish(message.id, 'failed', { errorCode: 'no_conversation' });
+      return false;
+    }
+    if (message.attempts > config.worker.max_attempts) {
+      log.error({ messageId: message.id, attempts: message.attempts }, 'message keeps crashing its worker; giving up');
+      this.finish(message, conversation, undefined, {
+        status: 'failed',
+        reply: `⚠️ This message was interrupted ${message.attempts - 1} times (the worker stopped while answering it), so I gave up on it. The conversation still works: send it again or ask something else.`,
+        errorCode: 'gave_up', outcome: undefined,
+      });
+      return false;
+    }
+
+    const engine = this.deps.engines.for(conversation);
+    if ('error' in engine) {
+      this.finish(message, conversation, undefined, { status: 'failed', reply: `⚠️ ${engine.error}`, errorCode: 'engine_unavailable', outcome: undefined });
+      return false;
+    }
+    const session = this.sessionFor(conversation, engine.name);
+    bus.publish({ type: 'started', ...ref, attempt: message.attempts, engine: engine.name });
+
+    const abort = new AbortController();
+    const stop = (reason: StopReason) => {
+      if (!abort.signal.aborted) abort.abort(reason);
+    };
+    const unsubscribe = bus.subscribe((event) => {
+      if (event.type === 'stop' && event.conversationId === conversation.id) stop('cancel');
+    });
+    const poll = setInterval(() => {
+      if (store.messages.cancelRequested(message.id)) stop('cancel');
+    }, 500);
+    const onHardStop = () => stop('shutdown');
+    if (drainSignal.hardStop.aborted) onHardStop();
+    else drainSignal.hardStop.addEventListener('abort', onHardStop, { once: true });
+
+    let outcome: TurnOutcome;
+    const notices: string[] = [];
+    try {
+      const systemPrompt = await this.systemPrompt(message, conversation);
+      const turn: TurnRequest = {
+        conversationId: conversation.id,
+        prompt: message.text,
+        sessionId: session.engine_session_id ?? undefined,
+        sessionTurns: session.turns,
+        cwd: ensureWorkspace(session.workspace),
+        systemPrompt,
+        mcpConfig: this.deps.hooks?.mcpConfig?.(message, conversation),
+      };
+      outcome = await this.runWithRetries(engine, turn, session, ref, abort.signal, notices);
+      if (outcome.error?.code === 'session_missing') {
+        // The CLI lost the session (deleted, or another machine's): start a fresh one and say so.
+        store.conversations.clearEngineSession(session.id);
+        notices.push('The previous Claude session could not be found, so this answer starts a new session.');
+        outcome = await this.runWithRetries(engine, { ...turn, sessionId: undefined, sessionTurns: 0 }, session, ref, abort.signal, notices);
+      }
+    } finally {
+      unsubscribe();
+      clearInterval(poll);
+      drainSignal.hardStop.removeEventListener('abort', onHardStop);
+    }
+
+    if (abort.signal.reason === 'shutdown') {
+      // Left for the next start: not a failure, not an attempt.
+      store.db.run(
+        store.db.q.updateTable('messages').set((eb) => ({ status: 'queued', attempts: eb('attempts', '-', 1) })).where('id', '=', message.id),
+      );
+      if (outcome.sessionId) store.conversations.recordTurn(session.id, outcome.sessionId, outcome.costUsd);
+      await engine.release(conversation.id);
+      log.info({ messageId: message.id }, 'turn interrupted by shutdown; it will run again at next start');
+      return true;
+    }
+    if (abort.signal.reason === 'cancel') {
+      outcome = { ...outcome, ok: false, error: { code: 'cancelled', message: 'Stopped.', retryable: false } };
+    }
+    this.finish(message, conversation, session, replyFor(outcome, notices));
+    if (outcome.ok) {
+      await this.deps.hooks?.answered?.(message, conversation, outcome.text).catch((err) => log.warn({ err }, 'after-answer hook failed'));
+    }
+    return false;
+  }
+
+  private async runWithRetries(
+    engine: Engine, turn: TurnRequest, session: Session, ref: { conversationId: string; messageId: number },
+    signal: AbortSignal, notices: string[],
+  ): Promise<TurnOutcome> {
+    const { retry } = this.deps.config;
+    const onEvent = (event: EngineEvent) => {
+      const published = toJobEvent(event, ref);
+      if (published) this.deps.bus.publish(published);
+      if (event.type === 'notice' && !notices.includes(event.text)) notices.push(event.text);
+    };
+    for (let attempt = 0; ; attempt++) {
+      const outcome = await engine.run(turn, onEvent, signal);
+      if (outcome.ok || !outcome.error?.retryable || attempt >= retry.attempts || signal.aborted) {
+        if (!outcome.ok && outcome.error?.retryable && attempt > 0) {
+          outcome.error = { ...outcome.error, message: `${outcome.error.message} I tried ${attempt + 1} times; please try again in a few minutes.` };
+        }
+        return outcome;
+      }
+      const delayS = retry.backoff_s[Math.min(attempt, retry.backoff_s.length - 1)]!;
+      this.deps.log.warn({ ...ref, code: outcome.error.code, attempt: attempt + 1, delayS }, 'turn failed; retrying');
+      this.deps.bus.publish({
+        type: 'status', ...ref,
+        text: `${outcome.error.message} Retrying in ${delayS} s (attempt ${attempt + 2} of ${retry.attempts + 1}).`,
+      });
+      if (outcome.sessionId) {
+        // The failed attempt is part of the session's history now: count it, and continue that session.
+        this.deps.store.conversations.recordTurn(session.id, outcome.sessionId, outcome.costUsd);
+        turn = { ...turn, sessionId: outcome.sessionId, sessionTurns: turn.sessionTurns + 1 };
+      }
+      await sleep(delayS * 1000, signal);
+    }
+  }
+
+  private sessionFor(conversation: Conversation, engine: string): Session {
+    const { store, config } = this.deps;
+    const active = store.conversations.activeSession(conversation);
+    if (active && active.engine === engine) return active;
+    return store.conversations.startSession(conversation.id, engine, workspacePath(config.workspace.root, conversation.id));
+  }
+
+  private async systemPrompt(message: Message, conversation: Conversation): Promise<string> {
+    const parts = [gatewayContext(conversation.platform as Platform)];
+    if (this.deps.config.gateway.system_prompt) parts.push(this.deps.config.gateway.system_prompt);
+    const extra = await this.deps.hooks?.context?.(message, conversation).catch((err) => {
+      this.deps.log.warn({ err }, 'context hook failed; answering without it');
+      return '';
+    });
+    if (extra) parts.push(extra);
+    return parts.join('\n\n');
+  }
+
+  /** Records the outcome and queues the reply, all or nothing. */
+  private finish(message: Message, conversation: Conversation, session: Session | undefined, reply: Reply): void {
+    const { store, bus, config } = this.deps;
+    const outcome = reply.outcome;
+    const now = Date.now();
+    store.db.tx(() => {
+      if (session && outcome?.sessionId) store.conversations.recordTurn(session.id, outcome.sessionId, outcome.costUsd, now);
+      store.messages.finish(message.id, reply.status, {
+        sessionId: session?.id ?? null, errorCode: reply.errorCode ?? null, costUsd: outcome?.costUsd ?? null,
+      }, now);
+      if (reply.reply) {
+        store.transcript.append(conversation.id, message.id, reply.status === 'done' ? 'assistant' : 'notice', reply.reply, now);
+        // Stored whole; the gateway splits it to the platform's size before sending.
+        store.outbox.addReply(conversation.id, message.id, reply.reply, now + config.outbox.deadline_s * 1000, {}, now);
+      }
+    });
+    bus.publish({
+      type: 'finished', conversationId: conversation.id, messageId: message.id, status: reply.status,
+      text: reply.reply, sessionId: outcome?.sessionId, costUsd: outcome?.costUsd ?? 0,
+      durationMs: outcome?.durationMs ?? 0, errorCode: reply.errorCode ?? undefined,
+    });
+    bus.publish({ type: 'outbox' });
+  }
+}
+
+interface Reply {
+  status: 'done' | 'failed' | 'cancelled';
+  /** Empty: nothing to send (a stop before any text). */
+  reply: string;
+  errorCode?: string;
+  outcome: TurnOutcome | undefined;
+}
+
+function replyFor(outcome: TurnOutcome, notices: string[]): Reply {
+  const notes = notices.length ? notices.map((n) => `_${n}_`).join('\n') : '';
+  if (outcome.ok) {
+    const text = outcome.text.trim() || '_(Claude finished without writing an answer.)_';
+    return { status: 'done', reply: notes ? `${text}\n\n${notes}` : text, outcome };
+  }
+  const error = outcome.error as EngineError;
+  if (error.code === 'cancelled') {
+    const partial = outcome.text.trim();
+    return { status: 'cancelled', reply: partial ? `${partial}\n\n_(stopped)_` : '', errorCode: 'cancelled', outcome };
+  }
+  return { status: 'failed', reply: `⚠️ ${error.message}${notes ? `\n\n${notes}` : ''}`, errorCode: error.code, outcome };
+}
+
+function toJobEvent(event: EngineEvent, ref: { conversationId: string; messageId: number }): JobEvent | undefined {
+  switch (event.type) {
+    case 'text':
+      return { type: 'text', ...ref, text: event.text };
+    case 'tool_use':
+      return { type: 'tool', ...ref, summary: event.summary };
+    case 'retry':
+      return { type: 'status', ...ref, text: `API busy${event.status ? ` (${event.status})` : ''}; the CLI retries (${event.attempt}/${event.maxRetries})…` };
+    default:
+      return undefined;
+  }
+}
+
+/** The short context every turn gets, so Claude knows where its answer ends up. */
+export function gatewayContext(platform: Platform): string {
+  const where = platform === 'local' ? 'a terminal chat' : platform === 'http' ? 'an HTTP API or web chat' : `a ${platform[0]!.toUpperCase()}${platform.slice(1)} chat`;
+  return [
+    `You are answering through cligate, a gateway that relays messages from ${where} to Claude Code.`,
+    'The person reads your answer in a chat window: keep it focused, and use plain Markdown (no HTML).',
+    'Your working folder belongs to this conversation alone; files the person sends are saved under ./uploads.',
+  ].join(' ');
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
