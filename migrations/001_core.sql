@@ -44,6 +44,7 @@ create table messages (
   attempts integer not null default 0,
   cancel_requested integer not null default 0,
   session_id integer,
+  engine_process text,                    -- "host:pid" of the CLI running this turn, to stop it after a crash
   error_code text,
   cost_usd real,
   received_at integer not null,

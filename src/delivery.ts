@@ -261,7 +261,13 @@ class LiveReply {
     if (this.finished) return;
     switch (event.type) {
       case 'queued':
+        this.startTyping();
+        return;
       case 'started':
+        // A new attempt (after a crash or a retry) writes its answer from the start.
+        this.text = '';
+        this.status = undefined;
+        this.newBlock = false;
         this.startTyping();
         return;
       case 'text':

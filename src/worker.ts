@@ -5,6 +5,8 @@
  * the outbox. A crash before that transaction leaves the message to be run again; after it, the
  * reply is on its way and the message is never run twice.
  */
+import fs from 'node:fs';
+import os from 'node:os';
 import type { Bus, JobEvent } from './bus.js';
 import type { Config } from './config/schema.js';
 import type { Engines } from './engine/index.js';
@@ -54,6 +56,10 @@ export class TurnWorker {
   private async runMessage(queued: Message, drainSignal: DrainSignal): Promise<boolean> {
     const { store, bus, config, log } = this.deps;
     const ref = { conversationId: queued.conversation_id, messageId: queued.id };
+    if (queued.status === 'running' && queued.engine_process) {
+      // A crash left this turn half-done: its CLI may still be running on the session. Stop it first.
+      await stopOrphan(queued.engine_process, log);
+    }
     if (queued.cancel_requested) {
       store.messages.finish(queued.id, 'cancelled', { errorCode: 'cancelled' });
       return false;
@@ -148,6 +154,10 @@ export class TurnWorker {
   ): Promise<TurnOutcome> {
     const { retry } = this.deps.config;
     const onEvent = (event: EngineEvent) => {
+      if (event.type === 'process') {
+        this.deps.store.messages.setEngineProcess(ref.messageId, `${os.hostname()}:${event.pid}`);
+        return;
+      }
       const published = toJobEvent(event, ref);
       if (published) this.deps.bus.publish(published);
       if (event.type === 'notice' && !notices.includes(event.text)) notices.push(event.text);
@@ -261,6 +271,23 @@ export function gatewayContext(platform: Platform): string {
     'The person reads your answer in a chat window: keep it focused, and use plain Markdown (no HTML).',
     'Your working folder belongs to this conversation alone; files the person sends are saved under ./uploads.',
   ].join(' ');
+}
+
+/** Kills the process group of a CLI left behind by a crashed worker of this machine. */
+async function stopOrphan(record: string, log: Logger): Promise<void> {
+  const [host, pidText] = record.split(':');
+  const pid = Number(pidText);
+  if (host !== os.hostname() || !Number.isInteger(pid) || pid <= 1) return;
+  try {
+    // Only if that pid is still one of the engine CLIs (pids get reused).
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    if (!/claude|codex|gemini/.test(cmdline)) return;
+    process.kill(-pid, 'SIGKILL');
+    log.warn({ pid }, 'stopped the CLI a crashed worker left running');
+    await new Promise((r) => setTimeout(r, 100));
+  } catch {
+    /* gone already */
+  }
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

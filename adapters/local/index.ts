@@ -27,6 +27,8 @@ export class LocalChatAdapter implements Adapter {
   readonly caps: AdapterCaps = { maxChars: 1_000_000, editIntervalMs: 0, typingIntervalMs: 0, appendOnly: true };
   private readonly shown = new Map<string, Shown>();
   private seq = 0;
+  /** Refs stay unique across restarts: a draft posted before a crash may be edited after it. */
+  private readonly refPrefix = Math.random().toString(36).slice(2, 8);
   private rl?: readline.Interface;
   /** The answer whose line is being written (the cursor is after its text). */
   private current?: string;
@@ -52,7 +54,7 @@ export class LocalChatAdapter implements Adapter {
   }
 
   async post(_target: ReplyTarget, reply: ReplyText): Promise<string> {
-    const ref = String(++this.seq);
+    const ref = `${this.refPrefix}-${++this.seq}`;
     const shown: Shown = { text: '', done: false };
     this.shown.set(ref, shown);
     this.render(ref, shown, reply);

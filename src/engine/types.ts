@@ -25,6 +25,8 @@ export interface TurnRequest {
 
 export type EngineEvent =
   | { type: 'init'; sessionId: string; model?: string }
+  /** The CLI process running the turn (so a crashed worker's orphan can be stopped). */
+  | { type: 'process'; pid: number }
   /** A piece of answer text, as it is written. */
   | { type: 'text'; text: string }
   /** The engine used a tool; `summary` is one short line for people ("running: npm test"). */

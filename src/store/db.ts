@@ -55,6 +55,7 @@ export interface MessagesTable {
   attempts: number;
   cancel_requested: number;
   session_id: number | null;
+  engine_process: string | null;
   error_code: string | null;
   cost_usd: number | null;
   received_at: number;

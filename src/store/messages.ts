@@ -6,7 +6,7 @@
 import { sql } from 'kysely';
 import type { Db, Message, MessagesTable, MessageStatus } from './db.js';
 
-export type NewMessage = Omit<MessagesTable, 'id' | 'attempts' | 'cancel_requested' | 'session_id' | 'error_code' | 'cost_usd' | 'started_at' | 'finished_at'>;
+export type NewMessage = Omit<MessagesTable, 'id' | 'attempts' | 'cancel_requested' | 'session_id' | 'engine_process' | 'error_code' | 'cost_usd' | 'started_at' | 'finished_at'>;
 
 export class Messages {
   constructor(private readonly db: Db) {}
@@ -73,6 +73,11 @@ export class Messages {
   /** Commands stored but never answered (the process died while running them). */
   unfinishedCommands(): Message[] {
     return this.db.all(this.db.q.selectFrom('messages').selectAll().where('kind', '=', 'command').where('status', '=', 'running').orderBy('id'));
+  }
+
+  /** Records which CLI process runs the turn ("host:pid"). */
+  setEngineProcess(id: number, record: string): void {
+    this.db.run(this.db.q.updateTable('messages').set({ engine_process: record }).where('id', '=', id));
   }
 
   cancelRequested(id: number): boolean {

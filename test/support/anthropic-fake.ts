@@ -39,6 +39,8 @@ export interface RecordedRequest {
   system: string;
   /** Set when this request carries a tool result instead of a new prompt. */
   toolResult?: string;
+  /** When the answer was complete (or the connection closed). */
+  finishedAt?: number;
 }
 
 export interface AnthropicFakeOptions {
@@ -115,6 +117,7 @@ export class AnthropicFake {
       const recorded = describeRequest(req, body);
       this.requests.push(recorded);
       const turn = this.script.shift() ?? this.respond?.(recorded) ?? this.fromDirectives(recorded);
+      res.on('close', () => (recorded.finishedAt = Date.now()));
       void this.answer(res, body, turn);
     });
   }

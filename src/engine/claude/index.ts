@@ -117,6 +117,7 @@ export class ClaudeEngine implements Engine {
         if (stream.result) resultSeen();
       },
     });
+    if (proc.child.pid) onEvent({ type: 'process', pid: proc.child.pid });
     const timer = setTimeout(() => {
       timedOut = true;
       void proc.kill();

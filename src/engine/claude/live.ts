@@ -89,6 +89,7 @@ class LiveProcess {
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
 
+    if (this.proc.child.pid) onEvent({ type: 'process', pid: this.proc.child.pid });
     this.write({ type: 'user', message: { role: 'user', content: turn.prompt } });
     await Promise.race([done, this.proc.exited]);
     clearTimeout(timer);

@@ -1,0 +1,70 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './load.js';
+
+function file(text: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cligate-config-'));
+  const f = path.join(dir, 'cligate.toml');
+  fs.writeFileSync(f, text);
+  return f;
+}
+
+describe('loadConfig', () => {
+  it('runs on defaults with no file', () => {
+    const result = loadConfig(undefined, {});
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.config.queue.driver).toBe('sqlite');
+    expect(result.config.http).toMatchObject({ host: '127.0.0.1', port: 8787 });
+    expect(result.config.telegram.allowed_users).toEqual([]);
+  });
+
+  it('names an unknown key and suggests the right one', () => {
+    const result = loadConfig(file('[worker]\nconcurency = 2\n'), {});
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error).toContain('unknown key "worker.concurency" (did you mean "concurrency"?)');
+  });
+
+  it('names a key of the wrong type and what is expected', () => {
+    const result = loadConfig(file('[worker]\nconcurrency = "four"\n[queue]\ndriver = "kafka"\n'), {});
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error).toContain('worker.concurrency: expected number, got the string "four"');
+    expect(result.error).toMatch(/queue\.driver: .*"sqlite"\|"bullmq"/);
+  });
+
+  it('reports broken TOML with its line', () => {
+    const result = loadConfig(file('[telegram\ntoken = 1\n'), {});
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error).toMatch(/is not valid TOML \(line 1/);
+  });
+
+  it('takes secrets from the environment over the file', () => {
+    const result = loadConfig(file('[telegram]\ntoken = "from-file"\nallowed_users = [42]\n'), { TELEGRAM_BOT_TOKEN: '123:from-env', CLIGATE_HTTP_PORT: '9999' });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.config.telegram.token).toBe('123:from-env');
+    expect(result.config.telegram.allowed_users).toEqual(['42']);
+    expect(result.config.http.port).toBe(9999);
+  });
+
+  it('resolves paths against the config file\'s folder', () => {
+    const f = file('[gateway]\ndata_dir = "state"\n');
+    const result = loadConfig(f, {});
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.config.store.path).toBe(path.join(path.dirname(f), 'state', 'cligate.db'));
+    expect(result.config.workspace.root).toBe(path.join(path.dirname(f), 'state', 'workspaces'));
+  });
+
+  it('refuses a missing file with its path', () => {
+    const result = loadConfig('/nonexistent/cligate.toml', {});
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error).toBe('cannot read config file /nonexistent/cligate.toml: ENOENT');
+  });
+});

@@ -1,0 +1,132 @@
+/**
+ * Nothing lost, nothing doubled: `kill -9` of the process running a turn, then a restart, for both
+ * queue drivers. The answer must arrive exactly once. Also: the bullmq driver with the worker in a
+ * separate process.
+ */
+import Database from 'better-sqlite3';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AnthropicFake } from './support/anthropic-fake.js';
+import { cliEnv, spawnCligate, testConfig, tmpDir, writeConfig, type CligateProcess } from './support/harness.js';
+import { RedisServer } from './support/redis.js';
+
+const fake = new AnthropicFake();
+let redis: RedisServer;
+const LONG = 'The long answer: ' + 'lorem ipsum '.repeat(40).trim() + '.';
+
+beforeAll(async () => {
+  [redis] = await Promise.all([RedisServer.start(), fake.start()]);
+  // The first attempt is slow enough to be killed in the middle of it; the retry is quick.
+  const seen = new Set<string>();
+  fake.respond = (req) => {
+    if (!req.prompt.startsWith('crash me')) return undefined;
+    const first = !seen.has(req.prompt);
+    seen.add(req.prompt);
+    return { text: LONG, chunkSize: 8, delayMs: first ? 60 : 0 };
+  };
+});
+afterAll(async () => {
+  await Promise.all([redis?.stop(), fake.stop()]);
+});
+
+const answerLines = (p: CligateProcess) => p.stdout.filter((l) => l === `claude> ${LONG}`);
+
+function outboxOf(dataDir: string, prompt: string) {
+  const db = new Database(path.join(dataDir, 'cligate.db'), { readonly: true });
+  const message = db.prepare('select id, status, attempts from messages where text = ?').get(prompt) as { id: number; status: string; attempts: number };
+  const rows = db.prepare('select seq, status from outbox where message_id = ?').all(message.id);
+  db.close();
+  return { message, rows };
+}
+
+describe('kill -9 during a turn', () => {
+  it('sqlite driver: after a restart the answer arrives exactly once', async () => {
+    const dir = tmpDir();
+    const dataDir = path.join(dir, 'data');
+    const config = writeConfig(dir, testConfig(dataDir));
+    const env = cliEnv(fake, dir);
+    const prompt = 'crash me (sqlite)';
+
+    const first = spawnCligate(['chat', '--config', config], env);
+    first.write(prompt);
+    // The CLI is streaming the answer: the draft is on screen.
+    await first.waitFor(() => fake.prompts().includes(prompt), 20_000, 'request at the API');
+    await new Promise((r) => setTimeout(r, 400));
+    first.kill('SIGKILL');
+    await first.exited;
+
+    const second = spawnCligate(['chat', '--config', config], env);
+    await second.waitForLine(new RegExp(`^claude> ${LONG.replace(/[.]/g, '\\.')}$`), 30_000);
+    second.child.stdin?.end();
+    expect((await second.exited).code).toBe(0);
+
+    expect(answerLines(first)).toHaveLength(0);
+    expect(answerLines(second)).toHaveLength(1);
+    const { message, rows } = outboxOf(dataDir, prompt);
+    expect(message).toMatchObject({ status: 'done', attempts: 2 });
+    expect(rows).toEqual([{ seq: 0, status: 'sent' }]);
+    expect(fake.prompts().filter((p) => p === prompt)).toHaveLength(2);
+  });
+
+  it('bullmq driver: the worker process dies, a new one finishes, the gateway shows the answer once', async () => {
+    const dir = tmpDir();
+    const dataDir = path.join(dir, 'data');
+    const config = writeConfig(dir, testConfig(dataDir, { queue: { driver: 'bullmq', redis_url: redis.url, prefix: 'crash' } }));
+    const env = cliEnv(fake, dir);
+    const prompt = 'crash me (bullmq)';
+
+    const chat = spawnCligate(['chat', '--config', config, '--role', 'gateway'], env);
+    const worker1 = spawnCligate(['start', '--config', config, '--role', 'worker'], env);
+    try {
+      chat.write(prompt);
+      await chat.waitFor(() => fake.prompts().includes(prompt), 30_000, 'request at the API');
+      await new Promise((r) => setTimeout(r, 400));
+      worker1.kill('SIGKILL');
+      await worker1.exited;
+
+      const worker2 = spawnCligate(['start', '--config', config, '--role', 'worker'], env);
+      try {
+        await chat.waitForLine(new RegExp(`^claude> ${LONG.replace(/[.]/g, '\\.')}$`), 40_000);
+      } finally {
+        worker2.kill('SIGTERM');
+        await worker2.exited;
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      expect(answerLines(chat)).toHaveLength(1);
+      const { message, rows } = outboxOf(dataDir, prompt);
+      expect(message.status).toBe('done');
+      expect(rows).toEqual([{ seq: 0, status: 'sent' }]);
+    } finally {
+      chat.child.stdin?.end();
+      await chat.exited;
+    }
+  });
+});
+
+describe('bullmq driver with a separate worker process', () => {
+  it('answers through Redis and resumes the session for the second message', async () => {
+    const dir = tmpDir();
+    const dataDir = path.join(dir, 'data');
+    const config = writeConfig(dir, testConfig(dataDir, { queue: { driver: 'bullmq', redis_url: redis.url, prefix: 'split' } }));
+    const env = cliEnv(fake, dir);
+    const worker = spawnCligate(['start', '--config', config, '--role', 'worker'], env);
+    const chat = spawnCligate(['chat', '--config', config, '--role', 'gateway'], env);
+    try {
+      chat.write('hello via redis');
+      await chat.waitForLine(/^claude> echo: hello via redis$/, 30_000);
+      chat.write('second via redis');
+      await chat.waitForLine(/^claude> echo: second via redis$/, 30_000);
+      chat.child.stdin?.end();
+      expect((await chat.exited).code).toBe(0);
+    } finally {
+      chat.kill();
+      worker.kill('SIGTERM');
+      await worker.exited;
+    }
+    const last = fake.requests.filter((r) => r.prompt === 'second via redis').at(-1)!;
+    expect(JSON.stringify(last.body.messages)).toContain('echo: hello via redis');
+    const db = new Database(path.join(dataDir, 'cligate.db'), { readonly: true });
+    expect(db.prepare('select turns from sessions').all()).toEqual([{ turns: 2 }]);
+    db.close();
+  });
+});
