@@ -68,3 +68,27 @@ describe('loadConfig', () => {
     expect(result.error).toBe('cannot read config file /nonexistent/cligate.toml: ENOENT');
   });
 });
+
+describe('config.example.toml', () => {
+  it('documents every key with its default value', async () => {
+    const { parse } = await import('smol-toml');
+    const { configSchema } = await import('./schema.js');
+    const { PROJECT_ROOT } = await import('../paths.js');
+    const raw = parse(fs.readFileSync(path.join(PROJECT_ROOT, 'config.example.toml'), 'utf8')) as Record<string, unknown>;
+    const defaults = configSchema.parse({});
+    // Same values as the schema's defaults...
+    expect(configSchema.parse(raw)).toEqual(defaults);
+    // ...and every key written out.
+    const missing: string[] = [];
+    const walk = (want: Record<string, unknown>, have: Record<string, unknown>, prefix: string) => {
+      for (const [key, value] of Object.entries(want)) {
+        if (!(key in have)) missing.push(prefix + key);
+        else if (value && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length) {
+          walk(value as Record<string, unknown>, have[key] as Record<string, unknown>, `${prefix}${key}.`);
+        }
+      }
+    };
+    walk(defaults as unknown as Record<string, unknown>, raw, '');
+    expect(missing).toEqual([]);
+  });
+});
