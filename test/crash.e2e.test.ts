@@ -43,7 +43,8 @@ describe('kill -9 during a turn', () => {
   it('sqlite driver: after a restart the answer arrives exactly once', async () => {
     const dir = tmpDir();
     const dataDir = path.join(dir, 'data');
-    const config = writeConfig(dir, testConfig(dataDir));
+    // Live CLI processes on (the default): the orphaned one must not survive the restart.
+    const config = writeConfig(dir, testConfig(dataDir, { live: { enabled: true } }));
     const env = cliEnv(fake, dir);
     const prompt = 'crash me (sqlite)';
 

@@ -19,8 +19,12 @@ export interface CliProcess {
   stderrTail(): string;
   /** SIGTERM to the whole process group, SIGKILL after `graceMs`. Resolves when the process is gone. */
   kill(graceMs?: number): Promise<CliExit>;
-  /** True once the process has exited. */
+  /** True once the process has exited and its output is read. */
   readonly done: boolean;
+  /** False as soon as the process has exited, even while a child it left still holds its output open. */
+  readonly alive: boolean;
+  /** Resolves when the process is gone: at 'close', or shortly after 'exit' if a leftover child keeps stdout open. */
+  readonly gone: Promise<void>;
 }
 
 export interface StartOptions {
@@ -73,6 +77,11 @@ export function startCli(bin: string, args: string[], options: StartOptions): Cl
     });
   });
 
+  const gone = new Promise<void>((resolve) => {
+    void exited.then(() => resolve());
+    child.once('exit', () => setTimeout(resolve, 200).unref());
+  });
+
   const signalGroup = (signal: NodeJS.Signals) => {
     if (done || child.pid === undefined) return;
     try {
@@ -93,6 +102,10 @@ export function startCli(bin: string, args: string[], options: StartOptions): Cl
     get done() {
       return done;
     },
+    get alive() {
+      return !done && child.exitCode === null && child.signalCode === null;
+    },
+    gone,
     async kill(graceMs = 2000) {
       signalGroup('SIGTERM');
       const timer = setTimeout(() => signalGroup('SIGKILL'), graceMs);

@@ -57,7 +57,7 @@ class LiveProcess {
   }
 
   fits(turn: TurnRequest, key: string): boolean {
-    return !this.proc.done && this.key === key && this.sessionId === turn.sessionId && this.turns === turn.sessionTurns;
+    return this.proc.alive && this.key === key && this.sessionId === turn.sessionId && this.turns === turn.sessionTurns;
   }
 
   async turn(turn: TurnRequest, onEvent: (event: EngineEvent) => void, signal: AbortSignal): Promise<TurnOutcome & { died: boolean }> {
@@ -91,7 +91,7 @@ class LiveProcess {
 
     if (this.proc.child.pid) onEvent({ type: 'process', pid: this.proc.child.pid });
     this.write({ type: 'user', message: { role: 'user', content: turn.prompt } });
-    await Promise.race([done, this.proc.exited]);
+    await Promise.race([done, this.proc.gone]);
     clearTimeout(timer);
     signal.removeEventListener('abort', onAbort);
     this.onTurnLine = undefined;
@@ -100,7 +100,7 @@ class LiveProcess {
 
     const died = !this.stream.result;
     const outcome = this.pool.options.outcome(this.stream, {
-      exit: died ? await this.proc.exited : undefined,
+      exit: died ? await Promise.race([this.proc.exited, this.proc.gone.then(() => ({ code: this.proc.child.exitCode, signal: this.proc.child.signalCode }))]) : undefined,
       stderr: this.proc.stderrTail(),
       costBefore,
       startedAt,
