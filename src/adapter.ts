@@ -4,8 +4,11 @@
  * Everything platform-specific (ids, markup, limits, rate rules) stays inside its folder.
  */
 import type http from 'node:http';
+import type { JobEvent } from './bus.js';
 import type { Logger } from './log.js';
 import type { ChatAddress, InboundMessage, Platform } from './message.js';
+import type { Conversation, Session, TranscriptRow } from './store/db.js';
+import type { ConversationSummary } from './store/conversations.js';
 
 /** Where an answer goes. */
 export interface ReplyTarget {
@@ -36,6 +39,8 @@ export interface AdapterCaps {
   typingIntervalMs: number;
   /** The output can only grow (a terminal): drafts get the raw text, every delta, never cut or repaired. */
   appendOnly?: boolean;
+  /** False where the adapter streams by other means (the HTTP API's SSE) and wants no draft messages. */
+  liveDrafts?: boolean;
 }
 
 /**
@@ -69,7 +74,36 @@ export interface AdapterHost {
   mount(path: string, handler: (req: http.IncomingMessage, res: http.ServerResponse) => void): void;
   /** A file inside a conversation's workspace, or an error text if the path would leave it. */
   workspaceFile(address: ChatAddress, relativePath: string): { path: string } | { error: string };
+  /** Reading and watching the gateway, for the HTTP API and its web chat. */
+  api: GatewayApi;
   log: Logger;
+}
+
+export interface ConversationDetail {
+  conversation: Conversation;
+  session?: Session;
+  sessions: Session[];
+  transcript: TranscriptRow[];
+}
+
+export interface HealthReport {
+  ok: boolean;
+  checks: Record<string, { ok: boolean; message: string }>;
+}
+
+export interface GatewayApi {
+  conversations(limit?: number): ConversationSummary[];
+  conversation(id: string): ConversationDetail | undefined;
+  /** Job progress from every channel, as it happens. */
+  subscribe(listener: (event: JobEvent) => void): () => void;
+  /** The reply already written for a message (a command's answer, a refusal), if any. */
+  replyOf(messageId: number): string | undefined;
+  health(): Promise<HealthReport>;
+  /** Prometheus text exposition. */
+  metrics(): Promise<string>;
+  /** API keys cligate made itself (hashed); keys from the config are the HTTP adapter's own business. */
+  storedKeys(): { sha256: string; user: string }[];
+  storeKey(sha256: string, user: string): void;
 }
 
 export interface Adapter {

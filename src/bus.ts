@@ -26,6 +26,7 @@ export type JobEvent =
       sessionId?: string;
       costUsd: number;
       durationMs: number;
+      usage?: { inputTokens: number; outputTokens: number };
       errorCode?: string;
     });
 

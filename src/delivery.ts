@@ -124,7 +124,7 @@ export class Delivery {
     const conversation = this.deps.store.conversations.get(event.conversationId);
     const message = this.deps.store.messages.get(event.messageId);
     const adapter = conversation && this.deps.adapters.get(conversation.platform as Platform);
-    if (!conversation || !message || !adapter || message.status === 'done') return undefined;
+    if (!conversation || !message || !adapter || adapter.caps.liveDrafts === false || message.status === 'done') return undefined;
     const live = new LiveReply(this, adapter, conversation, message, targetOf(conversation, message), this.deps.log);
     this.live.set(event.messageId, live);
     return live;

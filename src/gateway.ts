@@ -8,7 +8,7 @@
  * Roles: `all` runs everything in one process; `gateway` runs the adapters and delivery; `worker`
  * runs turns. Split roles need the bullmq driver (Redis carries jobs and events between processes).
  */
-import type { Adapter, AdapterHost } from './adapter.js';
+import type { Adapter, AdapterHost, GatewayApi } from './adapter.js';
 import { Intake } from './accept.js';
 import { LocalBus, type Bus } from './bus.js';
 import type { CommandHandler } from './commands.js';
@@ -17,6 +17,7 @@ import { Delivery } from './delivery.js';
 import { Engines } from './engine/index.js';
 import { HttpServer } from './http-server.js';
 import type { Logger } from './log.js';
+import { Metrics } from './metrics.js';
 import type { Platform } from './message.js';
 import { BullQueue } from './queue/bullmq.js';
 import { RedisBus } from './queue/redis-bus.js';
@@ -52,6 +53,7 @@ export class Gateway {
   engines?: Engines;
   intake?: Intake;
   delivery?: Delivery;
+  metrics?: Metrics;
   private readonly adapters: Adapter[];
   private stopping?: Promise<void>;
 
@@ -101,6 +103,7 @@ export class Gateway {
         store, queue, bus, config, log, enabledEngines: gateway.engines.enabled(), commandExtensions: commands,
         maxFileBytes: (platform) => maxFileMb(config, platform) * 1024 * 1024,
       });
+      gateway.metrics = new Metrics(store, bus, queue, gateway.engines);
       gateway.delivery.start();
       await gateway.intake.recover();
       const host = gateway.adapterHost();
@@ -125,6 +128,7 @@ export class Gateway {
       await this.delivery.stop();
     }
     await this.http.close();
+    this.metrics?.close();
     await this.engines?.close();
     for (const extension of this.options.extensions ?? []) await extension.close?.().catch(() => {});
     await this.queue.close();
@@ -140,7 +144,35 @@ export class Gateway {
         const resolved = resolveInside(workspacePath(this.config.workspace.root, conversationIdOf(address)), relativePath);
         return resolved.ok ? { path: resolved.path } : { error: resolved.error };
       },
+      api: this.api(),
       log: this.options.log,
+    };
+  }
+
+  private api(): GatewayApi {
+    const { store, bus } = this;
+    return {
+      conversations: (limit) => store.conversations.list(limit),
+      conversation: (id) => {
+        const conversation = store.conversations.get(id);
+        if (!conversation) return undefined;
+        return {
+          conversation,
+          session: store.conversations.activeSession(conversation),
+          sessions: store.conversations.sessions(id),
+          transcript: store.transcript.list(id),
+        };
+      },
+      subscribe: (listener) => bus.subscribe((event) => {
+        if ('messageId' in event) listener(event);
+      }),
+      replyOf: (messageId) => store.transcript.replyOf(messageId),
+      health: () => this.metrics!.health(),
+      metrics: () => this.metrics!.render(),
+      storedKeys: () => store.db.all(store.db.q.selectFrom('api_keys').select(['sha256', 'user'])),
+      storeKey: (sha256, user) => {
+        store.db.run(store.db.q.insertInto('api_keys').values({ sha256, user, created_at: Date.now() }).onConflict((oc) => oc.doNothing()));
+      },
     };
   }
 }

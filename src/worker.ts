@@ -222,7 +222,7 @@ export class TurnWorker {
     bus.publish({
       type: 'finished', conversationId: conversation.id, messageId: message.id, status: reply.status,
       text: reply.reply, sessionId: outcome?.sessionId, costUsd: outcome?.costUsd ?? 0,
-      durationMs: outcome?.durationMs ?? 0, errorCode: reply.errorCode ?? undefined,
+      durationMs: outcome?.durationMs ?? 0, usage: outcome?.usage, errorCode: reply.errorCode ?? undefined,
     });
     bus.publish({ type: 'outbox' });
   }

@@ -14,6 +14,13 @@ export class Transcript {
     ).reverse();
   }
 
+  /** The answer or notice written for a message. */
+  replyOf(messageId: number): string | undefined {
+    return this.db.first(
+      this.db.q.selectFrom('transcript').select('text').where('message_id', '=', messageId).where('role', '!=', 'user').orderBy('id', 'desc').limit(1),
+    )?.text;
+  }
+
   deleteAll(conversationId: string): void {
     this.db.run(this.db.q.deleteFrom('transcript').where('conversation_id', '=', conversationId));
   }

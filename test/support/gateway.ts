@@ -18,7 +18,8 @@ export interface TestGateway {
 
 export async function startTestGateway(fake: AnthropicFake, options: {
   config?: Record<string, unknown>;
-  adapters?: Adapter[];
+  /** Adapters to run instead of the TestAdapter, made from the loaded config. */
+  adapters?: (config: LoadedConfig) => Adapter[];
   role?: Role;
   dir?: string;
   log?: Logger;
@@ -31,7 +32,7 @@ export async function startTestGateway(fake: AnthropicFake, options: {
   const adapter = new TestAdapter();
   const gateway = await Gateway.start(loaded.config, {
     role: options.role ?? 'all',
-    adapters: options.adapters ?? [adapter],
+    adapters: options.adapters?.(loaded.config) ?? [adapter],
     log: options.log ?? silentLogger,
     env: cliEnv(fake, dir),
     extensions: options.extensions,

@@ -1,0 +1,280 @@
+/**
+ * The HTTP adapter: Claude Code as an API server, and a web chat.
+ *
+ *   POST   /v1/conversations/{id}/messages   {text} -> SSE of the job (queued, text, tool, status, done); ?stream=false -> JSON
+ *   GET    /v1/conversations                 every conversation, any channel
+ *   GET    /v1/conversations/{id}            transcript and sessions
+ *   DELETE /v1/conversations/{id}/session    same as /new
+ *   POST   /v1/chat/completions              OpenAI-compatible (see openai.ts)
+ *   GET    /v1/events                        SSE of every job's progress, any channel (the live dashboard)
+ *   GET    /healthz, /metrics                health (database, queue, CLI) and Prometheus metrics
+ *   GET    /                                 the web chat
+ *
+ * A conversation id without a colon is a name: `work` is `http:<user>:work`, the user being the API
+ * key's. Conversations of other channels are read by their full id (`telegram:123`).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { getRequestListener } from '@hono/node-server';
+import { Hono, type Context } from 'hono';
+import { cors } from 'hono/cors';
+import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
+import type { Adapter, AdapterCaps, AdapterHost, ReceiveResult } from '../../src/adapter.js';
+import type { JobEvent } from '../../src/bus.js';
+import type { Config } from '../../src/config/schema.js';
+import { PROJECT_ROOT } from '../../src/paths.js';
+import { ApiKeys, keyFromHeaders, newKey, sha256 } from './keys.js';
+import { chatCompletions, listModels } from './openai.js';
+
+/** Largest request body, in bytes. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+const NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
+type Env = { Variables: { user: string } };
+
+export interface HttpAdapterOptions {
+  http: Config['http'];
+  /** Where to print the key made at first start. */
+  announce?: (line: string) => void;
+}
+
+/** The outcome of one message sent through the API. */
+export interface Answer {
+  status: 'done' | 'failed' | 'cancelled' | 'handled';
+  text: string;
+  conversation_id: string;
+  message_id?: number;
+  session_id?: string;
+  cost_usd: number;
+  duration_ms: number;
+  usage?: { inputTokens: number; outputTokens: number };
+  error_code?: string;
+}
+
+export class HttpAdapter implements Adapter {
+  readonly platform = 'http' as const;
+  readonly caps: AdapterCaps = { maxChars: 1_000_000, editIntervalMs: 0, typingIntervalMs: 0, liveDrafts: false };
+  host?: AdapterHost;
+  keys = new ApiKeys([]);
+  private seq = 0;
+  private accepting = true;
+
+  constructor(private readonly options: HttpAdapterOptions) {}
+
+  async start(host: AdapterHost): Promise<void> {
+    this.host = host;
+    this.keys = new ApiKeys([...this.options.http.api_keys, ...host.api.storedKeys()]);
+    if (this.keys.size === 0) {
+      // First start with no key configured: make one, keep its hash, show it once.
+      const key = newKey();
+      host.api.storeKey(sha256(key), 'owner');
+      this.keys.add({ sha256: sha256(key), user: 'owner' });
+      const where = `http://${this.options.http.host}:${this.options.http.port}/`;
+      (this.options.announce ?? ((l) => console.error(l)))(
+        `cligate: made an API key for user "owner" (shown only now; \`cligate key\` makes more): ${key}\ncligate: web chat: ${where}#key=${key}`,
+      );
+    }
+    host.mount('', getRequestListener(this.app().fetch));
+  }
+
+  async stop(): Promise<void> {
+    this.accepting = false;
+  }
+
+  // Answers reach HTTP clients through their SSE stream or the transcript: nothing to post.
+  async post(): Promise<string> {
+    return `http-${++this.seq}`;
+  }
+
+  async edit(): Promise<void> {}
+
+  app(): Hono<Env> {
+    const app = new Hono<Env>();
+    const { http } = this.options;
+    if (http.cors_origins.length) app.use('*', cors({ origin: http.cors_origins, allowHeaders: ['authorization', 'content-type', 'x-api-key', 'x-conversation-id', 'idempotency-key'] }));
+    app.onError((err, c) => {
+      this.host?.log.error({ err, path: c.req.path }, 'http handler failed');
+      return c.json(apiError('Internal error; see the gateway log.', 'internal_error'), 500);
+    });
+    app.notFound((c) => c.json(apiError(`No route ${c.req.method} ${c.req.path}`, 'not_found'), 404));
+
+    app.get('/healthz', async (c) => {
+      const report = await this.host!.api.health();
+      return c.json(report, report.ok ? 200 : 503);
+    });
+    app.get('/metrics', async (c) => c.text(await this.host!.api.metrics(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
+
+    if (http.web_chat) {
+      app.get('/', (c) => this.asset(c, 'index.html', 'text/html; charset=utf-8'));
+      app.get('/app.js', (c) => this.asset(c, 'app.js', 'text/javascript; charset=utf-8'));
+      app.get('/app.css', (c) => this.asset(c, 'app.css', 'text/css; charset=utf-8'));
+    }
+
+    app.use('/v1/*', async (c, next) => {
+      const key = keyFromHeaders({ authorization: c.req.header('authorization'), 'x-api-key': c.req.header('x-api-key') });
+      if (!key) return c.json(apiError('Missing API key: send "Authorization: Bearer <key>".', 'missing_api_key'), 401);
+      const user = this.keys.userOf(key);
+      if (!user) return c.json(apiError('Invalid API key.', 'invalid_api_key'), 401);
+      c.set('user', user);
+      await next();
+    });
+
+    app.get('/v1/models', (c) => c.json(listModels()));
+    app.get('/v1/me', (c) => c.json({ user: c.get('user') }));
+    app.get('/v1/conversations', (c) => c.json({ data: this.host!.api.conversations(Number(c.req.query('limit') ?? 100)) }));
+    app.get('/v1/conversations/:id', (c) => {
+      const id = fullId(c.get('user'), c.req.param('id'));
+      const detail = id && this.host!.api.conversation(id);
+      return detail ? c.json(detail) : c.json(apiError(`No conversation ${c.req.param('id')}.`, 'not_found'), 404);
+    });
+    app.delete('/v1/conversations/:id/session', async (c) => {
+      const answer = await this.send(c.get('user'), c.req.param('id'), '/new');
+      if ('error' in answer) return c.json(apiError(answer.error, 'invalid_request'), 400);
+      return c.json(answer);
+    });
+    app.post('/v1/conversations/:id/messages', async (c) => {
+      const body = await readJson(c);
+      if ('error' in body) return c.json(apiError(body.error, body.code), body.status);
+      const text = (body.value as { text?: unknown })?.text;
+      if (typeof text !== 'string') return c.json(apiError('Send a JSON body like {"text": "..."}.', 'invalid_request'), 400);
+      const name = c.req.param('id');
+      const idempotencyKey = c.req.header('idempotency-key');
+      if (c.req.query('stream') === 'false') {
+        const answer = await this.send(c.get('user'), name, text, idempotencyKey);
+        if ('error' in answer) return c.json(apiError(answer.error, answer.code ?? 'invalid_request'), answer.status ?? 400);
+        return c.json(answer);
+      }
+      return streamSSE(c, async (stream) => {
+        const answer = await this.send(c.get('user'), name, text, idempotencyKey, (event) => writeEvent(stream, event));
+        if ('error' in answer) await stream.writeSSE({ event: 'error', data: JSON.stringify(apiError(answer.error, answer.code ?? 'invalid_request')) });
+        else await stream.writeSSE({ event: 'done', data: JSON.stringify(answer) });
+      });
+    });
+    app.get('/v1/events', (c) => streamSSE(c, async (stream) => {
+      let unsubscribe = () => {};
+      const closed = new Promise<void>((resolve) => {
+        stream.onAbort(resolve);
+        unsubscribe = this.host!.api.subscribe((event) => void writeEvent(stream, event));
+      });
+      const ping = setInterval(() => void stream.writeSSE({ event: 'ping', data: '{}' }), 15_000);
+      await stream.writeSSE({ event: 'ready', data: '{}' });
+      await closed;
+      clearInterval(ping);
+      unsubscribe();
+    }));
+    app.post('/v1/chat/completions', (c) => chatCompletions(c, this));
+    return app;
+  }
+
+  /**
+   * Sends a message into a conversation and waits for its answer, passing each job event to `onEvent`.
+   * `name` is an HTTP conversation name, or a full id of one of this user's HTTP conversations.
+   */
+  async send(
+    user: string, name: string, text: string, idempotencyKey?: string, onEvent?: (event: JobEvent) => void,
+  ): Promise<Answer | { error: string; code?: string; status?: 400 | 409 | 503 }> {
+    if (!this.accepting) return { error: 'The gateway is shutting down; send it again in a moment.', code: 'unavailable', status: 503 };
+    const threadId = threadOf(user, name);
+    if (!threadId) {
+      return { error: `"${name}" is not one of your HTTP conversations: use a name of letters, digits, ".", "_" or "-" (at most 64), or "http:${user}:<name>".`, code: 'invalid_conversation' };
+    }
+    const conversationId = `http:${user}:${threadId}`;
+    // Listen before sending: the first events can come before receive() returns.
+    const early: JobEvent[] = [];
+    let messageId: number | undefined;
+    let finish: (event: Extract<JobEvent, { type: 'finished' }>) => void = () => {};
+    const finished = new Promise<Extract<JobEvent, { type: 'finished' }>>((resolve) => (finish = resolve));
+    const deliver = (event: JobEvent) => {
+      if (event.type === 'finished') finish(event);
+      else onEvent?.(event);
+    };
+    const unsubscribe = this.host!.api.subscribe((event) => {
+      if (event.conversationId !== conversationId) return;
+      if (messageId === undefined) early.push(event);
+      else if (event.messageId === messageId) deliver(event);
+    });
+    try {
+      let result: ReceiveResult;
+      try {
+        result = await this.host!.receive({
+          address: { platform: 'http', chatId: user, threadId }, userId: user, text,
+          messageId: idempotencyKey ? `${user}:${idempotencyKey}` : undefined,
+        });
+      } catch (err) {
+        this.host!.log.error({ err }, 'http: message not accepted');
+        return { error: 'The gateway could not accept the message; see its log.', code: 'internal_error', status: 503 };
+      }
+      if (result.status === 'duplicate') return { error: 'A message with this Idempotency-Key was already sent.', code: 'duplicate', status: 409 };
+      if (result.status !== 'accepted') {
+        const reply = result.messageId !== undefined ? this.host!.api.replyOf(result.messageId) : result.text;
+        return { status: 'handled', text: reply ?? result.text ?? '', conversation_id: conversationId, message_id: result.messageId, cost_usd: 0, duration_ms: 0 };
+      }
+      messageId = result.messageId;
+      for (const event of early.splice(0)) if (event.messageId === messageId) deliver(event);
+      const done = await finished;
+      return {
+        status: done.status, text: done.text, conversation_id: conversationId, message_id: messageId, session_id: done.sessionId,
+        cost_usd: done.costUsd, duration_ms: done.durationMs, usage: done.usage, error_code: done.errorCode,
+      };
+    } finally {
+      unsubscribe();
+    }
+  }
+
+  private assets = new Map<string, string>();
+
+  private asset(c: Context, name: string, type: string): Response {
+    let body = this.assets.get(name);
+    if (body === undefined) {
+      const file = name === 'app.js' ? path.join(PROJECT_ROOT, 'dist', 'web', 'app.js') : path.join(PROJECT_ROOT, 'adapters', 'http', 'web', name);
+      try {
+        body = fs.readFileSync(file, 'utf8');
+      } catch {
+        return c.text(`${name} is missing: run \`npm run build\`.`, 500);
+      }
+      this.assets.set(name, body);
+    }
+    return c.body(body, 200, { 'content-type': type, 'cache-control': 'no-cache' });
+  }
+}
+
+function threadOf(user: string, name: string): string | undefined {
+  if (NAME.test(name)) return name;
+  const prefix = `http:${user}:`;
+  if (name.startsWith(prefix) && NAME.test(name.slice(prefix.length))) return name.slice(prefix.length);
+  return undefined;
+}
+
+/** A conversation id from a URL: full ids pass through, names are this user's HTTP conversations. */
+function fullId(user: string, id: string): string | undefined {
+  if (id.includes(':')) return id;
+  return NAME.test(id) ? `http:${user}:${id}` : undefined;
+}
+
+export function apiError(message: string, code: string): { error: { message: string; type: string; code: string } } {
+  return { error: { message, type: code === 'invalid_api_key' || code === 'missing_api_key' ? 'authentication_error' : 'invalid_request_error', code } };
+}
+
+/** Reads a JSON body: at most 1 MB, valid UTF-8, valid JSON, or a clear 4xx. */
+export async function readJson(c: Context): Promise<{ value: unknown } | { error: string; code: string; status: 400 | 413 | 415 }> {
+  const declared = Number(c.req.header('content-length') ?? 0);
+  if (declared > MAX_BODY_BYTES) return { error: `The request body is over ${MAX_BODY_BYTES / 1024 / 1024} MB.`, code: 'body_too_large', status: 413 };
+  const bytes = new Uint8Array(await c.req.arrayBuffer());
+  if (bytes.byteLength > MAX_BODY_BYTES) return { error: `The request body is over ${MAX_BODY_BYTES / 1024 / 1024} MB.`, code: 'body_too_large', status: 413 };
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return { error: 'The request body is not valid UTF-8.', code: 'invalid_encoding', status: 400 };
+  }
+  try {
+    return { value: JSON.parse(text) };
+  } catch {
+    return { error: 'The request body is not valid JSON.', code: 'invalid_json', status: 400 };
+  }
+}
+
+async function writeEvent(stream: SSEStreamingApi, event: JobEvent): Promise<void> {
+  const { type, ...data } = event;
+  await stream.writeSSE({ event: type, data: JSON.stringify(data) });
+}

@@ -1,0 +1,271 @@
+/**
+ * The web chat: log in with an API key, list conversations of every channel, read one, send
+ * messages to web conversations, and watch any running answer live (text and tool activity) through
+ * the gateway's event stream. Bundled by esbuild into dist/web/app.js.
+ */
+import { Marked, type Tokens } from 'marked';
+import hljs from 'highlight.js/lib/core';
+import bash from 'highlight.js/lib/languages/bash';
+import css from 'highlight.js/lib/languages/css';
+import diff from 'highlight.js/lib/languages/diff';
+import go from 'highlight.js/lib/languages/go';
+import javascript from 'highlight.js/lib/languages/javascript';
+import json from 'highlight.js/lib/languages/json';
+import python from 'highlight.js/lib/languages/python';
+import rust from 'highlight.js/lib/languages/rust';
+import sql from 'highlight.js/lib/languages/sql';
+import typescript from 'highlight.js/lib/languages/typescript';
+import xml from 'highlight.js/lib/languages/xml';
+import yaml from 'highlight.js/lib/languages/yaml';
+
+for (const [name, lang] of Object.entries({ bash, css, diff, go, javascript, json, python, rust, sql, typescript, xml, yaml })) hljs.registerLanguage(name, lang);
+hljs.registerAliases(['sh', 'shell', 'zsh'], { languageName: 'bash' });
+hljs.registerAliases(['js', 'jsx', 'mjs'], { languageName: 'javascript' });
+hljs.registerAliases(['ts', 'tsx'], { languageName: 'typescript' });
+hljs.registerAliases(['html', 'svg'], { languageName: 'xml' });
+hljs.registerAliases(['py'], { languageName: 'python' });
+hljs.registerAliases(['yml'], { languageName: 'yaml' });
+
+interface Conversation {
+  id: string;
+  platform: string;
+  last_text: string | null;
+  session_cost: number;
+  last_message_at: number | null;
+}
+interface TranscriptRow {
+  role: 'user' | 'assistant' | 'notice';
+  text: string;
+  message_id: number | null;
+}
+interface JobEvent {
+  type: string;
+  conversationId: string;
+  messageId: number;
+  text?: string;
+  summary?: string;
+  status?: string;
+}
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+// Claude's text is untrusted: raw HTML is shown as text, links only with safe schemes.
+const markdown = new Marked({
+  gfm: true,
+  breaks: false,
+  renderer: {
+    html: ({ text }: Tokens.HTML | Tokens.Tag) => escapeHtml(text),
+    code: ({ text, lang }: Tokens.Code) => {
+      const language = (lang ?? '').split(/\s/)[0]!;
+      const body = language && hljs.getLanguage(language) ? hljs.highlight(text, { language }).value : escapeHtml(text);
+      return `<pre><code class="hljs${language ? ` language-${escapeHtml(language)}` : ''}">${body}</code></pre>`;
+    },
+    link({ href, text }: Tokens.Link) {
+      const safe = /^(https?:|mailto:|#|\/)/i.test(href) ? href : '#';
+      return `<a href="${escapeHtml(safe)}" target="_blank" rel="noopener noreferrer">${escapeHtml(text)}</a>`;
+    },
+    image: ({ text }: Tokens.Image) => escapeHtml(text),
+  },
+});
+const render = (md: string) => markdown.parse(md, { async: false }) as string;
+
+let key = '';
+let selected: string | undefined;
+let conversations: Conversation[] = [];
+const running = new Map<number, { conversationId: string; text: string; status?: string }>();
+
+async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
+  const res = await fetch(path, { ...init, headers: { ...(init.headers ?? {}), authorization: `Bearer ${key}`, 'content-type': 'application/json' } });
+  if (res.status === 401) {
+    logout('That key was refused.');
+    throw new Error('unauthorized');
+  }
+  const body = await res.json();
+  if (!res.ok) throw new Error(body?.error?.message ?? `HTTP ${res.status}`);
+  return body as T;
+}
+
+function logout(message = ''): void {
+  localStorage.removeItem('cligate.key');
+  key = '';
+  $('app').hidden = true;
+  $('login').hidden = false;
+  $('login-error').textContent = message;
+}
+
+async function login(candidate: string): Promise<void> {
+  key = candidate;
+  try {
+    await refreshList();
+  } catch {
+    return;
+  }
+  localStorage.setItem('cligate.key', key);
+  $('login').hidden = true;
+  $('app').hidden = false;
+  void followEvents();
+}
+
+async function refreshList(): Promise<void> {
+  conversations = (await api<{ data: Conversation[] }>('/v1/conversations')).data;
+  const list = $('conversations');
+  list.replaceChildren(...conversations.map((c) => {
+    const li = document.createElement('li');
+    li.dataset.id = c.id;
+    li.className = c.id === selected ? 'selected' : '';
+    const busy = [...running.values()].some((r) => r.conversationId === c.id);
+    li.innerHTML = `<div class="meta"><span class="badge${busy ? ' busy' : ''}">${escapeHtml(c.platform)}</span><span>$${c.session_cost.toFixed(4)}</span></div>
+      <div class="name">${escapeHtml(c.id)}</div><div class="last">${escapeHtml((c.last_text ?? '').slice(0, 120))}</div>`;
+    li.addEventListener('click', () => void open(c.id));
+    return li;
+  }));
+  $('running').textContent = `${running.size} running`;
+}
+
+async function open(id: string): Promise<void> {
+  selected = id;
+  const detail = await api<{ transcript: TranscriptRow[]; session?: { turns: number; cost_usd: number } }>(`/v1/conversations/${encodeURIComponent(id)}`)
+    .catch(() => ({ transcript: [] as TranscriptRow[], session: undefined }));
+  if (selected !== id) return;
+  const session = detail.session ? ` · ${detail.session.turns} turn${detail.session.turns === 1 ? "" : "s"} · $${detail.session.cost_usd.toFixed(4)}` : "";
+  $('title').textContent = `${id}${session}`;
+  const box = $('transcript');
+  box.replaceChildren(...detail.transcript.map(bubble));
+  for (const [messageId, job] of running) if (job.conversationId === id) box.append(liveBubble(messageId, job));
+  const writable = id.startsWith('http:');
+  const composer = $('composer');
+  composer.classList.toggle('readonly', !writable);
+  ($('input') as HTMLTextAreaElement).disabled = !writable;
+  ($('input') as HTMLTextAreaElement).placeholder = writable ? 'Message Claude… (Enter sends, Shift+Enter for a new line)' : `Read-only here: this conversation lives on ${id.split(':')[0]}.`;
+  box.scrollTop = box.scrollHeight;
+  for (const li of document.querySelectorAll<HTMLLIElement>('#conversations li')) li.classList.toggle('selected', li.dataset.id === id);
+}
+
+function bubble(row: TranscriptRow): HTMLElement {
+  const div = document.createElement('div');
+  div.className = `msg ${row.role}`;
+  if (row.role === 'user') div.textContent = row.text;
+  else div.innerHTML = render(row.text);
+  return div;
+}
+
+function liveBubble(messageId: number, job: { text: string; status?: string }): HTMLElement {
+  const div = document.createElement('div');
+  div.className = 'msg assistant live';
+  div.dataset.live = String(messageId);
+  div.innerHTML = render(job.text || '') + (job.status ? `<div class="status">${escapeHtml(job.status)}</div>` : '') + (!job.text && !job.status ? '<div class="status">…</div>' : '');
+  return div;
+}
+
+function onEvent(event: JobEvent): void {
+  let job = running.get(event.messageId);
+  if (event.type === 'finished') {
+    running.delete(event.messageId);
+    if (event.conversationId === selected) void open(selected);
+    void refreshList();
+    return;
+  }
+  if (!job) {
+    job = { conversationId: event.conversationId, text: '' };
+    running.set(event.messageId, job);
+    void refreshList();
+  }
+  if (event.type === 'started') job.text = '';
+  if (event.type === 'text') job.text += event.text ?? '';
+  if (event.type === 'tool') job.status = `⚙ ${event.summary}`;
+  if (event.type === 'status') job.status = event.text;
+  if (event.conversationId !== selected) return;
+  const box = $('transcript');
+  const existing = box.querySelector(`[data-live="${event.messageId}"]`);
+  const fresh = liveBubble(event.messageId, job);
+  if (existing) existing.replaceWith(fresh);
+  else box.append(fresh);
+  box.scrollTop = box.scrollHeight;
+}
+
+/** The gateway's event stream (fetch, since EventSource cannot send the key), reconnecting on loss. */
+async function followEvents(): Promise<void> {
+  while (key) {
+    try {
+      const res = await fetch('/v1/events', { headers: { authorization: `Bearer ${key}` } });
+      if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const type = /^event: (.*)$/m.exec(block)?.[1];
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (type && data && type !== 'ping' && type !== 'ready') onEvent({ type, ...JSON.parse(data) });
+        }
+      }
+    } catch {
+      /* reconnect below */
+    }
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+async function send(text: string): Promise<void> {
+  if (!selected?.startsWith('http:')) return;
+  const name = selected.split(':').slice(2).join(':');
+  const box = $('transcript');
+  box.append(bubble({ role: 'user', text, message_id: null }));
+  box.scrollTop = box.scrollHeight;
+  try {
+    // The answer streams in through the event stream; this request returns once it is complete.
+    await api(`/v1/conversations/${encodeURIComponent(name)}/messages?stream=false`, { method: 'POST', body: JSON.stringify({ text }) });
+  } catch (err) {
+    box.append(bubble({ role: 'notice', text: `⚠️ ${(err as Error).message}`, message_id: null }));
+  }
+}
+
+$('login').addEventListener('submit', (e) => {
+  e.preventDefault();
+  void login(($('key') as HTMLInputElement).value.trim());
+});
+$('logout').addEventListener('click', () => logout());
+$('new-chat').addEventListener('click', () => {
+  const name = `chat-${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '')}`;
+  const li = document.createElement('li');
+  void (async () => {
+    selected = `http:${await whoami()}:${name}`;
+    li.remove();
+    await open(selected);
+    ($('input') as HTMLTextAreaElement).focus();
+  })();
+});
+$('composer').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const input = $('input') as HTMLTextAreaElement;
+  const text = input.value.trim();
+  if (!text) return;
+  input.value = '';
+  void send(text);
+});
+$('input').addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && !e.shiftKey) {
+    e.preventDefault();
+    $('composer').dispatchEvent(new Event('submit', { cancelable: true }));
+  }
+});
+
+let user = '';
+async function whoami(): Promise<string> {
+  if (!user) user = (await api<{ user: string }>('/v1/me')).user;
+  return user;
+}
+
+const fromHash = /(?:^#|&)key=([^&]+)/.exec(location.hash)?.[1];
+if (fromHash) history.replaceState(null, '', location.pathname);
+const saved = fromHash ? decodeURIComponent(fromHash) : localStorage.getItem('cligate.key');
+if (saved) void login(saved).then(() => {
+  if (!key) $('login').hidden = false;
+});
+else $('login').hidden = false;

@@ -1,0 +1,212 @@
+/**
+ * The HTTP API with the real server and the real `claude` CLI: SSE event order, JSON mode, the
+ * OpenAI-compatible endpoint through the official `openai` client, auth, parallel conversations,
+ * health, metrics and bad input.
+ */
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HttpAdapter } from '../adapters/http/index.js';
+import { sha256 } from '../adapters/http/keys.js';
+import { AnthropicFake } from './support/anthropic-fake.js';
+import { startTestGateway, type TestGateway } from './support/gateway.js';
+import { readSse } from './support/sse.js';
+
+const fake = new AnthropicFake();
+const KEY = 'cg_test_key_for_alice_0123456789';
+let t: TestGateway;
+let url: string;
+const auth = { authorization: `Bearer ${KEY}` };
+
+beforeAll(async () => {
+  await fake.start();
+  t = await startTestGateway(fake, {
+    config: { http: { enabled: true, port: 0, api_keys: [{ user: 'alice', sha256: sha256(KEY) }] } },
+    adapters: (config) => [new HttpAdapter({ http: config.http })],
+  });
+  url = t.gateway.httpUrl!;
+});
+afterAll(async () => {
+  await t?.stop();
+  await fake.stop();
+});
+
+function post(path: string, body: unknown, headers: Record<string, string> = auth): Promise<Response> {
+  return fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+}
+
+describe('POST /v1/conversations/{id}/messages', () => {
+  it('streams the job as SSE: queued, started, text deltas, done with session and cost', async () => {
+    fake.respond = (req) => (req.prompt === 'stream me' ? { text: 'a streamed answer in several pieces', chunkSize: 6, delayMs: 10 } : undefined);
+    const res = await post('/v1/conversations/work/messages', { text: 'stream me' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const events = await readSse(res);
+    fake.respond = undefined;
+    const types = events.map((e) => e.event);
+    expect(types[0]).toBe('queued');
+    expect(types[1]).toBe('started');
+    expect(types.at(-1)).toBe('done');
+    const texts = events.filter((e) => e.event === 'text');
+    expect(texts.length).toBeGreaterThan(3);
+    expect(texts.map((e) => e.data.text).join('')).toBe('a streamed answer in several pieces');
+    const done = events.at(-1)!.data;
+    expect(done).toMatchObject({ status: 'done', text: 'a streamed answer in several pieces', conversation_id: 'http:alice:work' });
+    expect(done.session_id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(done.cost_usd).toBeGreaterThan(0);
+  });
+
+  it('answers with JSON when ?stream=false, and resumes the session', async () => {
+    const res = await post('/v1/conversations/work/messages?stream=false', { text: 'second message' });
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body).toMatchObject({ status: 'done', text: 'echo: second message' });
+    expect(JSON.stringify(fake.requests.at(-1)!.body.messages)).toContain('a streamed answer in several pieces');
+  });
+
+  it('accepts commands as text', async () => {
+    const body = await (await post('/v1/conversations/work/messages?stream=false', { text: '/session' })).json();
+    expect(body.status).toBe('handled');
+    expect(body.text).toMatch(/^▶ #\d+ claude `[0-9a-f-]{36}`: 2 turns/);
+  });
+
+  it('runs two conversations in parallel', async () => {
+    fake.respond = (req) => (req.prompt.startsWith('parallel') ? { text: `done ${req.prompt}`, chunkSize: 2, delayMs: 40 } : undefined);
+    const started = Date.now();
+    const single = Date.now();
+    await (await post('/v1/conversations/solo/messages?stream=false', { text: 'parallel solo' })).json();
+    const one = Date.now() - single;
+    const both = await Promise.all(['p1', 'p2'].map(async (name) => (await post(`/v1/conversations/${name}/messages?stream=false`, { text: `parallel ${name}` })).json()));
+    const two = Date.now() - started - one;
+    fake.respond = undefined;
+    expect(both.map((b) => b.text)).toEqual(['done parallel p1', 'done parallel p2']);
+    expect(two).toBeLessThan(one * 1.7);
+  });
+});
+
+describe('auth', () => {
+  it('answers 401 with a JSON error without a key or with a wrong one', async () => {
+    const none = await fetch(`${url}/v1/conversations`);
+    expect(none.status).toBe(401);
+    expect((await none.json()).error).toMatchObject({ code: 'missing_api_key', type: 'authentication_error' });
+    const wrong = await fetch(`${url}/v1/conversations`, { headers: { authorization: 'Bearer cg_wrong' } });
+    expect(wrong.status).toBe(401);
+    expect((await wrong.json()).error.code).toBe('invalid_api_key');
+    const viaHeader = await fetch(`${url}/v1/conversations`, { headers: { 'x-api-key': KEY } });
+    expect(viaHeader.status).toBe(200);
+  });
+});
+
+describe('reading conversations', () => {
+  it('lists conversations and returns one with its transcript; DELETE session is /new', async () => {
+    const list = (await (await fetch(`${url}/v1/conversations`, { headers: auth })).json()).data;
+    expect(list.map((c: any) => c.id)).toContain('http:alice:work');
+    const detail = await (await fetch(`${url}/v1/conversations/work`, { headers: auth })).json();
+    expect(detail.transcript.map((r: any) => r.role).slice(0, 4)).toEqual(['user', 'assistant', 'user', 'assistant']);
+    expect(detail.session.turns).toBe(2);
+    const reset = await fetch(`${url}/v1/conversations/work/session`, { method: 'DELETE', headers: auth });
+    expect((await reset.json()).text).toMatch(/Started a new session/);
+    const after = await (await fetch(`${url}/v1/conversations/http:alice:work`, { headers: auth })).json();
+    expect(after.session).toBeUndefined();
+    expect((await fetch(`${url}/v1/conversations/nope`, { headers: auth })).status).toBe(404);
+  });
+});
+
+describe('OpenAI-compatible endpoint, through the official openai client', () => {
+  const client = () => new OpenAI({ baseURL: `${url}/v1`, apiKey: KEY, maxRetries: 0 });
+
+  it('answers a chat completion, only the last user message reaching Claude', async () => {
+    const completion = await client().chat.completions.create({
+      model: 'claude',
+      user: 'oa',
+      messages: [{ role: 'system', content: 'be nice' }, { role: 'user', content: 'old turn' }, { role: 'assistant', content: 'x' }, { role: 'user', content: 'hello from openai' }],
+    });
+    expect(completion.choices[0]!.message.content).toBe('echo: hello from openai');
+    expect(completion.usage!.total_tokens).toBeGreaterThan(0);
+    expect(fake.prompts().at(-1)).toBe('hello from openai');
+    expect(fake.prompts()).not.toContain('old turn');
+  });
+
+  it('streams a chat completion, in the conversation named by X-Conversation-Id', async () => {
+    fake.respond = (req) => (req.prompt === 'stream openai' ? { text: 'streamed via openai', chunkSize: 5, delayMs: 5 } : undefined);
+    const stream = await client().chat.completions.create(
+      { model: 'claude', stream: true, messages: [{ role: 'user', content: 'stream openai' }] },
+      { headers: { 'x-conversation-id': 'oa-stream' } },
+    );
+    let text = '';
+    let chunks = 0;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta?.content ?? '';
+      chunks++;
+    }
+    fake.respond = undefined;
+    expect(text).toBe('streamed via openai');
+    expect(chunks).toBeGreaterThan(3);
+    expect(t.gateway.store.conversations.get('http:alice:oa-stream')).toBeDefined();
+  });
+
+  it('maps a failed turn to an API error', async () => {
+    fake.respond = (req) => (req.prompt === 'fail openai' ? { status: 401 } : undefined);
+    await expect(client().chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: 'fail openai' }] })).rejects.toMatchObject({ status: 502 });
+    fake.respond = undefined;
+  });
+});
+
+describe('health and metrics', () => {
+  it('reports database, queue and CLI health', async () => {
+    const res = await fetch(`${url}/healthz`);
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.ok).toBe(true);
+    expect(Object.keys(body.checks)).toEqual(['database', 'queue', 'cli']);
+  });
+
+  it('exposes Prometheus metrics', async () => {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    expect(text).toMatch(/^cligate_jobs_total\{outcome="done"\} \d+$/m);
+    expect(text).toMatch(/^cligate_queue_depth 0$/m);
+    expect(text).toMatch(/^cligate_job_duration_seconds_count [1-9]\d*$/m);
+    expect(text).toMatch(/^cligate_cli_cost_usd_total [0-9.e-]+$/m);
+    expect(text).toMatch(/^cligate_messages_received_total\{adapter="http"\} \d+$/m);
+  });
+});
+
+describe('bad input', () => {
+  it('refuses a body over 1 MB, invalid UTF-8, invalid JSON and a missing text, and keeps serving', async () => {
+    const big = await post('/v1/conversations/bad/messages', { text: 'x'.repeat(1024 * 1024 + 10) });
+    expect(big.status).toBe(413);
+    expect((await big.json()).error.code).toBe('body_too_large');
+    const invalid = await fetch(`${url}/v1/conversations/bad/messages`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: new Uint8Array([0x7b, 0x22, 0x74, 0xff, 0xfe, 0x22, 0x7d]) });
+    expect(invalid.status).toBe(400);
+    expect((await invalid.json()).error.code).toBe('invalid_encoding');
+    const notJson = await post('/v1/conversations/bad/messages', '{text:');
+    expect((await notJson.json()).error.code).toBe('invalid_json');
+    const noText = await post('/v1/conversations/bad/messages', { message: 'hi' });
+    expect(noText.status).toBe(400);
+    const badName = await post('/v1/conversations/telegram:123/messages', { text: 'hi' });
+    expect(badName.status).toBe(200); // SSE stream with an error event
+    const events = await readSse(badName);
+    expect(events.at(-1)).toMatchObject({ event: 'error' });
+    const tooLong = await (await post('/v1/conversations/bad/messages?stream=false', { text: 'y'.repeat(30_000) })).json();
+    expect(tooLong.text).toMatch(/30,000 characters long; the limit is 20,000/);
+    const ok = await (await post('/v1/conversations/bad/messages?stream=false', { text: 'still alive' })).json();
+    expect(ok.text).toBe('echo: still alive');
+  });
+});
+
+describe('first start', () => {
+  it('makes an API key when none is configured, and prints it once', async () => {
+    const lines: string[] = [];
+    const t2 = await startTestGateway(fake, {
+      config: { http: { enabled: true, port: 0 } },
+      adapters: (config) => [new HttpAdapter({ http: config.http, announce: (l) => lines.push(l) })],
+    });
+    try {
+      const key = /made an API key for user "owner".*: (cg_\S+)/.exec(lines.join('\n'))?.[1];
+      expect(key).toBeDefined();
+      const res = await fetch(`${t2.gateway.httpUrl}/v1/me`, { headers: { authorization: `Bearer ${key}` } });
+      expect(await res.json()).toEqual({ user: 'owner' });
+    } finally {
+      await t2.stop();
+    }
+  });
+});
