@@ -3,10 +3,26 @@ import type { Adapter } from '../src/adapter.js';
 import type { LoadedConfig } from '../src/config/load.js';
 import type { Logger } from '../src/log.js';
 import { HttpAdapter } from './http/index.js';
+import { TelegramAdapter } from './telegram/index.js';
 
 export async function messengerAdapters(config: LoadedConfig, log: Logger): Promise<Adapter[]> {
   const adapters: Adapter[] = [];
   if (config.http.enabled) adapters.push(new HttpAdapter({ http: config.http }));
-  void log;
+  if (config.telegram.token) adapters.push(new TelegramAdapter(config.telegram));
+  warnIfNobodyAllowed(config, log);
   return adapters;
+}
+
+/** Default deny: a messenger with a token but no allow-list answers nobody. Say how to fix it. */
+function warnIfNobodyAllowed(config: LoadedConfig, log: Logger): void {
+  const checks: [string, boolean, string[]][] = [
+    ['telegram', !!config.telegram.token, config.telegram.allowed_users],
+    ['slack', !!config.slack.bot_token, config.slack.allowed_users],
+    ['discord', !!config.discord.token, config.discord.allowed_users],
+  ];
+  for (const [platform, on, users] of checks) {
+    if (on && users.length === 0) {
+      log.warn(`${platform}: allowed_users is empty, so nobody can use the bot. Message it once: it replies with your user id; add that to ${platform}.allowed_users and restart.`);
+    }
+  }
 }

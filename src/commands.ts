@@ -3,10 +3,13 @@
  * never sent to the engine. Adapters only translate their platform's form (`/new@bot`, Slack's
  * `/claude new`, Discord's application commands) into this text.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import type { BusEvent } from './bus.js';
 import type { Config, EngineName } from './config/schema.js';
 import type { Conversation, Session } from './store/db.js';
 import type { Store } from './store/index.js';
+import { resolveInside, workspacePath } from './workspace.js';
 
 export interface CommandSpec {
   name: string;
@@ -73,8 +76,11 @@ const HANDLERS: Record<string, CommandHandler> = {
   engine: notAvailable('engine'),
   remember: notAvailable('remember'),
   memory: notAvailable('memory'),
-  file: notAvailable('file'),
+  file: sendFile,
 };
+
+/** Largest file /file sends (Telegram bots can send up to 50 MB). */
+const MAX_SEND_BYTES = 50 * 1024 * 1024;
 
 export async function runCommand(command: ParsedCommand, ctx: CommandContext): Promise<CommandResult> {
   const handler = ctx.extensions.get(command.name) ?? HANDLERS[command.name];
@@ -167,6 +173,16 @@ function forgetSessions(args: string, ctx: CommandContext): CommandResult {
     text: `Forgotten: ${plural(removed, 'session')} deleted. Your next message starts afresh.`,
     events: [{ type: 'release', conversationId: ctx.conversation.id }],
   };
+}
+
+function sendFile(args: string, ctx: CommandContext): CommandResult {
+  if (!args) return { text: "Which file? `/file <path>`, with a path inside this conversation's workspace.", ephemeral: true };
+  const resolved = resolveInside(workspacePath(ctx.config.workspace.root, ctx.conversation.id), args);
+  if (!resolved.ok) return { text: resolved.error, ephemeral: true };
+  const stat = fs.statSync(resolved.path);
+  if (!stat.isFile()) return { text: `${resolved.relative || args} is a folder, not a file.`, ephemeral: true };
+  if (stat.size > MAX_SEND_BYTES) return { text: `${resolved.relative} is ${(stat.size / 1024 / 1024).toFixed(1)} MB; files up to 50 MB can be sent.`, ephemeral: true };
+  return { text: resolved.relative, file: { path: resolved.path, name: path.basename(resolved.path) } };
 }
 
 function notAvailable(name: string): CommandHandler {

@@ -38,8 +38,11 @@ export class Delivery {
   private readonly inFlight = new Set<number>();
   private unsubscribe?: () => void;
   private tick?: NodeJS.Timeout;
-  private dispatching = false;
+  /** Per conversation: no platform call before this time (a 429's retry-after). */
+  private readonly pausedUntil = new Map<string, number>();
+  private dispatching?: Promise<void>;
   private again = false;
+  private stopped = false;
 
   constructor(private readonly deps: DeliveryDeps) {}
 
@@ -54,6 +57,10 @@ export class Delivery {
   async stop(waitMs = 5000): Promise<void> {
     this.unsubscribe?.();
     clearInterval(this.tick);
+    // One last look for replies to send, then no more.
+    this.kick();
+    while (this.dispatching) await this.dispatching;
+    this.stopped = true;
     for (const live of this.live.values()) live.finish();
     this.live.clear();
     await Promise.race([Promise.allSettled([...this.lanes.values()]), new Promise((r) => setTimeout(r, waitMs).unref())]);
@@ -71,6 +78,21 @@ export class Delivery {
     return next;
   }
 
+  /** Holds every call for this conversation until `ms` from now. */
+  pause(conversationId: string, ms: number): void {
+    this.pausedUntil.set(conversationId, Math.max(this.pausedUntil.get(conversationId) ?? 0, Date.now() + ms));
+  }
+
+  /** When calls for this conversation may go out again. */
+  resumesAt(conversationId: string): number {
+    return this.pausedUntil.get(conversationId) ?? 0;
+  }
+
+  private async waitForPause(conversationId: string): Promise<void> {
+    const wait = this.resumesAt(conversationId) - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+
   /** Remembers the draft a live reply posted, so the final answer edits it (also after a restart). */
   recordDraft(conversationId: string, messageId: number, ref: string): void {
     this.deps.store.outbox.setDraft(conversationId, messageId, ref);
@@ -83,18 +105,20 @@ export class Delivery {
 
   /** Looks for replies to send now. */
   kick(): void {
+    if (this.stopped) return;
     if (this.dispatching) {
       this.again = true;
       return;
     }
-    this.dispatching = true;
-    void this.dispatch().finally(() => {
-      this.dispatching = false;
-      if (this.again) {
-        this.again = false;
-        this.kick();
-      }
-    });
+    this.dispatching = this.dispatch()
+      .catch((err) => this.deps.log.error({ err }, 'outbox dispatch failed'))
+      .finally(() => {
+        this.dispatching = undefined;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
   }
 
   private onEvent(event: BusEvent): void {
@@ -171,6 +195,7 @@ export class Delivery {
     for (const part of rows) {
       if (part.status !== 'pending') continue;
       try {
+        await this.waitForPause(conversation.id);
         const ref = await this.send(adapter, target, part);
         store.outbox.markSent(part.id, ref);
       } catch (err) {
@@ -183,7 +208,9 @@ export class Delivery {
           continue;
         }
         const backoff = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** part.attempts);
-        const wait = Math.max(backoff, err instanceof DeliveryError ? err.retryAfterMs ?? 0 : 0);
+        const retryAfter = err instanceof DeliveryError ? err.retryAfterMs ?? 0 : 0;
+        if (retryAfter) this.pause(conversation.id, retryAfter);
+        const wait = Math.max(backoff, retryAfter);
         log.warn({ conversationId: conversation.id, outboxId: part.id, reason, retryInMs: wait }, 'reply delivery failed; will retry');
         store.outbox.markRetry(part.id, reason, Math.min(now + wait, part.deadline_at));
         return false;
@@ -243,7 +270,6 @@ class LiveReply {
   private typingTimer?: NodeJS.Timeout;
   private typingUntil = 0;
   private lastEditAt = 0;
-  private notBefore = 0;
   private shown = '';
 
   constructor(
@@ -312,7 +338,7 @@ class LiveReply {
   private schedule(): void {
     if (this.finished || this.timer) return;
     const now = Date.now();
-    const wait = Math.max(0, this.lastEditAt + this.adapter.caps.editIntervalMs - now, this.notBefore - now);
+    const wait = Math.max(0, this.lastEditAt + this.adapter.caps.editIntervalMs - now, this.delivery.resumesAt(this.conversation.id) - now);
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.delivery.lane(this.conversation.id, () => this.flush());
@@ -334,7 +360,7 @@ class LiveReply {
       }
       this.shown = key;
     } catch (err) {
-      if (err instanceof DeliveryError && err.retryAfterMs) this.notBefore = Date.now() + err.retryAfterMs;
+      if (err instanceof DeliveryError && err.retryAfterMs) this.delivery.pause(this.conversation.id, err.retryAfterMs);
       this.log.debug({ conversationId: this.conversation.id, err: (err as Error).message }, 'draft update failed');
     }
     // Text that arrived while this edit was in flight gets its own edit.

@@ -123,10 +123,7 @@ export class Gateway {
     const { log } = this.options;
     for (const adapter of this.adapters) await adapter.stop().catch((err) => log.warn({ err }, 'adapter stop failed'));
     await this.queue.stopWorkers(this.config.gateway.shutdown_grace_s * 1000).catch((err) => log.warn({ err }, 'worker stop failed'));
-    if (this.delivery) {
-      this.delivery.kick();
-      await this.delivery.stop();
-    }
+    await this.delivery?.stop();
     await this.http.close();
     this.metrics?.close();
     await this.engines?.close();

@@ -129,7 +129,7 @@ const telegram = z.strictObject({
   token: z.string().default(''),
   /** Telegram user ids allowed to talk to the bot. Empty: nobody. */
   allowed_users: ids,
-  /** If set, only these chats (group ids are negative). */
+  /** If set, only these group chats (ids are negative); DMs of allowed users always work. */
   allowed_chats: ids,
   /** Webhook mode when set (e.g. https://bot.example.com/telegram); long polling otherwise. */
   webhook_url: z.string().default(''),

@@ -1,0 +1,231 @@
+/**
+ * Telegram, with grammY: long polling by default, a webhook on the gateway's HTTP server when
+ * `telegram.webhook_url` is set.
+ *
+ * Private chats: every message is a prompt. Groups: only messages that mention the bot, reply to
+ * it, or start with a command (to it, or to no bot in particular). A forum topic is a conversation
+ * of its own. Answers are Telegram HTML (or MarkdownV2) rendered from Claude's Markdown; a chunk
+ * Telegram cannot parse is sent again as plain text rather than lost.
+ */
+import { Bot, GrammyError, HttpError, InputFile, webhookCallback, type Context } from 'grammy';
+import type { Message, MessageEntity } from 'grammy/types';
+import { DeliveryError, type Adapter, type AdapterCaps, type AdapterHost, type ReplyTarget, type ReplyText } from '../../src/adapter.js';
+import { COMMANDS } from '../../src/commands.js';
+import type { Config } from '../../src/config/schema.js';
+import type { InboundFile, InboundMessage } from '../../src/message.js';
+import { toPlainText } from '../../src/reply/markdown.js';
+import { statusLine, toTelegram, type ParseMode } from './markdown.js';
+
+export class TelegramAdapter implements Adapter {
+  readonly platform = 'telegram' as const;
+  // 4096 characters after entity parsing; Markdown markers vanish, so 4000 of Markdown is safe.
+  readonly caps: AdapterCaps = { maxChars: 4000, editIntervalMs: 1000, typingIntervalMs: 4500 };
+  readonly bot: Bot;
+  private host?: AdapterHost;
+  private polling = false;
+
+  constructor(private readonly config: Config['telegram']) {
+    this.bot = new Bot(config.token, { client: { apiRoot: config.api_root } });
+  }
+
+  private get mode(): ParseMode {
+    return this.config.parse_mode;
+  }
+
+  async start(host: AdapterHost): Promise<void> {
+    this.host = host;
+    this.bot.on(['message', 'channel_post'], (ctx) => this.onMessage(ctx));
+    this.bot.catch((err) => host.log.error({ err: err.error instanceof Error ? err.error.message : String(err.error) }, 'telegram: update failed'));
+    await this.bot.init();
+    await this.bot.api.setMyCommands(COMMANDS.map((c) => ({ command: c.name, description: c.description.slice(0, 256) }))).catch((err) => {
+      host.log.warn({ err: (err as Error).message }, 'telegram: setMyCommands failed; the command menu may be stale');
+    });
+    if (this.config.webhook_url) {
+      const path = new URL(this.config.webhook_url).pathname || '/telegram';
+      // grammY answers 401 to a request without the right X-Telegram-Bot-Api-Secret-Token.
+      host.mount(path, webhookCallback(this.bot, 'http', { secretToken: this.config.webhook_secret || undefined }));
+      await this.bot.api.setWebhook(this.config.webhook_url, {
+        secret_token: this.config.webhook_secret || undefined,
+        allowed_updates: ['message'],
+      });
+    } else {
+      await this.bot.api.deleteWebhook();
+      this.polling = true;
+      // Not awaited: start() resolves only when polling stops.
+      void this.bot.start({ allowed_updates: ['message'], drop_pending_updates: false }).catch((err) => {
+        host.log.error({ err: (err as Error).message }, 'telegram: polling stopped');
+      });
+    }
+    host.log.info({ bot: this.bot.botInfo.username, mode: this.config.webhook_url ? 'webhook' : 'polling' }, 'telegram: started');
+  }
+
+  async stop(): Promise<void> {
+    if (this.polling) await this.bot.stop();
+    this.polling = false;
+  }
+
+  private async onMessage(ctx: Context): Promise<void> {
+    const message = ctx.message ?? ctx.channelPost;
+    if (!message || !message.from || message.from.is_bot) return;
+    const inbound = this.normalize(message);
+    if (!inbound) return;
+    const result = await this.host!.receive(inbound);
+    if (result.status === 'refused' && result.text) {
+      await ctx.reply(result.text, { ...this.threadOf(message), reply_parameters: { message_id: message.message_id, allow_sending_without_reply: true } }).catch(() => {});
+    }
+  }
+
+  /** The message as cligate sees it, or undefined when it is not for the bot (group chatter). */
+  normalize(message: Message): InboundMessage | undefined {
+    const me = this.bot.botInfo;
+    const text = message.text ?? message.caption ?? '';
+    const entities = message.entities ?? message.caption_entities ?? [];
+    const isPrivate = message.chat.type === 'private';
+    if (!isPrivate) {
+      const command = entities.find((e) => e.type === 'bot_command' && e.offset === 0);
+      const commandTarget = command ? text.slice(0, command.length).split('@')[1] : undefined;
+      const addressed = (command && (!commandTarget || commandTarget.toLowerCase() === me.username.toLowerCase()))
+        || mentions(text, entities, me.username, me.id)
+        || message.reply_to_message?.from?.id === me.id;
+      if (!addressed) return undefined;
+    }
+    const cleaned = stripMention(text, me.username);
+    const files = this.filesOf(message);
+    if (!cleaned && !files.length) return undefined;
+    const threadId = message.is_topic_message && message.message_thread_id ? String(message.message_thread_id) : undefined;
+    return {
+      address: { platform: 'telegram', chatId: String(message.chat.id), threadId },
+      userId: String(message.from!.id),
+      userName: message.from!.username,
+      // A direct chat is the user's own; groups must also be allowed when allowed_chats is set.
+      placeIds: isPrivate ? undefined : [String(message.chat.id)],
+      messageId: `${message.chat.id}:${message.message_id}`,
+      text: cleaned,
+      files,
+      replyContext: isPrivate ? undefined : { replyTo: message.message_id },
+    };
+  }
+
+  private filesOf(message: Message): InboundFile[] {
+    const files: InboundFile[] = [];
+    const largest = message.photo?.at(-1);
+    if (largest) files.push(this.file(largest.file_id, `photo-${message.message_id}.jpg`, largest.file_size, 'image/jpeg'));
+    if (message.document) {
+      const d = message.document;
+      files.push(this.file(d.file_id, d.file_name ?? `document-${message.message_id}`, d.file_size, d.mime_type));
+    }
+    return files;
+  }
+
+  private file(fileId: string, name: string, size: number | undefined, mime: string | undefined): InboundFile {
+    return {
+      name, size, mime,
+      download: async () => {
+        const file = await this.bot.api.getFile(fileId);
+        if (!file.file_path) throw new Error('Telegram gave no download path');
+        const res = await fetch(`${this.config.api_root}/file/bot${this.config.token}/${file.file_path}`);
+        if (!res.ok) throw new Error(`download failed with HTTP ${res.status}`);
+        return new Uint8Array(await res.arrayBuffer());
+      },
+    };
+  }
+
+  async post(target: ReplyTarget, reply: ReplyText): Promise<string> {
+    const chatId = target.address.chatId;
+    const replyTo = target.context?.replyTo as number | undefined;
+    const other = {
+      ...(target.address.threadId ? { message_thread_id: Number(target.address.threadId) } : {}),
+      ...(replyTo ? { reply_parameters: { message_id: replyTo, allow_sending_without_reply: true } } : {}),
+      link_preview_options: { is_disabled: true },
+    };
+    const sent = await this.call(
+      () => this.bot.api.sendMessage(chatId, this.render(reply), { ...other, parse_mode: this.mode }),
+      () => this.bot.api.sendMessage(chatId, plain(reply), other),
+    );
+    return String(sent.message_id);
+  }
+
+  async edit(target: ReplyTarget, ref: string, reply: ReplyText): Promise<void> {
+    const chatId = target.address.chatId;
+    const other = { link_preview_options: { is_disabled: true } };
+    try {
+      await this.call(
+        () => this.bot.api.editMessageText(chatId, Number(ref), this.render(reply), { ...other, parse_mode: this.mode }),
+        () => this.bot.api.editMessageText(chatId, Number(ref), plain(reply), other),
+      );
+    } catch (err) {
+      // Same text as shown: nothing to do.
+      if (err instanceof DeliveryError && /message is not modified/i.test(err.message)) return;
+      throw err;
+    }
+  }
+
+  async remove(target: ReplyTarget, ref: string): Promise<void> {
+    await this.call(() => this.bot.api.deleteMessage(target.address.chatId, Number(ref)));
+  }
+
+  async typing(target: ReplyTarget): Promise<void> {
+    await this.bot.api.sendChatAction(target.address.chatId, 'typing', target.address.threadId ? { message_thread_id: Number(target.address.threadId) } : {});
+  }
+
+  async sendFile(target: ReplyTarget, file: { path: string; name: string }): Promise<void> {
+    await this.call(() => this.bot.api.sendDocument(target.address.chatId, new InputFile(file.path, file.name), {
+      ...(target.address.threadId ? { message_thread_id: Number(target.address.threadId) } : {}),
+    }));
+  }
+
+  private render(reply: ReplyText): string {
+    const body = reply.markdown ? toTelegram(reply.markdown, this.mode) : '';
+    const status = reply.status ? statusLine(reply.status, this.mode) : '';
+    return [body, status].filter(Boolean).join('\n\n') || '…';
+  }
+
+  /**
+   * Runs a Bot API call, turning its errors into delivery errors: 429 waits for retry_after, 5xx and
+   * network errors are retried, other 4xx are final. A markup Telegram cannot parse goes out again
+   * through `fallback` (plain text).
+   */
+  private async call<T>(send: () => Promise<T>, fallback?: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (err) {
+      if (fallback && err instanceof GrammyError && err.error_code === 400 && /can't parse entities|unsupported start tag|can't find end/i.test(err.description)) {
+        this.host?.log.warn({ description: err.description }, 'telegram: markup rejected; sending plain text');
+        return this.call(fallback);
+      }
+      throw toDeliveryError(err);
+    }
+  }
+
+  private threadOf(message: Message): { message_thread_id?: number } {
+    return message.is_topic_message && message.message_thread_id ? { message_thread_id: message.message_thread_id } : {};
+  }
+}
+
+function plain(reply: ReplyText): string {
+  const text = reply.markdown ? toPlainText(reply.markdown) : '';
+  return [text, reply.status ? `⚙️ ${reply.status}` : ''].filter(Boolean).join('\n\n') || '…';
+}
+
+export function toDeliveryError(err: unknown): DeliveryError {
+  if (err instanceof DeliveryError) return err;
+  if (err instanceof GrammyError) {
+    if (err.error_code === 429) {
+      const after = Number(err.parameters?.retry_after ?? 1);
+      return new DeliveryError(`Telegram 429: ${err.description}`, true, after * 1000);
+    }
+    return new DeliveryError(`Telegram ${err.error_code}: ${err.description}`, err.error_code >= 500);
+  }
+  if (err instanceof HttpError) return new DeliveryError(`Telegram unreachable: ${err.message}`, true);
+  return new DeliveryError(err instanceof Error ? err.message : String(err), true);
+}
+
+function mentions(text: string, entities: MessageEntity[], username: string, id: number): boolean {
+  return entities.some((e) =>
+    (e.type === 'mention' && text.slice(e.offset, e.offset + e.length).toLowerCase() === `@${username.toLowerCase()}`)
+    || (e.type === 'text_mention' && e.user.id === id));
+}
+
+function stripMention(text: string, username: string): string {
+  return text.replace(new RegExp(`\\s*@${username}\\b`, 'gi'), '').trim();
+}
