@@ -3,12 +3,18 @@ import type { Adapter } from '../src/adapter.js';
 import type { LoadedConfig } from '../src/config/load.js';
 import type { Logger } from '../src/log.js';
 import { HttpAdapter } from './http/index.js';
+import { SlackAdapter } from './slack/index.js';
 import { TelegramAdapter } from './telegram/index.js';
 
 export async function messengerAdapters(config: LoadedConfig, log: Logger): Promise<Adapter[]> {
   const adapters: Adapter[] = [];
   if (config.http.enabled) adapters.push(new HttpAdapter({ http: config.http }));
   if (config.telegram.token) adapters.push(new TelegramAdapter(config.telegram));
+  if (config.slack.bot_token) {
+    if (config.slack.mode === 'socket' && !config.slack.app_token) throw new Error('slack.mode is "socket" but slack.app_token (SLACK_APP_TOKEN, xapp-...) is empty: make an app-level token with the connections:write scope, or use mode = "http".');
+    if (config.slack.mode === 'http' && !config.slack.signing_secret) throw new Error('slack.mode is "http" but slack.signing_secret (SLACK_SIGNING_SECRET) is empty: copy it from the app\'s Basic Information page.');
+    adapters.push(new SlackAdapter(config.slack));
+  }
   warnIfNobodyAllowed(config, log);
   return adapters;
 }

@@ -1,0 +1,182 @@
+/**
+ * A loopback stand-in for Slack: the Web API methods the adapter uses (with 429s on demand), a
+ * Socket Mode WebSocket that pushes envelopes and collects their acks, response_url endpoints, and
+ * private file downloads that need the bot token. Plus `signed()` to post HTTP events as Slack does.
+ */
+import crypto from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+export interface SlackCall {
+  method: string;
+  body: Record<string, any>;
+  auth?: string;
+  at: number;
+}
+
+export interface SlackPosted {
+  channel: string;
+  ts: string;
+  thread_ts?: string;
+  text: string;
+  blocks?: any[];
+  edits: number;
+}
+
+export class SlackFake {
+  readonly calls: SlackCall[] = [];
+  readonly posted: SlackPosted[] = [];
+  readonly responses: { id: string; body: any; at: number }[] = [];
+  readonly files = new Map<string, Buffer>();
+  readonly botToken = 'xoxb-test-token-0000000000';
+  url = '';
+  private server?: http.Server;
+  private readonly wss = new WebSocketServer({ noServer: true });
+  private readonly sockets = new Set<WebSocket>();
+  private readonly acks = new Map<string, (msg: any) => void>();
+  private tsCounter = 1000;
+  private rateLimits: { method: string; retryAfter: number }[] = [];
+
+  get apiUrl(): string {
+    return `${this.url}/api/`;
+  }
+
+  async start(): Promise<this> {
+    this.server = http.createServer((req, res) => void this.handle(req, res));
+    this.server.on('upgrade', (req, socket, head) => this.wss.handleUpgrade(req, socket, head, (ws) => {
+      this.sockets.add(ws);
+      ws.on('message', (m) => {
+        const msg = JSON.parse(m.toString());
+        this.acks.get(msg.envelope_id)?.(msg);
+      });
+      ws.on('close', () => this.sockets.delete(ws));
+      ws.send(JSON.stringify({ type: 'hello', num_connections: 1, connection_info: { app_id: 'A1' }, debug_info: { host: 'fake' } }));
+    }));
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    // Let clients finish their close handshake first (else Bolt keeps a reconnect timer alive).
+    for (let i = 0; i < 100 && this.sockets.size; i++) await new Promise((r) => setTimeout(r, 10));
+    for (const ws of this.sockets) ws.terminate();
+    this.wss.close();
+    this.server?.closeAllConnections();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+
+  /** The next call of `method` is refused with 429 and Retry-After. */
+  rateLimitNext(method: string, retryAfter: number): void {
+    this.rateLimits.push({ method, retryAfter });
+  }
+
+  connected(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setInterval(() => {
+        if (this.sockets.size) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 5);
+    });
+  }
+
+  /** Pushes a Socket Mode envelope; resolves with the app's ack and how long it took. */
+  sendEnvelope(type: 'events_api' | 'slash_commands', payload: unknown, retryAttempt = 0): Promise<{ ack: any; ms: number }> {
+    const envelope_id = `env-${crypto.randomBytes(4).toString('hex')}`;
+    const started = Date.now();
+    return new Promise((resolve) => {
+      this.acks.set(envelope_id, (ack) => resolve({ ack, ms: Date.now() - started }));
+      for (const ws of this.sockets) {
+        ws.send(JSON.stringify({ envelope_id, type, payload, accepts_response_payload: type !== 'events_api', retry_attempt: retryAttempt, retry_reason: retryAttempt ? 'timeout' : '' }));
+      }
+    });
+  }
+
+  /** A response_url for a slash command. */
+  responseUrl(): string {
+    return `${this.url}/response/${crypto.randomBytes(4).toString('hex')}`;
+  }
+
+  inChannel(channel: string): SlackPosted[] {
+    return this.posted.filter((p) => p.channel === channel);
+  }
+
+  callsOf(method: string): SlackCall[] {
+    return this.calls.filter((c) => c.method === method);
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    let raw = '';
+    for await (const c of req) raw += c;
+    const url = new URL(req.url ?? '/', this.url);
+    if (url.pathname.startsWith('/response/')) {
+      this.responses.push({ id: url.pathname.split('/')[2]!, body: JSON.parse(raw || '{}'), at: Date.now() });
+      res.writeHead(200).end('ok');
+      return;
+    }
+    if (url.pathname.startsWith('/files/')) {
+      const data = this.files.get(url.pathname.slice(7));
+      const ok = req.headers.authorization === `Bearer ${this.botToken}` && data;
+      res.writeHead(ok ? 200 : 403).end(ok ? data : 'forbidden');
+      return;
+    }
+    const method = url.pathname.replace(/^\/api\//, '');
+    const type = req.headers['content-type'] ?? '';
+    const body: Record<string, any> = type.includes('json') ? JSON.parse(raw || '{}') : Object.fromEntries(new URLSearchParams(raw));
+    for (const key of ['blocks', 'attachments']) if (typeof body[key] === 'string') body[key] = JSON.parse(body[key]);
+    this.calls.push({ method, body, auth: req.headers.authorization, at: Date.now() });
+    const limited = this.rateLimits.findIndex((r) => r.method === method);
+    if (limited >= 0) {
+      const { retryAfter } = this.rateLimits.splice(limited, 1)[0]!;
+      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(retryAfter) }).end(JSON.stringify({ ok: false, error: 'ratelimited' }));
+      return;
+    }
+    const reply = (data: Record<string, unknown>) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(data));
+    };
+    const ts = `${Math.floor(Date.now() / 1000)}.${String(this.tsCounter++).padStart(6, '0')}`;
+    switch (method) {
+      case 'auth.test':
+        return reply({ ok: true, url: 'https://fake.slack/', team: 'Team', user: 'cligate', team_id: 'T1', user_id: 'UBOT', bot_id: 'BBOT' });
+      case 'apps.connections.open':
+        return reply({ ok: true, url: `${this.url.replace('http', 'ws')}/socket` });
+      case 'chat.postMessage':
+        this.posted.push({ channel: body.channel, ts, thread_ts: body.thread_ts || undefined, text: body.text, blocks: body.blocks, edits: 0 });
+        return reply({ ok: true, channel: body.channel, ts, message: { text: body.text, ts } });
+      case 'chat.update': {
+        const target = this.posted.find((p) => p.channel === body.channel && p.ts === body.ts);
+        if (!target) return reply({ ok: false, error: 'message_not_found' });
+        Object.assign(target, { text: body.text, blocks: body.blocks, edits: target.edits + 1 });
+        return reply({ ok: true, channel: body.channel, ts: body.ts, text: body.text });
+      }
+      case 'chat.delete': {
+        const i = this.posted.findIndex((p) => p.channel === body.channel && p.ts === body.ts);
+        if (i >= 0) this.posted.splice(i, 1);
+        return reply({ ok: true });
+      }
+      case 'chat.postEphemeral':
+        return reply({ ok: true, message_ts: ts });
+      default:
+        return reply({ ok: true });
+    }
+  }
+}
+
+/** Headers Slack sends with an HTTP event: the v0 HMAC of the timestamp and body. */
+export function slackSignature(secret: string, body: string, timestamp = Math.floor(Date.now() / 1000)): Record<string, string> {
+  const signature = 'v0=' + crypto.createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex');
+  return { 'x-slack-request-timestamp': String(timestamp), 'x-slack-signature': signature };
+}
+
+/** An Events API callback carrying `event`. */
+export function eventCallback(event: Record<string, unknown>, eventId = `Ev${crypto.randomBytes(4).toString('hex')}`): Record<string, unknown> {
+  return {
+    type: 'event_callback', token: 'legacy', team_id: 'T1', api_app_id: 'A1', event_id: eventId, event_time: Math.floor(Date.now() / 1000),
+    authorizations: [{ team_id: 'T1', user_id: 'UBOT', is_bot: true, is_enterprise_install: false }],
+    event: { event_ts: event.ts, ...event },
+  };
+}
