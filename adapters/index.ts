@@ -2,6 +2,7 @@
 import type { Adapter } from '../src/adapter.js';
 import type { LoadedConfig } from '../src/config/load.js';
 import type { Logger } from '../src/log.js';
+import { DiscordAdapter } from './discord/index.js';
 import { HttpAdapter } from './http/index.js';
 import { SlackAdapter } from './slack/index.js';
 import { TelegramAdapter } from './telegram/index.js';
@@ -15,6 +16,7 @@ export async function messengerAdapters(config: LoadedConfig, log: Logger): Prom
     if (config.slack.mode === 'http' && !config.slack.signing_secret) throw new Error('slack.mode is "http" but slack.signing_secret (SLACK_SIGNING_SECRET) is empty: copy it from the app\'s Basic Information page.');
     adapters.push(new SlackAdapter(config.slack));
   }
+  if (config.discord.token) adapters.push(new DiscordAdapter(config.discord));
   warnIfNobodyAllowed(config, log);
   return adapters;
 }

@@ -1,0 +1,209 @@
+/**
+ * Discord, with discord.js: the gateway connection with only the intents needed, partials for DMs.
+ *
+ * DMs: every message is a prompt. Servers: a message that mentions the bot starts a thread from it
+ * where the channel allows (the thread is the conversation; later messages there need no mention),
+ * else the answer goes to the channel. Slash commands are registered at start (in one guild while
+ * developing, globally otherwise), deferred at once and answered ephemerally. Every message goes out
+ * with allowed_mentions = none: nothing Claude writes can ping anyone.
+ */
+import fs from 'node:fs';
+import {
+  ChannelType, Client, DiscordAPIError, Events, GatewayIntentBits, HTTPError, MessageFlags, Partials, RateLimitError, Routes,
+  type ChatInputCommandInteraction, type Interaction, type Message,
+} from 'discord.js';
+import { DeliveryError, type Adapter, type AdapterCaps, type AdapterHost, type ReplyTarget, type ReplyText } from '../../src/adapter.js';
+import { COMMANDS } from '../../src/commands.js';
+import type { Config } from '../../src/config/schema.js';
+import type { InboundFile } from '../../src/message.js';
+import { toDiscord } from './markdown.js';
+
+/** Nothing in a message of ours may ping anyone. */
+const NO_PINGS = { parse: [] as never[] };
+
+export class DiscordAdapter implements Adapter {
+  readonly platform = 'discord' as const;
+  // 2,000 characters per message; escaping can add a few.
+  readonly caps: AdapterCaps = { maxChars: 1900, editIntervalMs: 1000, typingIntervalMs: 8000 };
+  readonly client: Client;
+  private host?: AdapterHost;
+  private applicationId = '';
+  /** Interactions whose deferred reply was already replaced by an answer: further chunks are follow-ups. */
+  private readonly answered = new Set<string>();
+
+  constructor(private readonly config: Config['discord']) {
+    const intents = [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.DirectMessages];
+    if (config.message_content) intents.push(GatewayIntentBits.MessageContent);
+    this.client = new Client({ intents, partials: [Partials.Channel], rest: { api: config.api_url }, allowedMentions: NO_PINGS });
+  }
+
+  async start(host: AdapterHost): Promise<void> {
+    this.host = host;
+    this.client.on(Events.MessageCreate, (message) => void this.onMessage(message).catch((err) => host.log.error({ err: (err as Error).message }, 'discord: message failed')));
+    this.client.on(Events.InteractionCreate, (interaction) => void this.onInteraction(interaction).catch((err) => host.log.error({ err: (err as Error).message }, 'discord: interaction failed')));
+    this.client.on(Events.Error, (err) => host.log.error({ err: err.message }, 'discord: client error'));
+    const ready = new Promise<void>((resolve) => this.client.once(Events.ClientReady, () => resolve()));
+    await this.client.login(this.config.token);
+    await ready;
+    this.applicationId = this.client.application?.id ?? this.client.user!.id;
+    await this.registerCommands().catch((err) => host.log.warn({ err: (err as Error).message }, 'discord: registering slash commands failed'));
+    host.log.info({ bot: this.client.user?.tag }, 'discord: started');
+  }
+
+  async stop(): Promise<void> {
+    await this.client.destroy();
+  }
+
+  private async registerCommands(): Promise<void> {
+    const body = COMMANDS.map((c) => ({
+      name: c.name,
+      description: c.description.slice(0, 100),
+      ...(c.args ? { options: [{ type: 3, name: 'args', description: c.args.slice(0, 100), required: c.args.startsWith('<') }] } : {}),
+    }));
+    const route = this.config.dev_guild_id
+      ? Routes.applicationGuildCommands(this.applicationId, this.config.dev_guild_id)
+      : Routes.applicationCommands(this.applicationId);
+    await this.client.rest.put(route, { body });
+  }
+
+  private async onMessage(message: Message): Promise<void> {
+    if (message.author.bot || message.author.id === this.client.user?.id) return;
+    const me = this.client.user!.id;
+    const channel = message.channel;
+    const isDm = channel.type === ChannelType.DM || !message.guildId;
+    const inOurThread = channel.isThread() && channel.ownerId === me;
+    const mentioned = message.mentions.users.has(me);
+    if (!isDm && !inOurThread && !mentioned) return;
+
+    let chatId = message.channelId;
+    if (!isDm && !channel.isThread() && mentioned && this.config.threads) {
+      // The mention's own thread is the conversation; where threads are not possible, the channel is.
+      const thread = await message.startThread({ name: threadName(message.content) }).catch(() => undefined);
+      if (thread) chatId = thread.id;
+    }
+    const places = isDm ? undefined : [message.guildId!, channel.isThread() ? channel.parentId ?? message.channelId : message.channelId];
+    const result = await this.host!.receive({
+      address: { platform: 'discord', chatId },
+      userId: message.author.id,
+      userName: message.author.username,
+      placeIds: places,
+      messageId: message.id,
+      text: message.content.replace(new RegExp(`<@!?${me}>`, 'g'), '').trim(),
+      files: [...message.attachments.values()].map((a) => this.file(a.name, a.size, a.contentType ?? undefined, a.url)),
+      replyContext: chatId === message.channelId && !isDm ? { replyTo: message.id } : undefined,
+    });
+    if (result.status === 'refused' && result.text) {
+      await this.client.rest.post(Routes.channelMessages(chatId), { body: { content: result.text, allowed_mentions: NO_PINGS, message_reference: { message_id: message.id, fail_if_not_exists: false } } }).catch(() => {});
+    }
+  }
+
+  private async onInteraction(interaction: Interaction): Promise<void> {
+    if (!interaction.isChatInputCommand()) return;
+    // Discord wants an answer within 3 s: defer first, answer when the work is done.
+    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    const args = (interaction as ChatInputCommandInteraction).options.getString('args') ?? '';
+    const channelId = interaction.channelId;
+    const isDm = !interaction.guildId;
+    const result = await this.host!.receive({
+      address: { platform: 'discord', chatId: channelId },
+      userId: interaction.user.id,
+      placeIds: isDm ? undefined : [interaction.guildId!, channelId],
+      messageId: `interaction:${interaction.id}`,
+      text: `/${interaction.commandName} ${args}`.trim(),
+      replyContext: { interactionToken: interaction.token, ephemeral: true },
+    });
+    if (result.status === 'refused' && result.text) await interaction.editReply({ content: result.text, allowedMentions: NO_PINGS });
+  }
+
+  private file(name: string, size: number, mime: string | undefined, url: string): InboundFile {
+    return {
+      name, size, mime,
+      download: async () => {
+        const res = await fetch(url);
+        if (!res.ok) throw new Error(`download failed with HTTP ${res.status}`);
+        return new Uint8Array(await res.arrayBuffer());
+      },
+    };
+  }
+
+  async post(target: ReplyTarget, reply: ReplyText): Promise<string> {
+    const content = render(reply);
+    const token = target.context?.interactionToken as string | undefined;
+    if (token) {
+      if (!this.answered.has(token)) {
+        this.answered.add(token);
+        await this.call(() => this.client.rest.patch(Routes.webhookMessage(this.applicationId, token, '@original'), { body: { content, allowed_mentions: NO_PINGS } }));
+        return `interaction:${token}`;
+      }
+      const followUp = await this.call(() => this.client.rest.post(Routes.webhook(this.applicationId, token), {
+        body: { content, allowed_mentions: NO_PINGS, flags: MessageFlags.Ephemeral }, auth: false,
+      })) as { id: string };
+      return followUp.id;
+    }
+    const replyTo = target.context?.replyTo as string | undefined;
+    const sent = await this.call(() => this.client.rest.post(Routes.channelMessages(target.address.chatId), {
+      body: { content, allowed_mentions: NO_PINGS, ...(replyTo ? { message_reference: { message_id: replyTo, fail_if_not_exists: false } } : {}) },
+    })) as { id: string };
+    return sent.id;
+  }
+
+  async edit(target: ReplyTarget, ref: string, reply: ReplyText): Promise<void> {
+    const content = render(reply);
+    const token = target.context?.interactionToken as string | undefined;
+    if (token && ref === `interaction:${token}`) {
+      await this.call(() => this.client.rest.patch(Routes.webhookMessage(this.applicationId, token, '@original'), { body: { content, allowed_mentions: NO_PINGS } }));
+      return;
+    }
+    await this.call(() => this.client.rest.patch(Routes.channelMessage(target.address.chatId, ref), { body: { content, allowed_mentions: NO_PINGS } }));
+  }
+
+  async remove(target: ReplyTarget, ref: string): Promise<void> {
+    if (ref.startsWith('interaction:')) return;
+    await this.call(() => this.client.rest.delete(Routes.channelMessage(target.address.chatId, ref)));
+  }
+
+  async typing(target: ReplyTarget): Promise<void> {
+    if (target.context?.interactionToken) return; // the deferred reply already shows "thinking…"
+    await this.client.rest.post(Routes.channelTyping(target.address.chatId));
+  }
+
+  async sendFile(target: ReplyTarget, file: { path: string; name: string }): Promise<void> {
+    const data = fs.readFileSync(file.path);
+    const token = target.context?.interactionToken as string | undefined;
+    const route = token ? Routes.webhook(this.applicationId, token) : Routes.channelMessages(target.address.chatId);
+    await this.call(() => this.client.rest.post(route, {
+      body: { content: '', allowed_mentions: NO_PINGS, attachments: [{ id: 0, filename: file.name }] },
+      files: [{ name: file.name, data }],
+      ...(token ? { auth: false } : {}),
+    }));
+  }
+
+  /** discord.js waits out rate limits itself; what reaches here is a real failure. */
+  private async call<T>(send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (err) {
+      throw toDeliveryError(err);
+    }
+  }
+}
+
+function render(reply: ReplyText): string {
+  const body = reply.markdown ? toDiscord(reply.markdown) : '';
+  const status = reply.status ? `-# ⚙️ ${reply.status.replace(/[\\*_~`|]/g, '\\$&')}` : '';
+  return [body, status].filter(Boolean).join('\n\n') || '…';
+}
+
+function threadName(content: string): string {
+  const text = content.replace(/<@!?\d+>/g, '').replace(/\s+/g, ' ').trim();
+  return (text.length > 60 ? text.slice(0, 59) + '…' : text) || 'Claude';
+}
+
+function toDeliveryError(err: unknown): DeliveryError {
+  if (err instanceof RateLimitError) return new DeliveryError(`Discord rate limit on ${err.route}`, true, err.retryAfter);
+  if (err instanceof DiscordAPIError) {
+    return new DeliveryError(`Discord ${err.status} (${err.code}): ${err.message}`, err.status >= 500 || err.status === 429);
+  }
+  if (err instanceof HTTPError) return new DeliveryError(`Discord HTTP ${err.status}`, err.status >= 500);
+  return new DeliveryError(err instanceof Error ? err.message : String(err), true);
+}
