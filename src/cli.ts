@@ -122,7 +122,9 @@ async function startOrExplain(config: LoadedConfig, role: Role, adapters: Parame
 }
 
 function waitForSignal(gateway: Gateway, log: Logger): Promise<number> {
-  return new Promise((resolve) => {
+  // Timers inside are unref'd: without this, a gateway with nothing listening would just exit.
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  return new Promise<number>((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
       if (stopping) {
@@ -138,7 +140,7 @@ function waitForSignal(gateway: Gateway, log: Logger): Promise<number> {
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
-  });
+  }).finally(() => clearInterval(keepAlive));
 }
 
 function makeKey(user: string): number {

@@ -55,6 +55,6 @@ describe('cligate', () => {
     const p = spawnCligate(['start', '--config', config], cliEnv(fake, dir));
     await p.waitFor(() => p.stderr.some((l) => l.includes('no messenger token configured')), 15_000, 'start-up notice');
     p.kill('SIGTERM');
-    expect((await p.exited).code).toBe(0);
+    expect(await p.exited).toEqual({ code: 0, signal: null });
   });
 });

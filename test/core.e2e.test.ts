@@ -45,10 +45,8 @@ describe('queue: order and parallelism', () => {
     // One conversation: each request starts after the previous one's answer ended.
     expect(a2!.at).toBeGreaterThanOrEqual(a1!.finishedAt!);
     expect(a3!.at).toBeGreaterThanOrEqual(a2!.finishedAt!);
-    // Two conversations: B ran while A was running.
-    const aSpan = [a1!.at, a3!.finishedAt!];
-    expect(b1!.at).toBeLessThan(aSpan[1]!);
-    expect(b1!.finishedAt!).toBeGreaterThan(aSpan[0]!);
+    // Two conversations: B did not wait behind A (it started before A's second message could).
+    expect(b1!.at).toBeLessThan(a2!.at);
   });
 });
 
