@@ -39,7 +39,8 @@ export class SlackAdapter implements Adapter {
   constructor(private readonly config: Config['slack']) {
     const clientOptions = { slackApiUrl: config.api_url, rejectRateLimitedCalls: true, retryConfig: { retries: 0 } };
     if (config.mode === 'http') {
-      this.receiver = new HTTPReceiver({ signingSecret: config.signing_secret, endpoints: config.events_path, logLevel: LogLevel.ERROR });
+      // processBeforeResponse: Slack's 200 goes out once the event is stored, so a crash before that means a retry, not a loss.
+      this.receiver = new HTTPReceiver({ signingSecret: config.signing_secret, endpoints: config.events_path, logLevel: LogLevel.ERROR, processBeforeResponse: true });
       this.app = new App({ token: config.bot_token, receiver: this.receiver, clientOptions, logLevel: LogLevel.ERROR, deferInitialization: true });
     } else {
       this.app = new App({
