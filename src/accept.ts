@@ -167,7 +167,7 @@ export class Intake {
     if (budget > 0) {
       const spent = store.messages.costByUserSince(userKey, Date.now() - DAY);
       if (spent >= budget) {
-        return { code: 'over_budget', text: `Your answers cost $${spent.toFixed(2)} in the last 24 hours, reaching the daily budget of $${budget.toFixed(2)} (limits.budget_usd_per_day). Please try again later.` };
+        return { code: 'over_budget', text: `Your answers cost ${usd(spent)} in the last 24 hours, reaching the daily budget of ${usd(budget)} (limits.budget_usd_per_day). Please try again later.` };
       }
     }
     return undefined;
@@ -238,6 +238,10 @@ function promptWithFiles(text: string, files: SavedFile[]): string {
   const list = files.map((f) => `- ${f.path} (${f.mime ?? 'file'}, ${kb(f.size)})`).join('\n');
   const intro = files.length === 1 ? 'The person attached a file, saved in your working folder:' : 'The person attached files, saved in your working folder:';
   return `${text || 'Please look at the attached file.'}\n\n${intro}\n${list}`;
+}
+
+function usd(amount: number): string {
+  return `$${amount >= 0.01 || amount === 0 ? amount.toFixed(2) : amount.toPrecision(2)}`;
 }
 
 function mb(bytes: number): string {

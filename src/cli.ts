@@ -8,6 +8,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LocalChatAdapter } from '../adapters/local/index.js';
 import { messengerAdapters } from '../adapters/index.js';
+import type { Adapter } from './adapter.js';
 import { loadConfig, type LoadedConfig } from './config/load.js';
 import { runDoctor } from './doctor.js';
 import { Gateway, type Role } from './gateway.js';
@@ -74,7 +75,15 @@ function logger(config: LoadedConfig, destination?: string): Logger {
 
 async function start(config: LoadedConfig, role: Role): Promise<number> {
   const log = logger(config);
-  const adapters = role === 'worker' ? [] : await messengerAdapters(config, log);
+  // Secrets in here are scrubbed from the log line (see log.ts).
+  log.debug({ config }, 'configuration');
+  let adapters: Adapter[];
+  try {
+    adapters = role === 'worker' ? [] : await messengerAdapters(config, log);
+  } catch (err) {
+    console.error(`cligate: ${(err as Error).message}`);
+    return 2;
+  }
   const gateway = await startOrExplain(config, role, adapters, log);
   if (!gateway) return 1;
   const names = adapters.map((a) => a.platform);

@@ -9,7 +9,7 @@ import path from 'node:path';
 
 /** The workspace folder of a conversation: readable, unique, and safe as a single path segment. */
 export function workspacePath(root: string, conversationId: string): string {
-  const readable = conversationId.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^[.]+/, '_').slice(0, 80);
+  const readable = conversationId.replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, 80);
   const hash = crypto.createHash('sha256').update(conversationId).digest('hex').slice(0, 8);
   return path.join(root, `${readable}-${hash}`);
 }
