@@ -8,7 +8,8 @@
  * Telegram cannot parse is sent again as plain text rather than lost.
  */
 import { Bot, GrammyError, HttpError, InputFile, webhookCallback, type Context } from 'grammy';
-import type { Message, MessageEntity } from 'grammy/types';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Message, MessageEntity, Update } from 'grammy/types';
 import { DeliveryError, type Adapter, type AdapterCaps, type AdapterHost, type ReplyTarget, type ReplyText } from '../../src/adapter.js';
 import { COMMANDS } from '../../src/commands.js';
 import type { Config } from '../../src/config/schema.js';
@@ -42,8 +43,7 @@ export class TelegramAdapter implements Adapter {
     });
     if (this.config.webhook_url) {
       const path = new URL(this.config.webhook_url).pathname || '/telegram';
-      // grammY answers 401 to a request without the right X-Telegram-Bot-Api-Secret-Token.
-      host.mount(path, webhookCallback(this.bot, 'http', { secretToken: this.config.webhook_secret || undefined }));
+      host.mount(path, this.webhookHandler());
       await this.bot.api.setWebhook(this.config.webhook_url, {
         secret_token: this.config.webhook_secret || undefined,
         allowed_updates: ['message'],
@@ -62,6 +62,34 @@ export class TelegramAdapter implements Adapter {
   async stop(): Promise<void> {
     if (this.polling) await this.bot.stop();
     this.polling = false;
+  }
+
+  /**
+   * The webhook endpoint: grammY's webhook callback (which answers 401 without the right
+   * X-Telegram-Bot-Api-Secret-Token), fed a body that was checked to be an update first, so junk
+   * gets a 400 instead of an exception.
+   */
+  private webhookHandler(): (req: IncomingMessage, res: ServerResponse) => void {
+    const secret = this.config.webhook_secret || undefined;
+    const callback = webhookCallback(this.bot, (req: IncomingMessage, res: ServerResponse, update: Update) => ({
+      update,
+      header: req.headers['x-telegram-bot-api-secret-token'] as string | undefined,
+      end: () => res.end(),
+      respond: (json: string) => res.writeHead(200, { 'content-type': 'application/json' }).end(json),
+      unauthorized: () => res.writeHead(401).end('secret token is wrong'),
+    }), { secretToken: secret });
+    return (req, res) => {
+      void readUpdate(req).then((update) => {
+        if (!update) {
+          res.writeHead(400).end('not a Telegram update');
+          return;
+        }
+        return callback(req, res, update);
+      }).catch((err) => {
+        this.host?.log.error({ err: (err as Error).message }, 'telegram: webhook request failed');
+        if (!res.headersSent) res.writeHead(500).end();
+      });
+    };
   }
 
   private async onMessage(ctx: Context): Promise<void> {
@@ -199,6 +227,23 @@ export class TelegramAdapter implements Adapter {
 
   private threadOf(message: Message): { message_thread_id?: number } {
     return message.is_topic_message && message.message_thread_id ? { message_thread_id: message.message_thread_id } : {};
+  }
+}
+
+/** The request body, if it is a Telegram update (an object with a numeric update_id); at most 1 MB. */
+async function readUpdate(req: IncomingMessage): Promise<Update | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > 1024 * 1024) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    const value = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return value && typeof value === 'object' && typeof value.update_id === 'number' ? (value as Update) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
