@@ -23,7 +23,7 @@ Usage:
   cligate key    [--user NAME]                              make an API key for the HTTP API
   cligate mcp    --config F --scope S                       memory tools over MCP stdio (used by the engine)
 
-Without --config, ./cligate.toml is used if it exists, else the defaults.`;
+Without --config, $CLIGATE_CONFIG or ./cligate.toml is used if set or present, else the defaults.`;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -45,7 +45,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'key') return makeKey(values.user ?? 'me');
 
-  const loaded = loadConfig(values.config);
+  const loaded = loadConfig(values.config ?? (process.env.CLIGATE_CONFIG || undefined));
   if (!loaded.ok) {
     console.error(`cligate: ${loaded.error}`);
     return 2;

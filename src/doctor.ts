@@ -6,7 +6,6 @@ import fs from 'node:fs';
 import type { LoadedConfig } from './config/load.js';
 import { Engines } from './engine/index.js';
 import { silentLogger } from './log.js';
-import { BullQueue, redactUrl } from './queue/bullmq.js';
 import { Store } from './store/index.js';
 
 interface Check {
@@ -44,6 +43,7 @@ export async function runDoctor(config: LoadedConfig, print: (line: string) => v
   }
 
   if (config.queue.driver === 'bullmq' && store) {
+    const { BullQueue, redactUrl } = await import('./queue/bullmq.js');
     const queue = new BullQueue({ store, redisUrl: config.queue.redis_url, prefix: config.queue.prefix, leaseMs: 30_000, log: silentLogger });
     const problem = await queue.ping();
     add({ name: 'redis', ok: !problem, message: problem ? `${problem}. Start Redis, or set queue.redis_url / REDIS_URL.` : `${redactUrl(config.queue.redis_url)} answers` });

@@ -19,8 +19,6 @@ import { HttpServer } from './http-server.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import type { Platform } from './message.js';
-import { BullQueue } from './queue/bullmq.js';
-import { RedisBus } from './queue/redis-bus.js';
 import { SqliteQueue } from './queue/sqlite.js';
 import type { JobQueue } from './queue/types.js';
 import { Store } from './store/index.js';
@@ -75,10 +73,17 @@ export class Gateway {
     const { log, role } = options;
     const store = Store.open(config.store.path);
     const bullmq = config.queue.driver === 'bullmq';
-    const bus: Bus = bullmq ? new RedisBus(config.queue.redis_url, config.queue.prefix) : new LocalBus();
-    const queue: JobQueue = bullmq
-      ? new BullQueue({ store, redisUrl: config.queue.redis_url, prefix: config.queue.prefix, leaseMs: config.worker.lease_s * 1000, log })
-      : new SqliteQueue({ store, leaseMs: config.worker.lease_s * 1000, log });
+    let bus: Bus;
+    let queue: JobQueue;
+    if (bullmq) {
+      // Loaded only when used: a personal bot on the sqlite driver never pays for BullMQ and ioredis.
+      const [{ BullQueue }, { RedisBus }] = await Promise.all([import('./queue/bullmq.js'), import('./queue/redis-bus.js')]);
+      bus = new RedisBus(config.queue.redis_url, config.queue.prefix);
+      queue = new BullQueue({ store, redisUrl: config.queue.redis_url, prefix: config.queue.prefix, leaseMs: config.worker.lease_s * 1000, log });
+    } else {
+      bus = new LocalBus();
+      queue = new SqliteQueue({ store, leaseMs: config.worker.lease_s * 1000, log });
+    }
     if (!bullmq && role !== 'all') {
       log.warn({ role }, 'the sqlite queue driver is meant for one process: live progress does not cross processes (use queue.driver = "bullmq")');
     }

@@ -69,9 +69,8 @@ export class HttpAdapter implements Adapter {
       const key = newKey();
       host.api.storeKey(sha256(key), 'owner');
       this.keys.add({ sha256: sha256(key), user: 'owner' });
-      const where = `http://${this.options.http.host}:${this.options.http.port}/`;
       (this.options.announce ?? ((l) => console.error(l)))(
-        `cligate: made an API key for user "owner" (shown only now; \`cligate key\` makes more): ${key}\ncligate: web chat: ${where}#key=${key}`,
+        `cligate: made an API key for user "owner" (shown only now; \`cligate key\` makes more): ${key}\ncligate: log in to the web chat with it, or open its address followed by #key=${key}`,
       );
     }
     host.mount('', getRequestListener(this.app().fetch));

@@ -124,6 +124,8 @@ export type TranscriptRow = Selectable<TranscriptTable>;
 /** One open database: the raw handle for synchronous work and Kysely to build queries. */
 export class Db {
   readonly q: Kysely<Tables>;
+  /** Prepared statements by SQL text: the same few queries run for every message. */
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(readonly raw: Database.Database) {
     this.q = new Kysely<Tables>({ dialect: new SqliteDialect({ database: raw }) });
@@ -131,18 +133,29 @@ export class Db {
 
   all<R>(query: Compilable<R>): R[] {
     const { sql, parameters } = query.compile();
-    return this.raw.prepare(sql).all(...(parameters as unknown[])) as R[];
+    return this.prepare(sql).all(...(parameters as unknown[])) as R[];
   }
 
   first<R>(query: Compilable<R>): R | undefined {
     const { sql, parameters } = query.compile();
-    const stmt = this.raw.prepare(sql);
+    const stmt = this.prepare(sql);
     return (stmt.reader ? stmt.get(...(parameters as unknown[])) : (stmt.run(...(parameters as unknown[])), undefined)) as R | undefined;
   }
 
   run(query: Compilable<unknown>): Database.RunResult {
     const { sql, parameters } = query.compile();
-    return this.raw.prepare(sql).run(...(parameters as unknown[]));
+    return this.prepare(sql).run(...(parameters as unknown[]));
+  }
+
+  private prepare(sql: string): Database.Statement {
+    let stmt = this.statements.get(sql);
+    if (!stmt) {
+      stmt = this.raw.prepare(sql);
+      // "in (?, ?, ...)" lists make many variants; keep the cache bounded.
+      if (this.statements.size > 500) this.statements.clear();
+      this.statements.set(sql, stmt);
+    }
+    return stmt;
   }
 
   /** Runs `fn` in one IMMEDIATE transaction: it takes the write lock first, so it never fails half-way on a busy database. */

@@ -152,11 +152,12 @@ export class LivePool {
   ): Promise<TurnOutcome | undefined> {
     let live = this.processes.get(turn.conversationId);
     if (live && !live.fits(turn, key)) {
-      await this.closeProcess(live, 'stale');
+      // Idle, so nothing is lost: let it exit on its own time, off the path of this answer.
+      void this.closeProcess(live, 'stale');
       live = undefined;
     }
     if (!live) {
-      if (!(await this.makeRoom())) return undefined;
+      if (!this.makeRoom()) return undefined;
       live = this.spawn(turn, args, key);
     }
     let textSeen = false;
@@ -167,7 +168,7 @@ export class LivePool {
     if (outcome.died && !textSeen) {
       // The process died under us before writing anything: replace it once, transparently.
       this.options.log.warn({ conversationId: turn.conversationId, detail: outcome.error?.detail }, 'live claude process died; replacing it');
-      if (!(await this.makeRoom())) return undefined;
+      if (!this.makeRoom()) return undefined;
       const fresh = this.spawn(turn, args, key);
       const retried = await fresh.turn(turn, onEvent, signal);
       return strip(retried);
@@ -200,12 +201,12 @@ export class LivePool {
     return live;
   }
 
-  /** Frees a slot if the pool is full by stopping the least recently used idle process. */
-  private async makeRoom(): Promise<boolean> {
+  /** Frees a slot if the pool is full by stopping the least recently used idle process (in the background). */
+  private makeRoom(): boolean {
     if (this.processes.size < this.options.maxProcesses) return true;
     const idle = [...this.processes.values()].filter((p) => !p.busy).sort((a, b) => a.lastUsedAt - b.lastUsedAt)[0];
     if (!idle) return false;
-    await this.closeProcess(idle, 'evicted');
+    void this.closeProcess(idle, 'evicted');
     return true;
   }
 }

@@ -1,0 +1,363 @@
+/**
+ * `npm run bench`: what the gateway costs, measured against calling `claude -p` directly, in one
+ * run, on this machine, against the Anthropic stand-in on loopback (so figures are ratios).
+ *
+ *   1. latency of a first message and of a follow-up, end to end through the HTTP adapter of a
+ *      `cligate start` process, for both queue drivers; against `claude -p` and `claude -p --resume`
+ *   2. time to first text
+ *   3. ingest throughput with a trivial engine (bench/trivial-claude.sh), and with the real CLI at
+ *      worker.concurrency 1, 2, 4
+ *   4. footprint: gateway RSS idle and under load, RSS per live CLI
+ *
+ * BENCH_RUNS=n changes the number of samples (default 10). Redis is used when redis-server is on PATH.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { sha256 } from '../adapters/http/keys.js';
+import { bundledBinary, PROJECT_ROOT } from '../src/paths.js';
+import { AnthropicFake } from '../test/support/anthropic-fake.js';
+import { cliEnv, freePort, spawnCligate, testConfig, tmpDir, writeConfig, type CligateProcess } from '../test/support/harness.js';
+import { RedisServer } from '../test/support/redis.js';
+import { readSse } from '../test/support/sse.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 10);
+const KEY = 'cg_bench_key_000000000000000000000';
+const PROMPT = 'bench: answer with a short paragraph';
+const ANSWER = 'Here is a short paragraph of about two hundred characters, streamed in pieces the way the API sends them, so that time to first text and time to the final answer differ a little. Done.';
+
+interface Sample {
+  total: number;
+  firstText: number;
+}
+
+const fake = new AnthropicFake({ chunkSize: 40 });
+fake.respond = (req) => (req.prompt.startsWith('bench:') ? { text: ANSWER } : undefined);
+
+async function main(): Promise<void> {
+  await fake.start();
+  const redis = await RedisServer.start().catch(() => undefined);
+  const dir = tmpDir('cligate-bench-');
+  const env = cliEnv(fake, dir);
+  const results: Record<string, unknown> = {};
+  log(`cligate bench: ${RUNS} samples per figure; claude ${await claudeVersion(env)}; ${os.cpus().length} × ${os.cpus()[0]?.model.trim()}; Node ${process.version}`);
+
+  log('direct: claude -p');
+  const direct = await directRuns(env, dir, RUNS);
+  log('direct: claude -p --resume');
+  const directResume = await directRuns(env, dir, RUNS, true);
+  log('direct: follow-ups in a bare long-lived claude process');
+  const directLive = await directLiveRuns(env, dir, RUNS);
+
+  const drivers: ('sqlite' | 'bullmq')[] = redis ? ['sqlite', 'bullmq'] : ['sqlite'];
+  const perDriver: Record<string, { cold: Sample[]; warm: Sample[]; idleRss: number; cliRss: number[] }> = {};
+  for (const driver of drivers) {
+    log(`gateway (${driver}): first messages and follow-ups`);
+    perDriver[driver] = await gatewayLatency(driver, env, redis);
+  }
+
+  log('throughput: trivial engine');
+  const trivial: Record<string, { accept: number; dispatch: number; peakRss: number }> = {};
+  for (const driver of drivers) trivial[driver] = await trivialThroughput(driver, env, redis);
+  log('throughput: real CLI at concurrency 1, 2, 4');
+  const real: Record<number, number> = {};
+  for (const concurrency of [1, 2, 4]) real[concurrency] = await realThroughput(concurrency, env);
+
+  const table = report(direct, directResume, directLive, perDriver, trivial, real);
+  console.log('\n' + table);
+  Object.assign(results, { direct, directResume, directLive, perDriver, trivial, real });
+  fs.writeFileSync(path.join(dir, 'results.json'), JSON.stringify(results, null, 1));
+  log(`raw samples: ${path.join(dir, 'results.json')}`);
+  await redis?.stop();
+  await fake.stop();
+}
+
+/** `claude -p` (or `--resume`) run by hand: spawn to exit, and to the first text line. */
+async function directRuns(env: NodeJS.ProcessEnv, dir: string, runs: number, resume = false): Promise<Sample[]> {
+  const cwd = fs.mkdtempSync(path.join(dir, 'direct-'));
+  let session: string | undefined;
+  if (resume) session = (await runClaude(env, cwd, ['-p', '--output-format', 'stream-json', '--verbose', '--', PROMPT])).sessionId;
+  const samples: Sample[] = [];
+  for (let i = 0; i < runs + 1; i++) {
+    const args = ['-p', '--output-format', 'stream-json', '--verbose', '--include-partial-messages', ...(session ? ['--resume', session] : []), '--', PROMPT];
+    const run = await runClaude(env, cwd, args);
+    if (i > 0) samples.push({ total: run.exit, firstText: run.firstText }); // the first run warms the disk cache
+  }
+  return samples;
+}
+
+function runClaude(env: NodeJS.ProcessEnv, cwd: string, args: string[]): Promise<{ exit: number; firstText: number; sessionId?: string }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    let firstText = 0;
+    let sessionId: string | undefined;
+    let pending = '';
+    const child = spawn(bundledBinary('claude'), args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      pending += chunk;
+      const lines = pending.split('\n');
+      pending = lines.pop()!;
+      for (const line of lines) {
+        if (!firstText && line.includes('"text_delta"')) firstText = performance.now() - started;
+        const m = /"session_id":"([^"]+)"/.exec(line);
+        if (m) sessionId = m[1];
+      }
+    });
+    child.on('error', reject);
+    child.on('close', () => resolve({ exit: performance.now() - started, firstText, sessionId }));
+  });
+}
+
+/** Follow-ups in a long-lived `claude --input-format stream-json` process, without any gateway. */
+async function directLiveRuns(env: NodeJS.ProcessEnv, dir: string, runs: number): Promise<Sample[]> {
+  const cwd = fs.mkdtempSync(path.join(dir, 'live-'));
+  const child = spawn(bundledBinary('claude'), ['-p', '--input-format', 'stream-json', '--output-format', 'stream-json', '--verbose', '--include-partial-messages'], { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdout.setEncoding('utf8');
+  let pending = '';
+  let onLine: (line: string) => void = () => {};
+  child.stdout.on('data', (chunk: string) => {
+    pending += chunk;
+    const lines = pending.split('\n');
+    pending = lines.pop()!;
+    for (const line of lines) onLine(line);
+  });
+  const turn = () => new Promise<Sample>((resolve) => {
+    const started = performance.now();
+    let firstText = 0;
+    onLine = (line) => {
+      if (!firstText && line.includes('"text_delta"')) firstText = performance.now() - started;
+      if (line.startsWith('{"type":"result"') || line.includes('"type":"result"')) resolve({ total: performance.now() - started, firstText });
+    };
+    child.stdin.write(JSON.stringify({ type: 'user', message: { role: 'user', content: PROMPT } }) + '\n');
+  });
+  await turn();
+  const samples: Sample[] = [];
+  for (let i = 0; i < runs * 2; i++) samples.push(await turn());
+  child.stdin.end();
+  await new Promise((r) => child.on('close', r));
+  return samples;
+}
+
+interface GatewayHandle {
+  url: string;
+  processes: CligateProcess[];
+  /** The process whose children are the CLIs. */
+  worker: CligateProcess;
+  stop(): Promise<void>;
+}
+
+async function startGateway(driver: 'sqlite' | 'bullmq', env: NodeJS.ProcessEnv, redis: RedisServer | undefined, extra: Record<string, unknown> = {}): Promise<GatewayHandle> {
+  const dir = tmpDir('cligate-bench-gw-');
+  const port = await freePort();
+  const config = writeConfig(dir, testConfig(path.join(dir, 'data'), {
+    gateway: { log_level: 'info' },
+    worker: { concurrency: 4 },
+    // The default pool (8): fewer conversations than that stay warm, more evict the least recently used.
+    live: { enabled: true, max_processes: 8 },
+    http: { enabled: true, port, api_keys: [{ user: 'bench', sha256: sha256(KEY) }] },
+    ...(driver === 'bullmq' ? { queue: { driver: 'bullmq', redis_url: redis!.url, prefix: `bench${port}` } } : {}),
+    ...extra,
+  }));
+  const started = (p: CligateProcess) => p.waitFor(() => p.stderr.some((l) => l.includes('cligate started')), 30_000, 'start');
+  const processes: CligateProcess[] = [];
+  if (driver === 'bullmq') {
+    const worker = spawnCligate(['start', '--config', config, '--role', 'worker'], env);
+    const gateway = spawnCligate(['start', '--config', config, '--role', 'gateway'], env);
+    processes.push(gateway, worker);
+  } else {
+    processes.push(spawnCligate(['start', '--config', config], env));
+  }
+  await Promise.all(processes.map(started));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    processes,
+    worker: processes.at(-1)!,
+    stop: async () => {
+      for (const p of processes) p.kill('SIGTERM');
+      await Promise.all(processes.map((p) => p.exited));
+    },
+  };
+}
+
+async function send(url: string, conversation: string, text: string, onQueued?: () => void): Promise<Sample & { queued: number }> {
+  const started = performance.now();
+  let firstText = 0;
+  let queued = 0;
+  const res = await fetch(`${url}/v1/conversations/${conversation}/messages`, {
+    method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ text }),
+  });
+  const events = await readSse(res, (e) => {
+    if (e.event === 'queued') {
+      queued = performance.now() - started;
+      onQueued?.();
+    }
+    if (e.event === 'text' && !firstText) firstText = performance.now() - started;
+  });
+  const done = events.at(-1);
+  if (done?.event !== 'done' || done.data.status !== 'done') throw new Error(`bench message failed: ${JSON.stringify(done)}`);
+  return { total: performance.now() - started, firstText, queued };
+}
+
+async function gatewayLatency(driver: 'sqlite' | 'bullmq', env: NodeJS.ProcessEnv, redis: RedisServer | undefined) {
+  const gw = await startGateway(driver, env, redis);
+  try {
+    await new Promise((r) => setTimeout(r, 500));
+    const idleRss = rssMb(gw.processes[0]!.child.pid!, 'VmRSS');
+    await send(gw.url, 'warmup', PROMPT);
+    const cold: Sample[] = [];
+    const warm: Sample[] = [];
+    const cliRss: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const conversation = `latency-${i}`;
+      cold.push(await send(gw.url, conversation, PROMPT));
+      warm.push(await send(gw.url, conversation, PROMPT));
+      warm.push(await send(gw.url, conversation, PROMPT));
+      if (i === RUNS - 1) cliRss.push(...childrenRss(gw.worker.child.pid!));
+    }
+    return { cold, warm, idleRss, cliRss };
+  } finally {
+    await gw.stop();
+  }
+}
+
+async function trivialThroughput(driver: 'sqlite' | 'bullmq', env: NodeJS.ProcessEnv, redis: RedisServer | undefined) {
+  const gw = await startGateway(driver, env, redis, {
+    worker: { concurrency: 16 },
+    live: { enabled: false },
+    engine: { claude: { path: path.join(PROJECT_ROOT, 'bench', 'trivial-claude.sh') } },
+  });
+  try {
+    const conversations = 100;
+    const each = 10;
+    const started = performance.now();
+    let lastQueued = 0;
+    await Promise.all(Array.from({ length: conversations }, async (_, c) => {
+      const runs: Promise<unknown>[] = [];
+      for (let m = 0; m < each; m++) {
+        let accepted: () => void = () => {};
+        const queued = new Promise<void>((r) => (accepted = r));
+        runs.push(send(gw.url, `t-${c}`, `m${m}`, () => {
+          lastQueued = performance.now();
+          accepted();
+        }));
+        await queued;
+      }
+      await Promise.all(runs);
+    }));
+    const seconds = (performance.now() - started) / 1000;
+    const total = conversations * each;
+    return {
+      accept: total / ((lastQueued - started) / 1000),
+      dispatch: total / seconds,
+      peakRss: rssMb(gw.processes[0]!.child.pid!, 'VmHWM'),
+    };
+  } finally {
+    await gw.stop();
+  }
+}
+
+async function realThroughput(concurrency: number, env: NodeJS.ProcessEnv): Promise<number> {
+  const gw = await startGateway('sqlite', env, undefined, { worker: { concurrency } });
+  try {
+    const conversations = 8;
+    const each = 4;
+    const started = performance.now();
+    await Promise.all(Array.from({ length: conversations }, async (_, c) => {
+      for (let m = 0; m < each; m++) await send(gw.url, `real-${c}`, PROMPT);
+    }));
+    return (conversations * each) / ((performance.now() - started) / 1000);
+  } finally {
+    await gw.stop();
+  }
+}
+
+function rssMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)![1]) / 1024;
+}
+
+/** RSS of the process's child processes (the live CLIs), MB each. */
+function childrenRss(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(rssMb(Number(entry), 'VmRSS'));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+async function claudeVersion(env: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolve) => {
+    const child = spawn(bundledBinary('claude'), ['--version'], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('close', () => resolve(out.trim().split(' ')[0] ?? '?'));
+  });
+}
+
+const median = (xs: number[]) => quantile(xs, 0.5);
+const p99 = (xs: number[]) => quantile(xs, 0.99);
+function quantile(xs: number[], q: number): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  if (!sorted.length) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[i]!;
+}
+const ms = (x: number) => `${Math.round(x)} ms`;
+const pair = (xs: number[]) => `${ms(median(xs))} / ${ms(p99(xs))}`;
+const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+
+function report(
+  direct: Sample[], directResume: Sample[], directLive: Sample[],
+  perDriver: Record<string, { cold: Sample[]; warm: Sample[]; idleRss: number; cliRss: number[] }>,
+  trivial: Record<string, { accept: number; dispatch: number; peakRss: number }>,
+  real: Record<number, number>,
+): string {
+  const drivers = Object.keys(perDriver);
+  const totals = (s: Sample[]) => s.map((x) => x.total);
+  const firsts = (s: Sample[]) => s.map((x) => x.firstText);
+  const lines: string[] = [];
+  lines.push(`| latency, median / p99 | direct | ${drivers.map((d) => `${d} driver | ratio`).join(' | ')} |`);
+  lines.push(`|---|---|${drivers.map(() => '---|---').join('|')}|`);
+  const row = (label: string, base: number[], pick: (d: string) => number[]) =>
+    lines.push(`| ${label} | ${pair(base)} | ${drivers.map((d) => `${pair(pick(d))} | ${ratio(median(pick(d)), median(base))}`).join(' | ')} |`);
+  row('first message, whole answer (vs `claude -p`)', totals(direct), (d) => totals(perDriver[d]!.cold));
+  row('follow-up, whole answer (vs `claude -p --resume`)', totals(directResume), (d) => totals(perDriver[d]!.warm));
+  row('first message, first text (vs `claude -p`)', firsts(direct), (d) => firsts(perDriver[d]!.cold));
+  row('follow-up, first text (vs `claude -p --resume`)', firsts(directResume), (d) => firsts(perDriver[d]!.warm));
+  lines.push('');
+  lines.push(`| gateway overhead, median | ${drivers.join(' | ')} |`);
+  lines.push(`|---|${drivers.map(() => '---').join('|')}|`);
+  lines.push(`| follow-up: gateway − the same turn in a bare live CLI (${ms(median(totals(directLive)))}) | ${drivers.map((d) => ms(median(totals(perDriver[d]!.warm)) - median(totals(directLive)))).join(' | ')} |`);
+  lines.push(`| first message: gateway − \`claude -p\` to exit | ${drivers.map((d) => ms(median(totals(perDriver[d]!.cold)) - median(totals(direct)))).join(' | ')} |`);
+  lines.push('');
+  lines.push(`| throughput | ${drivers.join(' | ')} |`);
+  lines.push(`|---|${drivers.map(() => '---').join('|')}|`);
+  lines.push(`| accepted, trivial engine (1,000 messages, 100 conversations) | ${drivers.map((d) => `${Math.round(trivial[d]!.accept)} msg/s`).join(' | ')} |`);
+  lines.push(`| answered, trivial engine, concurrency 16 | ${drivers.map((d) => `${Math.round(trivial[d]!.dispatch)} msg/s`).join(' | ')} |`);
+  for (const c of [1, 2, 4]) lines.push(`| answered, real CLI, concurrency ${c} (8 conversations × 4) | ${real[c]!.toFixed(1)} msg/s${drivers.length > 1 ? ' | –' : ''} |`);
+  lines.push('');
+  lines.push(`| footprint | ${drivers.join(' | ')} |`);
+  lines.push(`|---|${drivers.map(() => '---').join('|')}|`);
+  lines.push(`| gateway RSS idle | ${drivers.map((d) => `${Math.round(perDriver[d]!.idleRss)} MB`).join(' | ')} |`);
+  lines.push(`| gateway RSS peak, 1,000-message burst | ${drivers.map((d) => `${Math.round(trivial[d]!.peakRss)} MB`).join(' | ')} |`);
+  lines.push(`| RSS per live claude process (median) | ${drivers.map((d) => `${Math.round(median(perDriver[d]!.cliRss))} MB`).join(' | ')} |`);
+  return lines.join('\n');
+}
+
+function log(line: string): void {
+  console.error(`[bench] ${line}`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
