@@ -63,6 +63,10 @@ async function main(argv: string[]): Promise<number> {
       return chat(config, role === 'worker' ? 'all' : role);
     case 'doctor':
       return runDoctor(config);
+    case 'mcp': {
+      const { runMemoryMcp } = await import('./memory/mcp.js');
+      return runMemoryMcp(config, { scope: values.scope ?? '', conversationId: values.conversation ?? '', userKey: values.user ?? '' });
+    }
     default:
       console.error(`cligate: unknown command "${command}"\n\n${USAGE}`);
       return 2;

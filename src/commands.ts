@@ -189,8 +189,8 @@ function notAvailable(name: string): CommandHandler {
   return () => ({ text: `/${name} is not available on this gateway.`, ephemeral: true });
 }
 
-export function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
+export function plural(n: number, word: string, many = `${word}s`): string {
+  return `${n} ${n === 1 ? word : many}`;
 }
 
 function ago(at: number): string {

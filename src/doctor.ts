@@ -50,6 +50,16 @@ export async function runDoctor(config: LoadedConfig, print: (line: string) => v
     await queue.close();
   }
 
+  if (config.memory.enabled && store) {
+    const { Memory } = await import('./memory/index.js');
+    const memory = new Memory({ config, store, log: silentLogger });
+    const ready = await memory.available(120_000);
+    add(ready
+      ? { name: 'memory', ok: true, message: `embedding model ${config.memory.model} loaded (${ready.dimension} dimensions)` }
+      : { name: 'memory', ok: true, warn: true, message: memory.problem ?? 'the embedding model is still loading' });
+    await memory.close();
+  }
+
   const engines = new Engines(config, silentLogger);
   for (const name of engines.enabled()) {
     const result = await engines.get(name)!.check(true);

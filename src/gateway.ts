@@ -17,6 +17,7 @@ import { Delivery } from './delivery.js';
 import { Engines } from './engine/index.js';
 import { HttpServer } from './http-server.js';
 import type { Logger } from './log.js';
+import type { Memory } from './memory/index.js';
 import { Metrics } from './metrics.js';
 import type { Platform } from './message.js';
 import { SqliteQueue } from './queue/sqlite.js';
@@ -52,6 +53,8 @@ export class Gateway {
   intake?: Intake;
   delivery?: Delivery;
   metrics?: Metrics;
+  memory?: Memory;
+  private extensions: GatewayExtension[] = [];
   private readonly adapters: Adapter[];
   private stopping?: Promise<void>;
 
@@ -88,7 +91,12 @@ export class Gateway {
       log.warn({ role }, 'the sqlite queue driver is meant for one process: live progress does not cross processes (use queue.driver = "bullmq")');
     }
     const gateway = new Gateway(config, store, bus, queue, options);
-    const extensions = options.extensions ?? [];
+    if (config.memory.enabled) {
+      const { Memory } = await import('./memory/index.js');
+      gateway.memory = new Memory({ config, store, log, configFile: config.source || undefined });
+    }
+    const extensions = [...(gateway.memory ? [gateway.memory.extension()] : []), ...(options.extensions ?? [])];
+    gateway.extensions = extensions;
     const commands = new Map<string, CommandHandler>(extensions.flatMap((e) => [...(e.commands ?? new Map())]));
     const hooks = mergeHooks(extensions.map((e) => e.hooks).filter((h): h is TurnHooks => !!h));
 
@@ -132,7 +140,7 @@ export class Gateway {
     await this.http.close();
     this.metrics?.close();
     await this.engines?.close();
-    for (const extension of this.options.extensions ?? []) await extension.close?.().catch(() => {});
+    for (const extension of this.extensions) await extension.close?.().catch(() => {});
     await this.queue.close();
     await this.bus.close();
     this.store.close();

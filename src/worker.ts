@@ -20,7 +20,7 @@ import { ensureWorkspace, workspacePath } from './workspace.js';
 
 /** Extra work around a turn (long-term memory hooks in here). */
 export interface TurnHooks {
-  /** Context to add to the system prompt for this turn. */
+  /** Context for this turn: a heading line, then one line per item (recalled memories). */
   context?(message: Message, conversation: Conversation): Promise<string>;
   /** MCP config JSON to give the engine for this turn. */
   mcpConfig?(message: Message, conversation: Conversation): string | undefined;
@@ -105,14 +105,14 @@ export class TurnWorker {
     let outcome: TurnOutcome;
     const notices: string[] = [];
     try {
-      const systemPrompt = await this.systemPrompt(message, conversation);
       const turn: TurnRequest = {
         conversationId: conversation.id,
         prompt: message.text,
         sessionId: session.engine_session_id ?? undefined,
         sessionTurns: session.turns,
         cwd: ensureWorkspace(session.workspace),
-        systemPrompt,
+        systemPrompt: this.systemPrompt(conversation),
+        context: await this.context(message, conversation),
         mcpConfig: this.deps.hooks?.mcpConfig?.(message, conversation),
       };
       outcome = await this.runWithRetries(engine, turn, session, ref, abort.signal, notices);
@@ -192,15 +192,19 @@ export class TurnWorker {
     return store.conversations.startSession(conversation.id, engine, workspacePath(config.workspace.root, conversation.id));
   }
 
-  private async systemPrompt(message: Message, conversation: Conversation): Promise<string> {
+  private systemPrompt(conversation: Conversation): string {
     const parts = [gatewayContext(conversation.platform as Platform)];
     if (this.deps.config.gateway.system_prompt) parts.push(this.deps.config.gateway.system_prompt);
-    const extra = await this.deps.hooks?.context?.(message, conversation).catch((err) => {
-      this.deps.log.warn({ err }, 'context hook failed; answering without it');
+    return parts.join('\n\n');
+  }
+
+  /** Context for this turn only (recalled memories); a failing hook costs the context, not the answer. */
+  private async context(message: Message, conversation: Conversation): Promise<string | undefined> {
+    const context = await this.deps.hooks?.context?.(message, conversation).catch((err) => {
+      this.deps.log.warn({ err: (err as Error).message }, 'context hook failed; answering without it');
       return '';
     });
-    if (extra) parts.push(extra);
-    return parts.join('\n\n');
+    return context || undefined;
   }
 
   /** Records the outcome and queues the reply, all or nothing. */

@@ -208,6 +208,8 @@ const memory = z.strictObject({
   enabled: z.boolean().default(true),
   /** A transformers.js feature-extraction model (ONNX), by hub id or local folder name. */
   model: z.string().default('Xenova/all-MiniLM-L6-v2'),
+  /** Which ONNX weights to load: q8 (quantized, onnx/model_quantized.onnx), fp16, fp32 (onnx/model.onnx). */
+  dtype: z.enum(['q8', 'q4', 'fp16', 'fp32']).default('q8'),
   /** Where models are looked for and cached; default `<data_dir>/models`. */
   cache_dir: z.string().default(''),
   /** Load only from cache_dir, never from the network. */
@@ -223,6 +225,8 @@ const memory = z.strictObject({
   char_budget: z.number().int().min(0).default(2000),
   /** Cosine similarity above which a new memory merges into an existing one. */
   dedupe_threshold: z.number().min(0).max(1).default(0.95),
+  /** Give Claude remember/recall/forget tools (an MCP server, `cligate mcp`) during its turns. */
+  mcp: z.boolean().default(true),
 });
 
 /** People known on several platforms: their memories and budgets are shared when scope is "user". */

@@ -17,8 +17,10 @@ export interface TurnRequest {
   sessionTurns: number;
   /** The conversation's workspace folder. */
   cwd: string;
-  /** Context added to the engine's system prompt for this turn. */
+  /** Added to the engine's system prompt; the same for every turn of a conversation. */
   systemPrompt: string;
+  /** Context for this turn only (recalled memories). */
+  context?: string;
   /** MCP servers for this turn, as the JSON `--mcp-config` takes. */
   mcpConfig?: string;
 }

@@ -105,6 +105,24 @@ export interface ApiKeysTable {
   created_at: number;
 }
 
+export interface MemoriesTable {
+  id: Generated<number>;
+  scope: string;
+  text: string;
+  source: 'explicit' | 'automatic' | 'tool';
+  conversation_id: string | null;
+  user_key: string;
+  model: string;
+  hits: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface MemoryVectorsTable {
+  id: number;
+  vector: Buffer;
+}
+
 export interface Tables {
   conversations: ConversationsTable;
   sessions: SessionsTable;
@@ -113,6 +131,8 @@ export interface Tables {
   outbox: OutboxTable;
   leases: LeasesTable;
   api_keys: ApiKeysTable;
+  memories: MemoriesTable;
+  memory_vectors: MemoryVectorsTable;
 }
 
 export type Conversation = Selectable<ConversationsTable>;
@@ -120,6 +140,7 @@ export type Session = Selectable<SessionsTable>;
 export type Message = Selectable<MessagesTable>;
 export type OutboxRow = Selectable<OutboxTable>;
 export type TranscriptRow = Selectable<TranscriptTable>;
+export type MemoryRow = Selectable<MemoriesTable>;
 
 /** One open database: the raw handle for synchronous work and Kysely to build queries. */
 export class Db {

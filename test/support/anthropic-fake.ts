@@ -58,6 +58,7 @@ export class AnthropicFake {
   private server?: http.Server;
   private readonly open = new Set<http.ServerResponse>();
   private toolSeq = 0;
+  private messageSeq = 0;
   url = '';
 
   constructor(private readonly options: AnthropicFakeOptions = {}) {}
@@ -160,8 +161,9 @@ export class AnthropicFake {
     const pause = () => (delayMs > 0 ? new Promise((r) => setTimeout(r, delayMs)) : Promise.resolve());
     send('message_start', {
       type: 'message_start',
+      // A fresh id per answer: the CLI groups content blocks of one message id into one message.
       message: {
-        id: 'msg_fake', type: 'message', role: 'assistant', model, content: [],
+        id: `msg_fake_${++this.messageSeq}`, type: 'message', role: 'assistant', model, content: [],
         stop_reason: null, stop_sequence: null, usage: { input_tokens: 10, output_tokens: 1 },
       },
     });
@@ -200,19 +202,20 @@ const ERROR_TYPES: Record<number, string> = {
 
 function describeRequest(req: http.IncomingMessage, body: any): RecordedRequest {
   const messages: any[] = Array.isArray(body.messages) ? body.messages : [];
-  const lastUser = [...messages].reverse().find((m) => m?.role === 'user');
+  const blocks = (m: any): any[] => (typeof m?.content === 'string' ? [{ type: 'text', text: m.content }] : Array.isArray(m?.content) ? m.content : []);
+  // The prompt: the last text a user wrote (the CLI may merge it into a message with earlier tool results).
   let prompt = '';
-  let toolResult: string | undefined;
-  const content = lastUser?.content;
-  if (typeof content === 'string') prompt = content;
-  else if (Array.isArray(content)) {
-    for (const block of content) {
-      if (block?.type === 'tool_result') toolResult = flattenToolResult(block.content);
-      if (block?.type === 'text' && typeof block.text === 'string' && !block.text.startsWith('<system-reminder>')) {
-        prompt = block.text;
-      }
+  for (const m of messages) {
+    if (m?.role !== 'user') continue;
+    for (const block of blocks(m)) {
+      if (block?.type === 'text' && typeof block.text === 'string' && !block.text.startsWith('<system-reminder>')) prompt = block.text;
     }
   }
+  // A tool follow-up: the last thing the user side says is a tool result, not new text.
+  let toolResult: string | undefined;
+  const lastUser = [...messages].reverse().find((m) => m?.role === 'user');
+  const last = blocks(lastUser).filter((b) => !(b?.type === 'text' && String(b.text).startsWith('<system-reminder>'))).at(-1);
+  if (last?.type === 'tool_result') toolResult = flattenToolResult(last.content);
   const system = typeof body.system === 'string'
     ? body.system
     : Array.isArray(body.system) ? body.system.map((b: any) => b?.text ?? '').join('\n') : '';

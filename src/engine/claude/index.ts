@@ -73,17 +73,21 @@ export class ClaudeEngine implements Engine {
   }
 
   /** Arguments for one turn; the prompt goes last, after `--`, so a prompt starting with "-" is not a flag. */
-  args(turn: Pick<TurnRequest, 'sessionId' | 'systemPrompt' | 'mcpConfig' | 'prompt'>, mode: ClaudeMode): string[] {
+  args(turn: Pick<TurnRequest, 'sessionId' | 'systemPrompt' | 'context' | 'mcpConfig' | 'prompt'>, mode: ClaudeMode): string[] {
     const c = this.options.claude;
     const args = ['-p', '--output-format', 'stream-json', '--verbose', '--include-partial-messages'];
     if (mode === 'live') args.push('--input-format', 'stream-json');
     if (turn.sessionId) args.push('--resume', turn.sessionId);
     if (c.model) args.push('--model', c.model);
     args.push('--permission-mode', c.permission_mode);
-    if (c.allowed_tools.length) args.push('--allowedTools', ...c.allowed_tools);
+    // cligate's own MCP tools (memory) are allowed; nobody is there to approve them.
+    const allowed = turn.mcpConfig ? [...c.allowed_tools, 'mcp__memory'] : c.allowed_tools;
+    if (allowed.length) args.push('--allowedTools', ...allowed);
     if (c.disallowed_tools.length) args.push('--disallowedTools', ...c.disallowed_tools);
     if (c.max_turns > 0) args.push('--max-turns', String(c.max_turns));
-    if (turn.systemPrompt) args.push('--append-system-prompt', turn.systemPrompt);
+    // A live process keeps its system prompt for life; its per-turn context travels with each message (live.ts).
+    const system = mode === 'oneshot' ? [turn.systemPrompt, turn.context].filter(Boolean).join('\n\n') : turn.systemPrompt;
+    if (system) args.push('--append-system-prompt', system);
     if (turn.mcpConfig) args.push('--mcp-config', turn.mcpConfig);
     args.push(...c.extra_args);
     if (mode === 'oneshot') args.push('--', turn.prompt);

@@ -37,6 +37,8 @@ class LiveProcess {
   turns: number;
   sessionId: string | undefined;
   private reportedCost = 0;
+  /** Context lines this process has already been given (memories recalled in earlier turns). */
+  private readonly contextSent = new Set<string>();
   private onTurnLine?: (line: string) => void;
   private requestSeq = 0;
   private idleTimer?: NodeJS.Timeout;
@@ -90,7 +92,7 @@ class LiveProcess {
     else signal.addEventListener('abort', onAbort, { once: true });
 
     if (this.proc.child.pid) onEvent({ type: 'process', pid: this.proc.child.pid });
-    this.write({ type: 'user', message: { role: 'user', content: turn.prompt } });
+    this.write({ type: 'user', message: { role: 'user', content: this.content(turn) } });
     await Promise.race([done, this.proc.gone]);
     clearTimeout(timer);
     signal.removeEventListener('abort', onAbort);
@@ -117,6 +119,20 @@ class LiveProcess {
       void this.proc.kill();
     }
     return { ...outcome, died: died && !timedOut && !cancelled };
+  }
+
+  /**
+   * The message for this turn. The system prompt of a live process is fixed at its start, so
+   * context recalled for this turn goes in the message, as a block of its own, and only the lines
+   * the process has not been given before.
+   */
+  private content(turn: TurnRequest): string | { type: 'text'; text: string }[] {
+    if (!turn.context) return turn.prompt;
+    const [heading, ...lines] = turn.context.split('\n');
+    const fresh = lines.filter((line) => line.trim() && !this.contextSent.has(line));
+    if (!fresh.length) return turn.prompt;
+    for (const line of fresh) this.contextSent.add(line);
+    return [{ type: 'text', text: [heading, ...fresh].join('\n') }, { type: 'text', text: turn.prompt }];
   }
 
   /** Ends the process: EOF on stdin lets it exit cleanly; kill it if it does not. */
