@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { BusEvent } from './bus.js';
 import type { Config, EngineName } from './config/schema.js';
 import type { Conversation, Session } from './store/db.js';
+import { engineOf } from './engine/index.js';
 import type { Store } from './store/index.js';
 import { resolveInside, workspacePath } from './workspace.js';
 
@@ -73,7 +74,7 @@ const HANDLERS: Record<string, CommandHandler> = {
   stop,
   status,
   forget: forgetSessions,
-  engine: notAvailable('engine'),
+  engine,
   remember: notAvailable('remember'),
   memory: notAvailable('memory'),
   file: sendFile,
@@ -130,7 +131,9 @@ function session(args: string, ctx: CommandContext): CommandResult {
     const match = all.find((s) => String(s.id) === wanted) ?? all.find((s) => s.engine_session_id?.startsWith(wanted));
     if (!match) return { text: `There is no session ${target} in this conversation. \`/session list\` shows them.` };
     store.conversations.useSession(conversation.id, match.id);
-    return { text: `Switched to session #${match.id}: your next message continues it.`, events: [{ type: 'release', conversationId: conversation.id }] };
+    // A session belongs to its engine: using it means using that engine.
+    if (match.engine !== engineOf(ctx.config, conversation)) store.conversations.setEngine(conversation.id, match.engine);
+    return { text: `Switched to session #${match.id} (${match.engine}): your next message continues it.`, events: [{ type: 'release', conversationId: conversation.id }] };
   }
   return { text: `Unknown option "${sub}". Use \`/session\`, \`/session list\` or \`/session use <id>\`.` };
 }
@@ -138,6 +141,27 @@ function session(args: string, ctx: CommandContext): CommandResult {
 function describeSession(s: Session, active: boolean): string {
   const id = s.engine_session_id ? `\`${s.engine_session_id}\`` : '(not started)';
   return `${active ? '▶' : '•'} #${s.id} ${s.engine} ${id}: ${plural(s.turns, 'turn')}, $${s.cost_usd.toFixed(4)}, last used ${ago(s.last_used_at)}`;
+}
+
+function engine(args: string, ctx: CommandContext): CommandResult {
+  const { store, config, conversation, enabledEngines } = ctx;
+  const current = engineOf(config, conversation);
+  const wanted = args.trim().toLowerCase();
+  if (!wanted) return { text: `This conversation uses ${current}. Enabled here: ${enabledEngines.join(', ')}. Switch with \`/engine <name>\`.` };
+  if (!enabledEngines.includes(wanted as EngineName)) {
+    const known = ['claude', 'codex', 'gemini'].includes(wanted);
+    return { text: known ? `${wanted} is not enabled on this gateway (engine.${wanted}.enabled in the config). Enabled: ${enabledEngines.join(', ')}.` : `There is no engine "${wanted}". Enabled: ${enabledEngines.join(', ')}.` };
+  }
+  if (wanted === current) return { text: `Already using ${current}.` };
+  // Each engine keeps its own sessions: come back to the latest one of the new engine, if any.
+  const latest = store.conversations.sessions(conversation.id).filter((s) => s.engine === wanted).at(-1);
+  store.conversations.setEngine(conversation.id, wanted);
+  if (latest) store.conversations.useSession(conversation.id, latest.id);
+  else store.conversations.detachSession(conversation.id);
+  return {
+    text: `Switched to ${wanted}${latest ? `, continuing its session #${latest.id}` : '; your next message starts its session'}. The ${current} session is kept (\`/session list\`, \`/engine ${current}\`).`,
+    events: [{ type: 'release', conversationId: conversation.id }],
+  };
 }
 
 function stop(_args: string, ctx: CommandContext): CommandResult {

@@ -88,9 +88,13 @@ const otherEngine = (defaultModel: string) => z.strictObject({
   env,
 });
 
+const engineName = z.enum(['claude', 'codex', 'gemini']);
+
 const engines = z.strictObject({
   /** Engine of new conversations: claude, codex or gemini (must be enabled). */
-  default: z.enum(['claude', 'codex', 'gemini']).default('claude'),
+  default: engineName.default('claude'),
+  /** A different default per channel, e.g. { telegram = "codex" }. */
+  channels: z.partialRecord(z.enum(['local', 'http', 'telegram', 'slack', 'discord']), engineName).default({}),
   claude: claude.prefault({}),
   codex: otherEngine('').prefault({}),
   gemini: otherEngine('gemini-2.5-flash').prefault({}),

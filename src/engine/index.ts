@@ -1,17 +1,21 @@
 /** The engines this gateway can run, and which one a conversation uses. */
 import type { Config, EngineName } from '../config/schema.js';
 import type { Logger } from '../log.js';
+import type { Platform } from '../message.js';
 import type { Conversation } from '../store/db.js';
 import { ClaudeEngine } from './claude/index.js';
+import { CodexEngine } from './codex.js';
+import { GeminiEngine } from './gemini.js';
 import type { Engine } from './types.js';
 
 export class Engines {
   private readonly engines = new Map<EngineName, Engine>();
 
   constructor(private readonly config: Config, log: Logger, env: NodeJS.ProcessEnv = process.env) {
-    this.engines.set('claude', new ClaudeEngine({
-      claude: config.engine.claude, retry: config.retry, live: config.live, jobTimeoutS: config.worker.job_timeout_s, log, env,
-    }));
+    const jobTimeoutS = config.worker.job_timeout_s;
+    this.engines.set('claude', new ClaudeEngine({ claude: config.engine.claude, retry: config.retry, live: config.live, jobTimeoutS, log, env }));
+    if (config.engine.codex.enabled) this.engines.set('codex', new CodexEngine({ codex: config.engine.codex, jobTimeoutS, log, env }));
+    if (config.engine.gemini.enabled) this.engines.set('gemini', new GeminiEngine({ gemini: config.engine.gemini, jobTimeoutS, log, env }));
   }
 
   /** Engines switched on in the config. */
@@ -24,8 +28,8 @@ export class Engines {
   }
 
   /** The conversation's engine, or a message saying why it cannot run. */
-  for(conversation: Pick<Conversation, 'engine'>): Engine | { error: string } {
-    const name = (conversation.engine ?? this.config.engine.default) as EngineName;
+  for(conversation: Pick<Conversation, 'engine' | 'platform'>): Engine | { error: string } {
+    const name = engineOf(this.config, conversation);
     const engine = this.engines.get(name);
     if (engine) return engine;
     return { error: `The ${name} engine is not enabled on this gateway (engine.${name}.enabled in the config). Switch with /engine claude.` };
@@ -38,4 +42,9 @@ export class Engines {
   async close(): Promise<void> {
     await Promise.all([...this.engines.values()].map((e) => e.close()));
   }
+}
+
+/** The engine a conversation uses: its own choice (/engine), else its channel's default, else the default. */
+export function engineOf(config: Config, conversation: Pick<Conversation, 'engine' | 'platform'>): EngineName {
+  return (conversation.engine as EngineName | null) ?? config.engine.channels[conversation.platform as Platform] ?? config.engine.default;
 }

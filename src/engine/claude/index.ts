@@ -11,6 +11,7 @@ import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../log.js';
 import { bundledBinary } from '../../paths.js';
 import { findExecutable, startCli } from '../process.js';
+import { runOnce } from '../run-once.js';
 import type { Engine, EngineCheck, EngineEvent, TurnOutcome, TurnRequest } from '../types.js';
 import { LivePool } from './live.js';
 import { claudeOutcome, cliMissing } from './outcome.js';
@@ -107,40 +108,17 @@ export class ClaudeEngine implements Engine {
 
   private async oneShot(turn: TurnRequest, onEvent: (event: EngineEvent) => void, signal: AbortSignal): Promise<TurnOutcome> {
     const stream = new ClaudeStream();
-    const startedAt = Date.now();
-    let timedOut = false;
-    let cancelled = false;
-    let resultSeen: () => void = () => {};
-    const resultArrived = new Promise<void>((resolve) => (resultSeen = resolve));
-    const proc = startCli(this.bin, this.args(turn, 'oneshot'), {
-      cwd: turn.cwd,
-      env: this.env(),
-      stdin: 'ignore',
+    const run = await runOnce({
+      bin: this.bin, args: this.args(turn, 'oneshot'), cwd: turn.cwd, env: this.env(),
+      // stdin stays closed: an open, silent one makes `claude -p` wait 3 s.
+      timeoutMs: this.options.jobTimeoutS * 1000, signal, onEvent,
       onLine: (line) => {
         for (const event of stream.push(line)) onEvent(event);
-        if (stream.result) resultSeen();
       },
+      // The answer is complete at the result line; the process takes a few more ms to exit on its own.
+      finished: () => stream.result !== undefined,
     });
-    if (proc.child.pid) onEvent({ type: 'process', pid: proc.child.pid });
-    const timer = setTimeout(() => {
-      timedOut = true;
-      void proc.kill();
-    }, this.options.jobTimeoutS * 1000);
-    const onAbort = () => {
-      cancelled = true;
-      void proc.kill();
-    };
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-    // The answer is complete at the result line; the process takes a few more ms to exit on its own.
-    await Promise.race([resultArrived, proc.exited]);
-    clearTimeout(timer);
-    signal.removeEventListener('abort', onAbort);
-    const exit = stream.result ? undefined : await proc.exited;
-    return claudeOutcome(stream, {
-      bin: this.bin, exit, stderr: proc.stderrTail(), costBefore: 0, startedAt,
-      timedOut, timeoutS: this.options.jobTimeoutS, cancelled, maxTurns: this.options.claude.max_turns,
-    });
+    return claudeOutcome(stream, { ...run, bin: this.bin, costBefore: 0, timeoutS: this.options.jobTimeoutS, maxTurns: this.options.claude.max_turns });
   }
 
   async check(deep: boolean): Promise<EngineCheck> {

@@ -1,0 +1,70 @@
+/**
+ * What the Codex and Gemini engines share: finding their binary, framing a prompt for a CLI that has
+ * no "append to the system prompt" option, and turning an API failure's text into a clear error.
+ */
+import { bundledBinary } from '../paths.js';
+import { findExecutable, startCli } from './process.js';
+import { engineError, type EngineCheck, type EngineError, type TurnRequest } from './types.js';
+
+export interface OtherCliInfo {
+  /** "Codex", "Gemini". */
+  title: string;
+  /** Binary name npm installs. */
+  binary: string;
+  /** The optional npm dependency that brings it. */
+  npmPackage: string;
+  /** Config key of the engine, e.g. "codex". */
+  key: string;
+  /** How a person logs this CLI in. */
+  login: string;
+}
+
+export function binaryOf(info: OtherCliInfo, configured: string): string {
+  return configured || bundledBinary(info.binary);
+}
+
+export function cliMissingError(info: OtherCliInfo, bin: string, code = 'not found'): EngineError {
+  return engineError('cli_missing',
+    `The ${info.title} CLI could not be started (${code}: ${bin}). It is an optional dependency: run \`npm install ${info.npmPackage}\` in cligate's folder, or set engine.${info.key}.path to your \`${info.binary}\` binary.`);
+}
+
+/**
+ * The prompt for a CLI without a system-prompt option: the gateway's context goes first, in a block,
+ * on the first turn of a session (a resumed session has it already), and recalled memories every turn.
+ */
+export function framedPrompt(turn: TurnRequest): string {
+  const parts = [!turn.sessionId ? turn.systemPrompt : '', turn.context ?? ''].filter(Boolean);
+  return parts.length ? `<context>\n${parts.join('\n\n')}\n</context>\n\n${turn.prompt}` : turn.prompt;
+}
+
+/** Maps the text of an API failure reported by a CLI to an error that says what to do. */
+export function apiFailure(info: OtherCliInfo, text: string): EngineError {
+  const said = text.trim().slice(0, 300);
+  if (/\b429\b|rate.?limit|too many requests|RESOURCE_EXHAUSTED|quota/i.test(text)) {
+    return engineError('rate_limited', `The ${info.title} API is rate-limiting this account (429).`, true, said);
+  }
+  if (/\b(401|403)\b|unauthori[sz]ed|PERMISSION_DENIED|UNAUTHENTICATED|invalid api key|api key not valid/i.test(text)) {
+    return engineError('not_logged_in', `The ${info.title} CLI is not logged in, or its key was refused. ${info.login}`, false, said);
+  }
+  if (/\b(500|502|503|529)\b|overloaded|high demand|UNAVAILABLE|INTERNAL/i.test(text)) {
+    return engineError('overloaded', `The ${info.title} API is failing or overloaded right now.`, true, said);
+  }
+  if (/ECONNREFUSED|ENOTFOUND|network|fetch failed|timed out/i.test(text)) {
+    return engineError('api_unreachable', `The ${info.title} CLI could not reach its API (network error). Check the gateway machine's connection.`, true, said);
+  }
+  return engineError('engine_error', `The ${info.title} CLI reported an error: ${said || 'no details given'}.`, false, said);
+}
+
+/** `<bin> --version`, for doctor and /healthz. */
+export async function versionCheck(info: OtherCliInfo, bin: string, env: NodeJS.ProcessEnv): Promise<EngineCheck> {
+  const found = findExecutable(bin);
+  if (!found) return { ok: false, message: cliMissingError(info, bin).message };
+  let output = '';
+  const proc = startCli(found, ['--version'], { cwd: process.cwd(), env, stdin: 'ignore', onLine: (l) => (output += l) });
+  const timer = setTimeout(() => void proc.kill(), 20_000);
+  const exit = await proc.exited;
+  clearTimeout(timer);
+  return exit.code === 0
+    ? { ok: true, message: `${info.binary} ${output.trim()} at ${found}` }
+    : { ok: false, message: `\`${found} --version\` failed: ${proc.stderrTail().slice(0, 200)}` };
+}

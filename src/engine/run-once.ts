@@ -1,0 +1,64 @@
+/**
+ * One CLI run for one turn, the way every engine needs it: start, feed stdin (or none), read lines,
+ * stop it at the timeout or on cancel (its whole process group), and report how it ended.
+ */
+import { startCli, type CliExit } from './process.js';
+import type { EngineEvent } from './types.js';
+
+export interface RunOnceOptions {
+  bin: string;
+  args: string[];
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** Written to stdin, which is then closed; undefined: no stdin at all. */
+  input?: string;
+  timeoutMs: number;
+  signal: AbortSignal;
+  onLine: (line: string) => void;
+  onEvent: (event: EngineEvent) => void;
+  /** True once the answer is complete: the run is over without waiting for the process to exit. */
+  finished?: () => boolean;
+}
+
+export interface RunOnceResult {
+  /** Undefined when the run ended at `finished`, before the process exited. */
+  exit?: CliExit;
+  stderr: string;
+  timedOut: boolean;
+  cancelled: boolean;
+  startedAt: number;
+}
+
+export async function runOnce(options: RunOnceOptions): Promise<RunOnceResult> {
+  const startedAt = Date.now();
+  let timedOut = false;
+  let cancelled = false;
+  let markDone: () => void = () => {};
+  const done = new Promise<void>((resolve) => (markDone = resolve));
+  const proc = startCli(options.bin, options.args, {
+    cwd: options.cwd,
+    env: options.env,
+    stdin: options.input === undefined ? 'ignore' : 'pipe',
+    onLine: (line) => {
+      options.onLine(line);
+      if (options.finished?.()) markDone();
+    },
+  });
+  if (options.input !== undefined) proc.child.stdin?.end(options.input);
+  if (proc.child.pid) options.onEvent({ type: 'process', pid: proc.child.pid });
+  const timer = setTimeout(() => {
+    timedOut = true;
+    void proc.kill();
+  }, options.timeoutMs);
+  const onAbort = () => {
+    cancelled = true;
+    void proc.kill();
+  };
+  if (options.signal.aborted) onAbort();
+  else options.signal.addEventListener('abort', onAbort, { once: true });
+  await Promise.race([done, proc.exited]);
+  clearTimeout(timer);
+  options.signal.removeEventListener('abort', onAbort);
+  const finishedEarly = options.finished?.() ?? false;
+  return { exit: finishedEarly ? undefined : await proc.exited, stderr: proc.stderrTail(), timedOut, cancelled, startedAt };
+}
