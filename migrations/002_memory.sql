@@ -1,6 +1,8 @@
--- Long-term memories. Their vectors live in `memory_vectors` (float32, for exact scores) and in a
--- sqlite-vec table `memory_bits_<dimension>` (1 bit per dimension, partitioned by scope, for the
--- coarse search); that one is made at start, once the embedding model's dimension is known.
+-- Long-term memories. Each has a float32 vector (exact scores) and a 1-bit-per-dimension code
+-- (coarse search), both in `memory_vectors`; the codes are also in a sqlite-vec table
+-- `memory_bits_<dimension>` (partitioned by scope), made at start once the model's dimension is
+-- known. `memory_scopes` counts changes per scope, so that every process knows when its in-memory
+-- copy of a scope's codes is stale.
 
 create table memories (
   id integer primary key,
@@ -19,5 +21,12 @@ create index memories_conversation on memories(conversation_id);
 
 create table memory_vectors (
   id integer primary key references memories(id) on delete cascade,
-  vector blob not null                    -- float32, little-endian, normalized
+  vector blob not null,                   -- float32, little-endian, normalized
+  bits blob not null                      -- sign of each dimension, 32 per little-endian uint32
+);
+
+create table memory_scopes (
+  scope text primary key,
+  version integer not null default 0,     -- any change
+  resets integer not null default 0       -- changes other than additions (deletions, merges)
 );

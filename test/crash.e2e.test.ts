@@ -104,6 +104,47 @@ describe('kill -9 during a turn', () => {
   });
 });
 
+describe('kill -9 of the gateway between accept and reply', () => {
+  it('bullmq driver: the worker finishes, the restarted gateway delivers the answer once', async () => {
+    const dir = tmpDir();
+    const dataDir = path.join(dir, 'data');
+    const config = writeConfig(dir, testConfig(dataDir, { queue: { driver: 'bullmq', redis_url: redis.url, prefix: 'gwcrash' } }));
+    const env = cliEnv(fake, dir);
+    const prompt = 'crash me (gateway)';
+    const worker = spawnCligate(['start', '--config', config, '--role', 'worker'], env);
+    try {
+      const gateway1 = spawnCligate(['chat', '--config', config, '--role', 'gateway'], env);
+      gateway1.write(prompt);
+      await gateway1.waitFor(() => fake.prompts().includes(prompt), 30_000, 'request at the API');
+      gateway1.kill('SIGKILL');
+      await gateway1.exited;
+      // The worker goes on and records the answer in the outbox while no gateway runs.
+      const db = () => new Database(path.join(dataDir, 'cligate.db'), { readonly: true });
+      await (async () => {
+        for (let i = 0; i < 300; i++) {
+          const d = db();
+          const row = d.prepare('select status from messages where text = ?').get(prompt) as { status: string } | undefined;
+          d.close();
+          if (row?.status === 'done') return;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        throw new Error('the worker did not finish the turn');
+      })();
+      const gateway2 = spawnCligate(['chat', '--config', config, '--role', 'gateway'], env);
+      await gateway2.waitForLine(new RegExp(`^claude> ${LONG.replace(/[.]/g, '\\.')}$`), 30_000);
+      gateway2.child.stdin?.end();
+      await gateway2.exited;
+      expect(answerLines(gateway1)).toHaveLength(0);
+      expect(answerLines(gateway2)).toHaveLength(1);
+      expect(outboxOf(dataDir, prompt).rows).toEqual([{ seq: 0, status: 'sent' }]);
+      expect(fake.prompts().filter((p) => p === prompt)).toHaveLength(1);
+    } finally {
+      worker.kill('SIGTERM');
+      await worker.exited;
+    }
+  });
+});
+
 describe('bullmq driver with a separate worker process', () => {
   it('answers through Redis and resumes the session for the second message', async () => {
     const dir = tmpDir();

@@ -3,7 +3,7 @@
  * no "append to the system prompt" option, and turning an API failure's text into a clear error.
  */
 import { bundledBinary } from '../paths.js';
-import { findExecutable, startCli } from './process.js';
+import { findExecutable, quickRun } from './process.js';
 import { engineError, type EngineCheck, type EngineError, type TurnRequest } from './types.js';
 
 export interface OtherCliInfo {
@@ -59,12 +59,8 @@ export function apiFailure(info: OtherCliInfo, text: string): EngineError {
 export async function versionCheck(info: OtherCliInfo, bin: string, env: NodeJS.ProcessEnv): Promise<EngineCheck> {
   const found = findExecutable(bin);
   if (!found) return { ok: false, message: cliMissingError(info, bin).message };
-  let output = '';
-  const proc = startCli(found, ['--version'], { cwd: process.cwd(), env, stdin: 'ignore', onLine: (l) => (output += l) });
-  const timer = setTimeout(() => void proc.kill(), 20_000);
-  const exit = await proc.exited;
-  clearTimeout(timer);
-  return exit.code === 0
-    ? { ok: true, message: `${info.binary} ${output.trim()} at ${found}` }
-    : { ok: false, message: `\`${found} --version\` failed: ${proc.stderrTail().slice(0, 200)}` };
+  const version = await quickRun(found, ['--version'], env);
+  return version.ok
+    ? { ok: true, message: `${info.binary} ${version.output} at ${found}` }
+    : { ok: false, message: `\`${found} --version\` failed: ${version.output.slice(0, 200)}` };
 }

@@ -131,3 +131,13 @@ export function findExecutable(bin: string, envPath = process.env.PATH ?? ''): s
   }
   return undefined;
 }
+
+/** `<bin> <args>` for a quick answer (`--version`): its output, and whether it exited 0. */
+export async function quickRun(bin: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 20_000): Promise<{ ok: boolean; output: string }> {
+  let output = '';
+  const proc = startCli(bin, args, { cwd: process.cwd(), env, stdin: 'ignore', onLine: (l) => (output += l + '\n') });
+  const timer = setTimeout(() => void proc.kill(), timeoutMs);
+  const exit = await proc.exited;
+  clearTimeout(timer);
+  return { ok: exit.code === 0, output: (output || proc.stderrTail()).trim() };
+}

@@ -65,7 +65,7 @@ describe('MemoryStore', () => {
     const s = store();
     const r = rng(4);
     const centers = Array.from({ length: 50 }, () => unit(Array.from({ length: DIM }, r)));
-    for (let i = 0; i < 1200; i++) {
+    for (let i = 0; i < 3000; i++) {
       const c = centers[i % centers.length]!;
       s.add(memory('scope:big', `m${i}`), unit([...c].map((x) => x + r() * 0.15)), 1.01);
     }

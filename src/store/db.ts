@@ -121,6 +121,13 @@ export interface MemoriesTable {
 export interface MemoryVectorsTable {
   id: number;
   vector: Buffer;
+  bits: Buffer;
+}
+
+export interface MemoryScopesTable {
+  scope: string;
+  version: number;
+  resets: number;
 }
 
 export interface Tables {
@@ -133,6 +140,7 @@ export interface Tables {
   api_keys: ApiKeysTable;
   memories: MemoriesTable;
   memory_vectors: MemoryVectorsTable;
+  memory_scopes: MemoryScopesTable;
 }
 
 export type Conversation = Selectable<ConversationsTable>;

@@ -10,7 +10,7 @@ import crypto from 'node:crypto';
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../log.js';
 import { bundledBinary } from '../../paths.js';
-import { findExecutable, startCli } from '../process.js';
+import { findExecutable, quickRun } from '../process.js';
 import { runOnce } from '../run-once.js';
 import type { Engine, EngineCheck, EngineEvent, TurnOutcome, TurnRequest } from '../types.js';
 import { LivePool } from './live.js';
@@ -124,28 +124,19 @@ export class ClaudeEngine implements Engine {
   async check(deep: boolean): Promise<EngineCheck> {
     const found = findExecutable(this.bin);
     if (!found) return { ok: false, message: cliMissing(this.bin).message };
-    const version = await runQuick(found, ['--version'], this.env());
+    const version = await quickRun(found, ['--version'], this.env());
     if (!version.ok) return { ok: false, message: `\`${found} --version\` failed: ${version.output.slice(0, 200)}` };
-    if (!deep) return { ok: true, message: `claude ${version.output.trim()} at ${found}` };
+    if (!deep) return { ok: true, message: `claude ${version.output} at ${found}` };
     const cwd = process.cwd();
     const outcome = await this.oneShot(
       { conversationId: 'doctor', prompt: 'Reply with the single word: ok', sessionId: undefined, sessionTurns: 0, cwd, systemPrompt: '' },
       () => {}, new AbortController().signal,
     );
-    if (outcome.ok) return { ok: true, message: `claude ${version.output.trim()} at ${found}: logged in, answered in ${outcome.durationMs} ms` };
-    return { ok: false, message: `claude ${version.output.trim()} at ${found} starts, but a test prompt failed: ${outcome.error?.message}` };
+    if (outcome.ok) return { ok: true, message: `claude ${version.output} at ${found}: logged in, answered in ${outcome.durationMs} ms` };
+    return { ok: false, message: `claude ${version.output} at ${found} starts, but a test prompt failed: ${outcome.error?.message}` };
   }
 }
 
 function argsKey(args: string[], cwd: string): string {
   return crypto.createHash('sha256').update(JSON.stringify([cwd, args])).digest('hex').slice(0, 16);
-}
-
-async function runQuick(bin: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ ok: boolean; output: string }> {
-  let output = '';
-  const proc = startCli(bin, args, { cwd: process.cwd(), env, stdin: 'ignore', onLine: (l) => (output += l + '\n') });
-  const timer = setTimeout(() => void proc.kill(), 15_000);
-  const exit = await proc.exited;
-  clearTimeout(timer);
-  return { ok: exit.code === 0, output: output || proc.stderrTail() };
 }
