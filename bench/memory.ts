@@ -89,8 +89,8 @@ function recallRow(total: number, scopes: number): string {
     }
   }
   db.raw.exec('commit');
-  const addScope = db.raw.prepare('insert into memory_scopes (scope, version, resets) values (?, 1, 0)');
-  for (let s = 0; s < scopes; s++) addScope.run(`s${s}`);
+  const addScope = db.raw.prepare('insert into memory_scopes (scope, version, resets, size) values (?, 1, 0, ?)');
+  for (let s = 0; s < scopes; s++) addScope.run(`s${s}`, perScope);
   // The first search of a scope in a process loads its codes; later ones only look for changes.
   const t0 = performance.now();
   store.search('s0', around(topics[0]!, r), 10);

@@ -28,5 +28,6 @@ create table memory_vectors (
 create table memory_scopes (
   scope text primary key,
   version integer not null default 0,     -- any change
-  resets integer not null default 0       -- changes other than additions (deletions, merges)
+  resets integer not null default 0,      -- changes other than additions (deletions, merges)
+  size integer not null default 0         -- memories in the scope
 );

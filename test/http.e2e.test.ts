@@ -208,3 +208,24 @@ describe('first start', () => {
     }
   });
 });
+
+describe('CORS', () => {
+  it('is off by default, and answers configured origins only', async () => {
+    const preflight = (base: string, origin: string) => fetch(`${base}/v1/conversations`, {
+      method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+    });
+    expect((await preflight(url, 'https://app.example.com')).headers.get('access-control-allow-origin')).toBeNull();
+    const t2 = await startTestGateway(fake, {
+      config: { http: { enabled: true, port: 0, cors_origins: ['https://app.example.com'], api_keys: [{ user: 'alice', sha256: sha256(KEY) }] } },
+      adapters: (config) => [new HttpAdapter({ http: config.http })],
+    });
+    try {
+      const allowed = await preflight(t2.gateway.httpUrl!, 'https://app.example.com');
+      expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+      expect(allowed.headers.get('access-control-allow-headers')).toContain('authorization');
+      expect((await preflight(t2.gateway.httpUrl!, 'https://evil.example.com')).headers.get('access-control-allow-origin')).toBeNull();
+    } finally {
+      await t2.stop();
+    }
+  });
+});

@@ -19,6 +19,12 @@ interface ScopeCodes {
   resets: number;
 }
 
+interface Counters {
+  version: number;
+  resets: number;
+  size: number;
+}
+
 /** Scopes kept in memory at most (each costs dimension / 8 bytes per memory). */
 const MAX_SCOPES = 256;
 
@@ -55,8 +61,10 @@ export class BitIndex {
    * scope has at most `exactBelow` memories (scoring them all exactly is then cheaper).
    */
   candidates(scope: string, vector: Float32Array, n: number, exactBelow = n): number[] | undefined {
-    const codes = this.fresh(scope);
-    if (!codes || codes.count <= Math.max(n, exactBelow)) return undefined;
+    const counters = this.db.raw.prepare('select version, resets, size from memory_scopes where scope = ?').get(scope) as Counters | undefined;
+    if (!counters || counters.size <= Math.max(n, exactBelow)) return undefined;
+    const codes = this.fresh(scope, counters);
+    if (codes.count <= Math.max(n, exactBelow)) return undefined;
     const query = codeOf(vector);
     const { count, codes: all } = codes;
     const words = this.words;
@@ -90,12 +98,7 @@ export class BitIndex {
   }
 
   /** The scope's codes, loaded or brought up to date as needed. */
-  private fresh(scope: string): ScopeCodes | undefined {
-    const counters = this.db.raw.prepare('select version, resets from memory_scopes where scope = ?').get(scope) as { version: number; resets: number } | undefined;
-    if (!counters) {
-      this.scopes.delete(scope);
-      return undefined;
-    }
+  private fresh(scope: string, counters: Counters): ScopeCodes {
     let codes = this.scopes.get(scope);
     if (codes && codes.version === counters.version) return this.touch(scope, codes);
     if (!codes || codes.resets !== counters.resets) codes = { ids: new Int32Array(64), codes: new Uint32Array(64 * this.words), count: 0, maxId: 0, version: 0, resets: counters.resets };

@@ -58,7 +58,7 @@ export class MemoryStore {
         // vec0 cannot update a bit vector from a function's result: replace the row.
         this.db.raw.prepare(`delete from ${this.bits} where rowid = ?`).run(BigInt(nearest));
         this.db.raw.prepare(`insert into ${this.bits} (rowid, scope, embedding) values (?, ?, vec_quantize_binary(?))`).run(BigInt(nearest), memory.scope, blob(vector));
-        this.changed(memory.scope, true);
+        this.changed(memory.scope, true, 0);
         return { id: nearest, merged: true };
       }
       const id = Number(this.db.run(this.db.q.insertInto('memories').values({
@@ -67,7 +67,7 @@ export class MemoryStore {
       })).lastInsertRowid);
       this.db.raw.prepare('insert into memory_vectors (id, vector, bits) values (?, ?, ?)').run(id, blob(vector), codeBlob(vector));
       this.db.raw.prepare(`insert into ${this.bits} (rowid, scope, embedding) values (?, ?, vec_quantize_binary(?))`).run(BigInt(id), memory.scope, blob(vector));
-      this.changed(memory.scope, false);
+      this.changed(memory.scope, false, 1);
       return { id, merged: false };
     });
   }
@@ -146,21 +146,21 @@ export class MemoryStore {
   }
 
   private deleteRows(rows: MemoryRow[]): void {
-    const scopes = new Set<string>();
+    const removed = new Map<string, number>();
     for (const row of rows) {
       this.db.raw.prepare(`delete from ${this.bits} where rowid = ?`).run(BigInt(row.id));
       this.db.raw.prepare('delete from memory_vectors where id = ?').run(row.id);
       this.db.raw.prepare('delete from memories where id = ?').run(row.id);
-      scopes.add(row.scope);
+      removed.set(row.scope, (removed.get(row.scope) ?? 0) + 1);
     }
-    for (const scope of scopes) this.changed(scope, true);
+    for (const [scope, count] of removed) this.changed(scope, true, -count);
   }
 
-  /** Tells every process's bit index that the scope changed (only by additions, or otherwise). */
-  private changed(scope: string, reset: boolean): void {
+  /** Tells every process's bit index that the scope changed (only by additions, or otherwise), and by how many memories. */
+  private changed(scope: string, reset: boolean, sizeDelta: number): void {
     this.db.raw.prepare(`
-      insert into memory_scopes (scope, version, resets) values (?, 1, ?)
-      on conflict(scope) do update set version = version + 1, resets = resets + excluded.resets`).run(scope, reset ? 1 : 0);
+      insert into memory_scopes (scope, version, resets, size) values (?, 1, ?, ?)
+      on conflict(scope) do update set version = version + 1, resets = resets + excluded.resets, size = size + excluded.size`).run(scope, reset ? 1 : 0, sizeDelta);
   }
 
   private checkVector(vector: Float32Array): void {

@@ -128,6 +128,7 @@ export interface MemoryScopesTable {
   scope: string;
   version: number;
   resets: number;
+  size: number;
 }
 
 export interface Tables {
