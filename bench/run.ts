@@ -21,6 +21,7 @@ import { AnthropicFake } from '../test/support/anthropic-fake.js';
 import { cliEnv, freePort, spawnCligate, testConfig, tmpDir, writeConfig, type CligateProcess } from '../test/support/harness.js';
 import { RedisServer } from '../test/support/redis.js';
 import { readSse } from '../test/support/sse.js';
+import { buildStaticModel } from '../test/support/static-model.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const KEY = 'cg_bench_key_000000000000000000000';
@@ -56,6 +57,12 @@ async function main(): Promise<void> {
     log(`gateway (${driver}): first messages and follow-ups`);
     perDriver[driver] = await gatewayLatency(driver, env, redis);
   }
+  // Memory on (recall before each turn, Claude's memory tools over MCP), with the tests' model.
+  log('gateway (sqlite, memory on): first messages and follow-ups');
+  const model = buildStaticModel(path.join(tmpDir('cligate-bench-model-'), 'models'), 384);
+  perDriver['sqlite + memory'] = await gatewayLatency('sqlite', env, undefined, {
+    memory: { enabled: true, model: model.id, cache_dir: model.root, offline: true, dtype: 'fp32', auto: 'exchange', mcp: 'http' },
+  });
 
   log('throughput: trivial engine');
   const trivial: Record<string, { accept: number; dispatch: number; peakRss: number }> = {};
@@ -200,8 +207,8 @@ async function send(url: string, conversation: string, text: string, onQueued?: 
   return { total: performance.now() - started, firstText, queued };
 }
 
-async function gatewayLatency(driver: 'sqlite' | 'bullmq', env: NodeJS.ProcessEnv, redis: RedisServer | undefined) {
-  const gw = await startGateway(driver, env, redis);
+async function gatewayLatency(driver: 'sqlite' | 'bullmq', env: NodeJS.ProcessEnv, redis: RedisServer | undefined, extra: Record<string, unknown> = {}) {
+  const gw = await startGateway(driver, env, redis, extra);
   try {
     await new Promise((r) => setTimeout(r, 500));
     const idleRss = rssMb(gw.processes[0]!.child.pid!, 'VmRSS');
@@ -322,6 +329,7 @@ function report(
   real: Record<number, number>,
 ): string {
   const drivers = Object.keys(perDriver);
+  const queues = Object.keys(trivial);
   const totals = (s: Sample[]) => s.map((x) => x.total);
   const firsts = (s: Sample[]) => s.map((x) => x.firstText);
   const lines: string[] = [];
@@ -339,16 +347,16 @@ function report(
   lines.push(`| follow-up: gateway − the same turn in a bare live CLI (${ms(median(totals(directLive)))}) | ${drivers.map((d) => ms(median(totals(perDriver[d]!.warm)) - median(totals(directLive)))).join(' | ')} |`);
   lines.push(`| first message: gateway − \`claude -p\` to exit | ${drivers.map((d) => ms(median(totals(perDriver[d]!.cold)) - median(totals(direct)))).join(' | ')} |`);
   lines.push('');
-  lines.push(`| throughput | ${drivers.join(' | ')} |`);
-  lines.push(`|---|${drivers.map(() => '---').join('|')}|`);
-  lines.push(`| accepted, trivial engine (1,000 messages, 100 conversations) | ${drivers.map((d) => `${Math.round(trivial[d]!.accept)} msg/s`).join(' | ')} |`);
-  lines.push(`| answered, trivial engine, concurrency 16 | ${drivers.map((d) => `${Math.round(trivial[d]!.dispatch)} msg/s`).join(' | ')} |`);
-  for (const c of [1, 2, 4]) lines.push(`| answered, real CLI, concurrency ${c} (8 conversations × 4) | ${real[c]!.toFixed(1)} msg/s${drivers.length > 1 ? ' | –' : ''} |`);
+  lines.push(`| throughput | ${queues.join(' | ')} |`);
+  lines.push(`|---|${queues.map(() => '---').join('|')}|`);
+  lines.push(`| accepted, trivial engine (1,000 messages, 100 conversations) | ${queues.map((d) => `${Math.round(trivial[d]!.accept)} msg/s`).join(' | ')} |`);
+  lines.push(`| answered, trivial engine, concurrency 16 | ${queues.map((d) => `${Math.round(trivial[d]!.dispatch)} msg/s`).join(' | ')} |`);
+  for (const c of [1, 2, 4]) lines.push(`| answered, real CLI, concurrency ${c} (8 conversations × 4) | ${real[c]!.toFixed(1)} msg/s${queues.length > 1 ? ' | –' : ''} |`);
   lines.push('');
   lines.push(`| footprint | ${drivers.join(' | ')} |`);
   lines.push(`|---|${drivers.map(() => '---').join('|')}|`);
   lines.push(`| gateway RSS idle | ${drivers.map((d) => `${Math.round(perDriver[d]!.idleRss)} MB`).join(' | ')} |`);
-  lines.push(`| gateway RSS peak, 1,000-message burst | ${drivers.map((d) => `${Math.round(trivial[d]!.peakRss)} MB`).join(' | ')} |`);
+  lines.push(`| gateway RSS peak, 1,000-message burst | ${drivers.map((d) => (trivial[d] ? `${Math.round(trivial[d]!.peakRss)} MB` : '–')).join(' | ')} |`);
   lines.push(`| RSS per live claude process (median) | ${drivers.map((d) => `${Math.round(median(perDriver[d]!.cliRss))} MB`).join(' | ')} |`);
   return lines.join('\n');
 }

@@ -113,7 +113,7 @@ async function chat(config: LoadedConfig, role: Role): Promise<number> {
   // Input is over: let the answers still owed arrive, then leave.
   const owed = () => {
     const { queued, running } = gateway.store.messages.counts('local:terminal');
-    return queued + running + gateway.store.outbox.pendingCount();
+    return queued + running + gateway.store.outbox.pendingCount('local:terminal');
   };
   while (owed() > 0) await new Promise((r) => setTimeout(r, 100));
   await gateway.stop();

@@ -91,6 +91,7 @@ export class Gateway {
       log.warn({ role }, 'the sqlite queue driver is meant for one process: live progress does not cross processes (use queue.driver = "bullmq")');
     }
     const gateway = new Gateway(config, store, bus, queue, options);
+    gateway.http.onError = (err, path) => log.error({ err, path }, 'http handler failed');
     if (config.memory.enabled) {
       const { Memory } = await import('./memory/index.js');
       gateway.memory = new Memory({ config, store, log, configFile: config.source || undefined });

@@ -46,6 +46,9 @@ export class HttpServer {
     clearTimeout(timer);
   }
 
+  /** Told about a handler that threw (the request gets a 500 either way). */
+  onError?: (err: unknown, path: string) => void;
+
   private route(req: http.IncomingMessage, res: http.ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0]!;
     const mount = this.mounts.find((m) => m.path === '' || path === m.path || path.startsWith(m.path + '/'));
@@ -57,9 +60,9 @@ export class HttpServer {
     try {
       mount.handler(req, res);
     } catch (err) {
+      this.onError?.(err, path);
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { message: 'internal error' } }));
-      void err;
     }
   }
 }

@@ -119,7 +119,7 @@ export class TurnWorker {
       if (outcome.error?.code === 'session_missing') {
         // The CLI lost the session (deleted, or another machine's): start a fresh one and say so.
         store.conversations.clearEngineSession(session.id);
-        notices.push('The previous Claude session could not be found, so this answer starts a new session.');
+        notices.push(`The previous ${engine.name === 'claude' ? 'Claude' : engine.name === 'codex' ? 'Codex' : 'Gemini'} session could not be found, so this answer starts a new session.`);
         outcome = await this.runWithRetries(engine, { ...turn, sessionId: undefined, sessionTurns: 0 }, session, ref, abort.signal, notices);
       }
     } finally {
@@ -129,10 +129,7 @@ export class TurnWorker {
     }
 
     if (abort.signal.reason === 'shutdown') {
-      // Left for the next start: not a failure, not an attempt.
-      store.db.run(
-        store.db.q.updateTable('messages').set((eb) => ({ status: 'queued', attempts: eb('attempts', '-', 1) })).where('id', '=', message.id),
-      );
+      store.messages.requeue(message.id);
       if (outcome.sessionId) store.conversations.recordTurn(session.id, outcome.sessionId, outcome.costUsd);
       await engine.release(conversation.id);
       log.info({ messageId: message.id }, 'turn interrupted by shutdown; it will run again at next start');

@@ -31,7 +31,7 @@ async function gateway(memory: Record<string, unknown> = {}, live = true): Promi
   current = await startTestGateway(fake, {
     config: {
       live: { enabled: live },
-      memory: { enabled: true, model: model.id, cache_dir: model.root, offline: true, dtype: 'fp32', auto: 'off', mcp: false, min_score: 0.3, ...memory },
+      memory: { enabled: true, model: model.id, cache_dir: model.root, offline: true, dtype: 'fp32', auto: 'off', mcp: 'off', min_score: 0.3, ...memory },
     },
   });
   return current;
@@ -123,8 +123,8 @@ describe('memory', () => {
     expect(await say(t, 'X', 'still answering?')).toBe('echo: still answering?');
   });
 
-  it('lets Claude remember and recall through its MCP tools', async () => {
-    const t = await gateway({ mcp: true });
+  it.each(['http', 'stdio'])('lets Claude remember and recall through its MCP tools (%s)', async (mcp) => {
+    const t = await gateway({ mcp });
     await say(t, 'T', 'warm up');
     let step = 0;
     fake.respond = (req) => {

@@ -229,8 +229,11 @@ const memory = z.strictObject({
   char_budget: z.number().int().min(0).default(2000),
   /** Cosine similarity above which a new memory merges into an existing one. */
   dedupe_threshold: z.number().min(0).max(1).default(0.95),
-  /** Give Claude remember/recall/forget tools (an MCP server, `cligate mcp`) during its turns. */
-  mcp: z.boolean().default(true),
+  /**
+   * Claude's own remember/recall/forget tools: "http" (served by the worker on loopback; instant),
+   * "stdio" (`cligate mcp`, started by the CLI; about half a second before each CLI's first answer), or "off".
+   */
+  mcp: z.enum(['http', 'stdio', 'off']).default('http'),
 });
 
 /** People known on several platforms: their memories and budgets are shared when scope is "user". */

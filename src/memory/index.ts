@@ -18,6 +18,7 @@ import type { Conversation, Message, MemoryRow } from '../store/db.js';
 import type { Store } from '../store/index.js';
 import type { TurnHooks } from '../worker.js';
 import { Embedder } from './embedder.js';
+import type { MemoryMcpHttp } from './mcp.js';
 import { MemoryStore } from './store.js';
 
 /** How long a turn waits for the model to finish loading before going on without memory. */
@@ -37,6 +38,8 @@ export class Memory {
   private memories?: MemoryStore;
   private failure?: string;
   private readonly loaded: Promise<void>;
+  private mcpHttp?: MemoryMcpHttp;
+  private mcpStarting?: Promise<void>;
 
   constructor(private readonly options: MemoryOptions) {
     const m = options.config.memory;
@@ -98,7 +101,19 @@ export class Memory {
   }
 
   async close(): Promise<void> {
+    await this.mcpHttp?.close();
     await this.embedder.close();
+  }
+
+  /** Starts the loopback MCP endpoint for Claude's memory tools, once (memory.mcp = "http"). */
+  private prepareMcp(): Promise<void> {
+    if (this.options.config.memory.mcp !== 'http') return Promise.resolve();
+    this.mcpStarting ??= import('./mcp.js').then(async ({ MemoryMcpHttp }) => {
+      const server = new MemoryMcpHttp(this, this.options.config.memory.top_k);
+      await server.start();
+      this.mcpHttp = server;
+    }).catch((err) => this.options.log.warn({ err: (err as Error).message }, 'memory: the MCP endpoint did not start; Claude gets no memory tools'));
+    return this.mcpStarting;
   }
 
   private hooks(): TurnHooks {
@@ -106,6 +121,7 @@ export class Memory {
     return {
       context: async (message, conversation) => {
         const found = await this.recall(message.text, this.scopeOf(conversation.id, message.user_key));
+        if (this.memories) await this.prepareMcp();
         if (!found.length) return '';
         this.memories?.touch(found.map((f) => f.id));
         const lines: string[] = [];
@@ -118,7 +134,7 @@ export class Memory {
         }
         return lines.length ? [HEADING, ...lines].join('\n') : '';
       },
-      mcpConfig: (message, conversation) => (config.memory.mcp && this.memories ? this.mcpConfig(message, conversation) : undefined),
+      mcpConfig: (message, conversation) => (this.memories ? this.mcpConfig(message, conversation) : undefined),
       answered: async (message, conversation, answer) => {
         const texts = automaticMemories(config.memory.auto, message.text, answer);
         for (const text of texts) await this.remember(text, this.scopeOf(conversation.id, message.user_key), 'automatic', conversation.id, message.user_key);
@@ -126,15 +142,21 @@ export class Memory {
     };
   }
 
-  /** The MCP server Claude starts for this turn: `cligate mcp`, bound to the conversation's scope. */
-  private mcpConfig(message: Message, conversation: Conversation): string {
-    const args = [CLI_ENTRY, 'mcp', '--scope', this.scopeOf(conversation.id, message.user_key), '--conversation', conversation.id, '--user', message.user_key];
-    if (this.options.configFile) args.push('--config', this.options.configFile);
-    return JSON.stringify({
-      mcpServers: {
-        memory: { type: 'stdio', command: process.execPath, args, env: { CLIGATE_DATA_DIR: this.options.config.gateway.data_dir } },
-      },
-    });
+  /** Where Claude finds its memory tools for this turn, bound to the conversation's scope. */
+  private mcpConfig(message: Message, conversation: Conversation): string | undefined {
+    const binding = { scope: this.scopeOf(conversation.id, message.user_key), conversationId: conversation.id, userKey: message.user_key };
+    const mode = this.options.config.memory.mcp;
+    if (mode === 'http') {
+      return this.mcpHttp ? JSON.stringify({ mcpServers: { memory: { type: 'http', url: this.mcpHttp.urlFor(binding) } } }) : undefined;
+    }
+    if (mode === 'stdio') {
+      const args = [CLI_ENTRY, 'mcp', '--scope', binding.scope, '--conversation', binding.conversationId, '--user', binding.userKey];
+      if (this.options.configFile) args.push('--config', this.options.configFile);
+      return JSON.stringify({
+        mcpServers: { memory: { type: 'stdio', command: process.execPath, args, env: { CLIGATE_DATA_DIR: this.options.config.gateway.data_dir } } },
+      });
+    }
+    return undefined;
   }
 
   private async rememberCommand(args: string, ctx: CommandContext): Promise<CommandResult> {

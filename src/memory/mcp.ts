@@ -1,11 +1,19 @@
 /**
- * `cligate mcp`: an MCP server over stdio that the Claude CLI starts during a turn (--mcp-config), so
- * that Claude can store, search and delete memories itself. It is bound to one scope, given on its
- * command line by the worker, and shares the gateway's SQLite database. The embedding model is
- * loaded only when a tool needs it, so a turn that uses no memory tool pays nothing for it.
+ * Claude's own memory tools (remember, recall, forget), as an MCP server bound to one scope. Two
+ * ways to reach it, chosen with memory.mcp:
+ *
+ * - "http" (default): the worker serves it on a loopback port, one URL per conversation (a random
+ *   token in the path binds the scope). The CLI connects in milliseconds and the worker's embedder
+ *   is shared.
+ * - "stdio": `cligate mcp`, a process the CLI starts itself. It works anywhere MCP clients do, but
+ *   the CLI waits for it to start (about half a second) before its first answer.
  */
+import crypto from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
 import type { LoadedConfig } from '../config/load.js';
 import { silentLogger } from '../log.js';
@@ -18,23 +26,16 @@ export interface McpBinding {
   userKey: string;
 }
 
-export async function runMemoryMcp(config: LoadedConfig, binding: McpBinding): Promise<number> {
-  if (!binding.scope || !binding.userKey) {
-    console.error('cligate mcp: --scope and --user are required (the worker passes them; this is not meant to be run by hand).');
-    return 2;
-  }
-  const store = Store.open(config.store.path);
-  let memory: Memory | undefined;
-  const loaded = () => (memory ??= new Memory({ config, store, log: silentLogger }));
+/** An MCP server with the memory tools, for one scope. */
+export function memoryTools(memory: () => Memory, binding: McpBinding, topK: number): McpServer {
   const text = (value: string) => ({ content: [{ type: 'text' as const, text: value }] });
-  const unavailable = () => text(loaded().problem ?? 'Memory is still loading; try again in a moment.');
-
+  const unavailable = () => text(memory().problem ?? 'Memory is still loading; try again in a moment.');
   const server = new McpServer({ name: 'cligate-memory', version: '1.0.0' });
   server.registerTool('remember', {
     description: 'Store a fact worth remembering beyond this session (about the person, their preferences, their projects). Near-duplicates are merged.',
     inputSchema: { text: z.string().min(1).max(2000).describe('The fact, as one self-contained sentence.') },
   }, async ({ text: fact }) => {
-    const result = await loaded().remember(fact, binding.scope, 'tool', binding.conversationId || null, binding.userKey);
+    const result = await memory().remember(fact, binding.scope, 'tool', binding.conversationId || null, binding.userKey);
     if (!result) return unavailable();
     return text(result.merged ? `Merged into memory #${result.id}.` : `Remembered as #${result.id}.`);
   });
@@ -45,9 +46,8 @@ export async function runMemoryMcp(config: LoadedConfig, binding: McpBinding): P
       limit: z.number().int().min(1).max(20).optional(),
     },
   }, async ({ query, limit }) => {
-    const m = loaded();
-    if (!(await m.available())) return unavailable();
-    const found = await m.recall(query, binding.scope, limit ?? config.memory.top_k);
+    if (!(await memory().available())) return unavailable();
+    const found = await memory().recall(query, binding.scope, limit ?? topK);
     if (!found.length) return text('Nothing related is remembered.');
     return text(found.map((f) => `#${f.id} (${f.score.toFixed(2)}) ${f.text}`).join('\n'));
   });
@@ -55,11 +55,82 @@ export async function runMemoryMcp(config: LoadedConfig, binding: McpBinding): P
     description: 'Delete one memory by its id (as shown by recall).',
     inputSchema: { id: z.number().int().positive() },
   }, async ({ id }) => {
-    const memories = await loaded().available();
+    const memories = await memory().available();
     if (!memories) return unavailable();
     return text(memories.remove(id, [binding.scope]) ? `Forgot #${id}.` : `No memory #${id} in this scope.`);
   });
+  return server;
+}
 
+/** The "http" way: one loopback server in the worker, one URL per conversation. */
+export class MemoryMcpHttp {
+  private server?: http.Server;
+  private readonly bindings = new Map<string, McpBinding>();
+  private readonly tokens = new Map<string, string>();
+  private base = '';
+
+  constructor(private readonly memory: Memory, private readonly topK: number) {}
+
+  async start(): Promise<void> {
+    this.server = http.createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.server.unref();
+    this.base = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/mcp/`;
+  }
+
+  /** The URL for a conversation's scope; the same while this process lives (a live CLI keeps it). */
+  urlFor(binding: McpBinding): string {
+    const key = `${binding.scope}\u0000${binding.conversationId}\u0000${binding.userKey}`;
+    let token = this.tokens.get(key);
+    if (!token) {
+      token = crypto.randomBytes(18).toString('base64url');
+      this.tokens.set(key, token);
+      this.bindings.set(token, binding);
+    }
+    return this.base + token;
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const binding = this.bindings.get((req.url ?? '').split('?')[0]!.replace(/^\/mcp\//, ''));
+    if (!binding) {
+      res.writeHead(404).end();
+      return;
+    }
+    let raw = '';
+    for await (const chunk of req) raw += chunk;
+    let body: unknown;
+    try {
+      body = raw ? JSON.parse(raw) : undefined;
+    } catch {
+      res.writeHead(400).end();
+      return;
+    }
+    // Stateless: each request gets its own server and transport (the tools keep no state).
+    const server = memoryTools(() => this.memory, binding, this.topK);
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    res.on('close', () => {
+      void transport.close();
+      void server.close();
+    });
+    await server.connect(transport);
+    await transport.handleRequest(req, res, body);
+  }
+}
+
+/** The "stdio" way: `cligate mcp`, started by the CLI. The model is loaded on the first tool call. */
+export async function runMemoryMcp(config: LoadedConfig, binding: McpBinding): Promise<number> {
+  if (!binding.scope || !binding.userKey) {
+    console.error('cligate mcp: --scope and --user are required (the worker passes them; this is not meant to be run by hand).');
+    return 2;
+  }
+  const store = Store.open(config.store.path);
+  let memory: Memory | undefined;
+  const loaded = () => (memory ??= new Memory({ config, store, log: silentLogger }));
+  const server = memoryTools(loaded, binding, config.memory.top_k);
   const transport = new StdioServerTransport();
   // When the CLI that started us exits, our stdin ends: so do we.
   const closed = new Promise<void>((resolve) => {

@@ -44,6 +44,11 @@ export class Messages {
     return this.get(id)!;
   }
 
+  /** Puts a message interrupted by a shutdown back in the queue: not a failure, not an attempt. */
+  requeue(id: number): void {
+    this.db.run(this.db.q.updateTable('messages').set((eb) => ({ status: 'queued', attempts: eb('attempts', '-', 1) })).where('id', '=', id));
+  }
+
   finish(id: number, status: Exclude<MessageStatus, 'queued' | 'running'>, fields: { sessionId?: number | null; errorCode?: string | null; costUsd?: number | null }, now = Date.now()): void {
     this.db.run(
       this.db.q.updateTable('messages')

@@ -120,7 +120,10 @@ export class Outbox {
     );
   }
 
-  pendingCount(): number {
-    return Number(this.db.first(this.db.q.selectFrom('outbox').select((eb) => eb.fn.countAll().as('n')).where('status', '=', 'pending'))?.n ?? 0);
+  /** Rows waiting to be sent, in one conversation or in all. */
+  pendingCount(conversationId?: string): number {
+    let query = this.db.q.selectFrom('outbox').select((eb) => eb.fn.countAll().as('n')).where('status', '=', 'pending');
+    if (conversationId) query = query.where('conversation_id', '=', conversationId);
+    return Number(this.db.first(query)?.n ?? 0);
   }
 }

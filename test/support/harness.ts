@@ -112,10 +112,18 @@ export class CligateProcess {
   }
 }
 
+const spawned = new Set<ChildProcess>();
+// A test that fails before its own clean-up must not leave gateways running.
+process.once('exit', () => {
+  for (const child of spawned) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
 /** Runs the built `cligate` (dist/src/cli.js): `npm test` builds first. */
 export function spawnCligate(args: string[], env: NodeJS.ProcessEnv, cwd = os.tmpdir()): CligateProcess {
   if (!fs.existsSync(CLI_ENTRY)) throw new Error(`${CLI_ENTRY} is missing: run \`npm run build\` first (npm test does).`);
   const child = spawn(process.execPath, [CLI_ENTRY, ...args], { env, cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+  spawned.add(child);
+  child.once('exit', () => spawned.delete(child));
   return new CligateProcess(child);
 }
 
