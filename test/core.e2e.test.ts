@@ -2,31 +2,14 @@
  * The core path in one process, with the real `claude` CLI against the Anthropic stand-in and the
  * embedded SQLite queue: order and parallelism, streaming, retries, commands and bad input.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AnthropicFake } from './support/anthropic-fake.js';
-import { startTestGateway, type TestGateway } from './support/gateway.js';
+import { gatewayPerTest, type TestGateway } from './support/gateway.js';
 import { eventually } from './support/harness.js';
 
 const fake = new AnthropicFake();
-let current: TestGateway | undefined;
-
-beforeAll(async () => {
-  await fake.start();
-});
-afterAll(async () => {
-  await fake.stop();
-});
-afterEach(async () => {
-  await current?.stop();
-  current = undefined;
-  fake.respond = undefined;
-  fake.script.length = 0;
-});
-
-async function gateway(config: Record<string, unknown> = {}): Promise<TestGateway> {
-  current = await startTestGateway(fake, { config });
-  return current;
-}
+const start = gatewayPerTest(fake);
+const gateway = (config: Record<string, unknown> = {}): Promise<TestGateway> => start({ config });
 
 describe('queue: order and parallelism', () => {
   it('runs two conversations in parallel while three messages of one run strictly in order', async () => {

@@ -2,30 +2,14 @@
  * Warm sessions: one live `claude --input-format stream-json` process per active conversation.
  * Follow-ups reuse it; /new, a dead process, the cap and /stop are handled without the user noticing.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AnthropicFake } from './support/anthropic-fake.js';
-import { startTestGateway, type TestGateway } from './support/gateway.js';
+import { gatewayPerTest, type TestGateway } from './support/gateway.js';
 import { eventually } from './support/harness.js';
 
 const fake = new AnthropicFake();
-let current: TestGateway | undefined;
-
-beforeAll(async () => {
-  await fake.start();
-});
-afterAll(async () => {
-  await fake.stop();
-});
-afterEach(async () => {
-  await current?.stop();
-  current = undefined;
-  fake.respond = undefined;
-});
-
-async function gateway(live: Record<string, unknown> = {}): Promise<TestGateway> {
-  current = await startTestGateway(fake, { config: { live: { enabled: true, ...live } } });
-  return current;
-}
+const start = gatewayPerTest(fake);
+const gateway = (live: Record<string, unknown> = {}): Promise<TestGateway> => start({ config: { live: { enabled: true, ...live } } });
 
 function pids(t: TestGateway, chatId: string): number[] {
   return (t.gateway.store.db.raw

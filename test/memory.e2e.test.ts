@@ -4,37 +4,27 @@
  * stand-in receives, /forget, scopes, and Claude's own memory tools over MCP.
  */
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AnthropicFake } from './support/anthropic-fake.js';
-import { startTestGateway, type TestGateway } from './support/gateway.js';
+import { gatewayPerTest, type TestGateway } from './support/gateway.js';
 import { eventually, tmpDir } from './support/harness.js';
 import { buildStaticModel, type StaticModel } from './support/static-model.js';
 
 const fake = new AnthropicFake();
+const start = gatewayPerTest(fake);
 let model: StaticModel;
-let current: TestGateway | undefined;
 
-beforeAll(async () => {
-  await fake.start();
+beforeAll(() => {
   model = buildStaticModel(path.join(tmpDir('cligate-models-'), 'models'));
 });
-afterAll(async () => {
-  await fake.stop();
-});
-afterEach(async () => {
-  await current?.stop();
-  current = undefined;
-  fake.respond = undefined;
-});
 
-async function gateway(memory: Record<string, unknown> = {}, live = true): Promise<TestGateway> {
-  current = await startTestGateway(fake, {
+function gateway(memory: Record<string, unknown> = {}, live = true): Promise<TestGateway> {
+  return start({
     config: {
       live: { enabled: live },
       memory: { enabled: true, model: model.id, cache_dir: model.root, offline: true, dtype: 'fp32', auto: 'off', mcp: 'off', min_score: 0.3, ...memory },
     },
   });
-  return current;
 }
 
 async function say(t: TestGateway, chat: string, text: string, userId = 'alice'): Promise<string> {
@@ -98,7 +88,6 @@ describe('memory', () => {
     await say(t, 'S1', '/remember I am allergic to peanuts.');
     await say(t, 'S2', 'Am I allergic to peanuts?');
     expect(lastRequest()).not.toContain('allergic to peanuts.');
-    await current!.stop();
 
     t = await gateway({ scope: 'user' });
     await say(t, 'U1', '/remember I am allergic to peanuts.');

@@ -8,8 +8,8 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { findExecutable } from './process.js';
 import { runOnce } from './run-once.js';
-import { apiFailure, binaryOf, cliMissingError, versionCheck, type OtherCliInfo } from './other-cli.js';
-import { engineError, type Engine, type EngineCheck, type EngineEvent, type TurnOutcome, type TurnRequest } from './types.js';
+import { binaryOf, cliMissingError, runOutcome, versionCheck, type OtherCliInfo } from './other-cli.js';
+import type { Engine, EngineCheck, EngineEvent, TurnOutcome, TurnRequest } from './types.js';
 
 const INFO: OtherCliInfo = {
   title: 'Codex', binary: 'codex', npmPackage: '@openai/codex', key: 'codex',
@@ -54,18 +54,9 @@ export class CodexEngine implements Engine {
         for (const event of parser.push(line)) onEvent(event);
       },
     });
-    const base = { sessionId: parser.threadId, costUsd: 0, usage: parser.usage, durationMs: Date.now() - run.startedAt };
-    const fail = (error: ReturnType<typeof engineError>): TurnOutcome => ({ ok: false, text: parser.lastMessage, ...base, error });
-    if (run.cancelled) return fail(engineError('cancelled', 'Stopped.'));
-    if (run.timedOut) return fail(engineError('timeout', `The answer took longer than ${this.options.jobTimeoutS} s and was stopped (worker.job_timeout_s).`));
-    if (run.exit?.spawnError) return fail(cliMissingError(INFO, this.bin, run.exit.spawnError.code));
-    if (parser.completed) return { ok: true, text: parser.lastMessage, ...base };
-    if (parser.failure) return fail(apiFailure(INFO, parser.failure));
-    if (/session.*not found|no .*session|thread.*not found/i.test(run.stderr)) {
-      return fail(engineError('session_missing', 'The Codex session to resume no longer exists.', false, run.stderr.slice(-300)));
-    }
-    const said = run.stderr.trim().split('\n').filter(Boolean).at(-1) ?? '';
-    return fail(engineError('crashed', `The Codex CLI exited (code ${run.exit?.code ?? '?'}) without finishing its answer${said ? ` (${said.slice(0, 200)})` : ''}.`, false, run.stderr.slice(-600)));
+    return runOutcome(INFO, this.bin, this.options.jobTimeoutS, run, {
+      sessionId: parser.threadId, usage: parser.usage, text: parser.lastMessage, completed: parser.completed, failure: parser.failure,
+    }, /session.*not found|no .*session|thread.*not found/i);
   }
 
   async release(): Promise<void> {}

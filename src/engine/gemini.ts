@@ -8,8 +8,8 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { findExecutable } from './process.js';
 import { runOnce } from './run-once.js';
-import { apiFailure, binaryOf, cliMissingError, framedPrompt, versionCheck, type OtherCliInfo } from './other-cli.js';
-import { engineError, type Engine, type EngineCheck, type EngineEvent, type TurnOutcome, type TurnRequest } from './types.js';
+import { binaryOf, cliMissingError, framedPrompt, runOutcome, versionCheck, type OtherCliInfo } from './other-cli.js';
+import type { Engine, EngineCheck, EngineEvent, TurnOutcome, TurnRequest } from './types.js';
 
 const INFO: OtherCliInfo = {
   title: 'Gemini', binary: 'gemini', npmPackage: '@google/gemini-cli', key: 'gemini',
@@ -54,18 +54,10 @@ export class GeminiEngine implements Engine {
       },
       finished: () => parser.result !== undefined,
     });
-    const base = { sessionId: parser.sessionId, costUsd: 0, usage: parser.usage, durationMs: Date.now() - run.startedAt };
-    const fail = (error: ReturnType<typeof engineError>): TurnOutcome => ({ ok: false, text: parser.text, ...base, error });
-    if (run.cancelled) return fail(engineError('cancelled', 'Stopped.'));
-    if (run.timedOut) return fail(engineError('timeout', `The answer took longer than ${this.options.jobTimeoutS} s and was stopped (worker.job_timeout_s).`));
-    if (run.exit?.spawnError) return fail(cliMissingError(INFO, this.bin, run.exit.spawnError.code));
-    if (parser.result?.status === 'success') return { ok: true, text: parser.text, ...base };
-    if (parser.result) return fail(apiFailure(INFO, parser.result.error));
-    if (/No (previous )?session|session .* not found|Invalid session/i.test(run.stderr)) {
-      return fail(engineError('session_missing', 'The Gemini session to resume no longer exists.', false, run.stderr.slice(-300)));
-    }
-    const said = run.stderr.trim().split('\n').filter(Boolean).at(-1) ?? '';
-    return fail(engineError('crashed', `The Gemini CLI exited (code ${run.exit?.code ?? '?'}) without finishing its answer${said ? ` (${said.slice(0, 200)})` : ''}.`, false, run.stderr.slice(-600)));
+    return runOutcome(INFO, this.bin, this.options.jobTimeoutS, run, {
+      sessionId: parser.sessionId, usage: parser.usage, text: parser.text,
+      completed: parser.result?.status === 'success', failure: parser.result && parser.result.status !== 'success' ? parser.result.error : undefined,
+    }, /No (previous )?session|session .* not found|Invalid session/i);
   }
 
   async release(): Promise<void> {}

@@ -4,7 +4,8 @@
  */
 import { bundledBinary } from '../paths.js';
 import { findExecutable, quickRun } from './process.js';
-import { engineError, type EngineCheck, type EngineError, type TurnRequest } from './types.js';
+import type { RunOnceResult } from './run-once.js';
+import { engineError, type EngineCheck, type EngineError, type TurnOutcome, type TurnRequest, type Usage } from './types.js';
 
 export interface OtherCliInfo {
   /** "Codex", "Gemini". */
@@ -63,4 +64,32 @@ export async function versionCheck(info: OtherCliInfo, bin: string, env: NodeJS.
   return version.ok
     ? { ok: true, message: `${info.binary} ${version.output} at ${found}` }
     : { ok: false, message: `\`${found} --version\` failed: ${version.output.slice(0, 200)}` };
+}
+
+/** What a parser of a CLI's output made of one run. */
+export interface ParsedRun {
+  sessionId?: string;
+  usage?: Usage;
+  /** The answer (or what was written of it). */
+  text: string;
+  /** The CLI said the turn is complete. */
+  completed: boolean;
+  /** The CLI said the turn failed, and why. */
+  failure?: string;
+}
+
+/** The outcome of one run of a CLI that reports no cost, from how the run ended and what was parsed. */
+export function runOutcome(info: OtherCliInfo, bin: string, timeoutS: number, run: RunOnceResult, parsed: ParsedRun, sessionMissing: RegExp): TurnOutcome {
+  const base = { sessionId: parsed.sessionId, costUsd: 0, usage: parsed.usage, durationMs: Date.now() - run.startedAt };
+  const fail = (error: EngineError): TurnOutcome => ({ ok: false, text: parsed.text, ...base, error });
+  if (run.cancelled) return fail(engineError('cancelled', 'Stopped.'));
+  if (run.timedOut) return fail(engineError('timeout', `The answer took longer than ${timeoutS} s and was stopped (worker.job_timeout_s).`));
+  if (run.exit?.spawnError) return fail(cliMissingError(info, bin, run.exit.spawnError.code));
+  if (parsed.completed) return { ok: true, text: parsed.text, ...base };
+  if (parsed.failure !== undefined) return fail(apiFailure(info, parsed.failure));
+  if (sessionMissing.test(run.stderr)) {
+    return fail(engineError('session_missing', `The ${info.title} session to resume no longer exists.`, false, run.stderr.slice(-300)));
+  }
+  const said = run.stderr.trim().split('\n').filter(Boolean).at(-1) ?? '';
+  return fail(engineError('crashed', `The ${info.title} CLI exited (code ${run.exit?.code ?? '?'}) without finishing its answer${said ? ` (${said.slice(0, 200)})` : ''}.`, false, run.stderr.slice(-600)));
 }

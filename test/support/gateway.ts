@@ -1,5 +1,6 @@
 /** An in-process gateway on a temporary database, its CLI pointed at the Anthropic stand-in. */
 import path from 'node:path';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { Adapter } from '../../src/adapter.js';
 import { loadConfig, type LoadedConfig } from '../../src/config/load.js';
 import { Gateway, type GatewayExtension, type Role } from '../../src/gateway.js';
@@ -16,7 +17,7 @@ export interface TestGateway {
   stop(): Promise<void>;
 }
 
-export async function startTestGateway(fake: AnthropicFake, options: {
+export interface TestGatewayOptions {
   config?: Record<string, unknown>;
   /** Adapters to run instead of the TestAdapter, made from the loaded config. */
   adapters?: (config: LoadedConfig) => Adapter[];
@@ -24,7 +25,34 @@ export async function startTestGateway(fake: AnthropicFake, options: {
   dir?: string;
   log?: Logger;
   extensions?: GatewayExtension[];
-} = {}): Promise<TestGateway> {
+}
+
+/**
+ * For a test file whose tests each start their own gateway: the stand-in runs for the whole file,
+ * and each test's gateway is stopped (and the stand-in's answers reset) after the test.
+ */
+export function gatewayPerTest(fake: AnthropicFake): (options?: TestGatewayOptions) => Promise<TestGateway> {
+  let current: TestGateway | undefined;
+  beforeAll(async () => {
+    await fake.start();
+  });
+  afterAll(async () => {
+    await fake.stop();
+  });
+  afterEach(async () => {
+    await current?.stop();
+    current = undefined;
+    fake.respond = undefined;
+    fake.script.length = 0;
+  });
+  return async (options = {}) => {
+    // A test that starts a second gateway (scopes, restarts) stops the first one itself.
+    await current?.stop();
+    return (current = await startTestGateway(fake, options));
+  };
+}
+
+export async function startTestGateway(fake: AnthropicFake, options: TestGatewayOptions = {}): Promise<TestGateway> {
   const dir = options.dir ?? tmpDir();
   const file = writeConfig(dir, testConfig(path.join(dir, 'data'), options.config));
   const loaded = loadConfig(file);
