@@ -90,12 +90,14 @@ async function start(config: LoadedConfig, role: Role): Promise<number> {
   }
   const gateway = await startOrExplain(config, role, adapters, log);
   if (!gateway) return 1;
+  // Listen for signals before announcing anything: whoever reads the announcement may signal at once.
+  const stopped = waitForSignal(gateway, log);
   const names = adapters.map((a) => a.platform);
   log.info({ role, queue: config.queue.driver, adapters: names, http: gateway.httpUrl, config: config.source || '(defaults)' }, 'cligate started');
   if (role !== 'worker' && !names.some((n) => n !== 'http')) {
     console.error(`cligate: no messenger token configured.${gateway.httpUrl ? ` Web chat: ${gateway.httpUrl}/` : ''} Terminal chat: \`cligate chat\`.`);
   }
-  return waitForSignal(gateway, log);
+  return stopped;
 }
 
 async function chat(config: LoadedConfig, role: Role): Promise<number> {

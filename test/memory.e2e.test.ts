@@ -101,8 +101,10 @@ describe('memory', () => {
   it('stores a short note of each answered exchange when memory.auto = "exchange"', async () => {
     const t = await gateway({ auto: 'exchange' });
     await say(t, 'A', 'Please remind me the project is called Nightingale');
-    const rows = t.gateway.store.db.raw.prepare('select text, source from memories').all();
-    expect(rows).toEqual([{ source: 'automatic', text: 'Asked: "Please remind me the project is called Nightingale". Answered: "echo: Please remind me the project is called Nightingale"' }]);
+    // The note is written after the answer goes out, so that the person does not wait for the embedding.
+    const rows = () => t.gateway.store.db.raw.prepare('select text, source from memories').all();
+    await eventually(() => rows().length > 0, 10_000, 'the automatic memory');
+    expect(rows()).toEqual([{ source: 'automatic', text: 'Asked: "Please remind me the project is called Nightingale". Answered: "echo: Please remind me the project is called Nightingale"' }]);
   });
 
   it('says clearly when the model cannot be loaded, and keeps answering without memory', async () => {
