@@ -201,26 +201,34 @@ export class Db {
 export function openDb(file: string): Db {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
   const raw = new Database(file);
+  // First, so that a gateway and its workers opening a new database together wait for each other.
+  raw.pragma('busy_timeout = 5000');
   raw.pragma('journal_mode = WAL');
   raw.pragma('synchronous = NORMAL');
-  raw.pragma('busy_timeout = 5000');
   raw.pragma('foreign_keys = ON');
   sqliteVec.load(raw);
   migrate(raw);
   return new Db(raw);
 }
 
-/** Applies `migrations/NNN_name.sql` files not applied yet, each in its own transaction, in name order. */
+/**
+ * Applies `migrations/NNN_name.sql` files not applied yet, each in its own transaction, in name order.
+ * Several processes may start at once on one file: each migration is checked again under the write lock.
+ */
 export function migrate(raw: Database.Database, dir = MIGRATIONS_DIR): string[] {
   raw.exec('create table if not exists schema_migrations (name text primary key, applied_at integer not null)');
-  const applied = new Set((raw.prepare('select name from schema_migrations').all() as { name: string }[]).map((r) => r.name));
-  const pending = fs.readdirSync(dir).filter((f) => /^\d+_.+\.sql$/.test(f) && !applied.has(f)).sort();
-  for (const name of pending) {
+  const isApplied = raw.prepare('select 1 from schema_migrations where name = ?');
+  const names = fs.readdirSync(dir).filter((f) => /^\d+_.+\.sql$/.test(f)).sort();
+  const applied: string[] = [];
+  for (const name of names) {
+    if (isApplied.get(name)) continue;
     const sqlText = fs.readFileSync(path.join(dir, name), 'utf8');
     raw.transaction(() => {
+      if (isApplied.get(name)) return;
       raw.exec(sqlText);
       raw.prepare('insert into schema_migrations (name, applied_at) values (?, ?)').run(name, Date.now());
+      applied.push(name);
     }).immediate();
   }
-  return pending;
+  return applied;
 }
