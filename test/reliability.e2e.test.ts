@@ -158,13 +158,13 @@ describe('CLI faults', () => {
     const pidFile = path.join(dir, 'child.pid');
     const t = await startTestGateway(anthropic, {
       dir,
-      // Long enough for the healthy turn after it to finish on a loaded 2-core machine.
-      config: { worker: { job_timeout_s: 5 }, engine: { claude: { path: flaky, env: { REAL_CLAUDE: bundledBinary('claude'), FAULT_PID_FILE: pidFile } } } },
+      // Long enough for the healthy turn after it to finish on a heavily loaded 2-core machine.
+      config: { worker: { job_timeout_s: 10 }, engine: { claude: { path: flaky, env: { REAL_CLAUDE: bundledBinary('claude'), FAULT_PID_FILE: pidFile } } } },
     });
     try {
       await t.adapter.say('H', 'please FAULT-HANG');
       await eventually(() => t.adapter.finals('H').length === 1, 20_000, 'timeout reply');
-      expect(t.adapter.finals('H')[0]).toMatch(/took longer than 5 s and was stopped \(worker\.job_timeout_s\)/);
+      expect(t.adapter.finals('H')[0]).toMatch(/took longer than 10 s and was stopped \(worker\.job_timeout_s\)/);
       const child = Number(fs.readFileSync(pidFile, 'utf8'));
       await eventually(() => {
         try {
