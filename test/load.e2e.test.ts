@@ -40,7 +40,7 @@ describe('load', () => {
       http: { enabled: true, port, api_keys: [{ user: 'load', sha256: sha256(KEY) }] },
     }));
     const gateway = spawnCligate(['start', '--config', config], cliEnv(anthropic, dir));
-    await gateway.waitFor(() => gateway.stderr.some((l) => l.includes('cligate started')), 20_000, 'start');
+    await gateway.waitFor(() => gateway.stderr.some((l) => l.includes('cligate started')), 30_000, 'start');
     const idleRss = peakRssMb(gateway.child.pid!);
     const started = Date.now();
     try {

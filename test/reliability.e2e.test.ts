@@ -71,7 +71,7 @@ describe('graceful shutdown', () => {
       http: { enabled: true, port, api_keys: [{ user: 'me', sha256: sha256(KEY) }] },
     }));
     const p = spawnCligate(['start', '--config', config], cliEnv(anthropic, dir));
-    await p.waitFor(() => p.stderr.some((l) => l.includes('cligate started')), 15_000, 'start');
+    await p.waitFor(() => p.stderr.some((l) => l.includes('cligate started')), 30_000, 'start');
     const post = (text: string) => fetch(`http://127.0.0.1:${port}/v1/conversations/g/messages?stream=false`, {
       method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ text }),
     });

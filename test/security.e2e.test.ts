@@ -116,7 +116,7 @@ describe('secrets in logs', () => {
     }));
     const p = spawnCligate(['start', '--config', config], cliEnv(anthropic, dir, secrets));
     try {
-      await p.waitFor(() => p.stderr.some((l) => l.includes('cligate started')), 20_000, 'start');
+      await p.waitFor(() => p.stderr.some((l) => l.includes('cligate started')), 30_000, 'start');
       telegram.userMessage({ chatId: 42, userId: 42, text: 'hello with secrets around' });
       await telegram.until(() => telegram.chat(42).some((m) => m.text === 'echo: hello with secrets around'), 20_000, 'answer');
       const res = await fetch(`http://127.0.0.1:${port}/v1/conversations/s/messages?stream=false`, {
