@@ -53,7 +53,7 @@ describe('cligate', () => {
     const dir = tmpDir();
     const config = writeConfig(dir, testConfig(path.join(dir, 'data'), { http: { enabled: false } }));
     const p = spawnCligate(['start', '--config', config], cliEnv(fake, dir));
-    await p.waitFor(() => p.stderr.some((l) => l.includes('no messenger token configured')), 15_000, 'start-up notice');
+    await p.waitFor(() => p.stderr.some((l) => l.includes('no messenger token configured')), 30_000, 'start-up notice');
     p.kill('SIGTERM');
     expect(await p.exited).toEqual({ code: 0, signal: null });
   });

@@ -50,7 +50,7 @@ describe('outbox', () => {
       await t.stop();
       expect(telegram.chat(42)).toHaveLength(1);
       t = await startTestGateway(anthropic, options);
-      await eventually(() => telegram.chat(42).length === 2, 15_000, 'reply after restart');
+      await eventually(() => telegram.chat(42).length === 2, 30_000, 'reply after restart');
       await new Promise((r) => setTimeout(r, 1500));
       expect(telegram.chat(42)).toHaveLength(2);
       expect(telegram.chat(42)[1]!.text).toContain('/new');
@@ -82,7 +82,7 @@ describe('graceful shutdown', () => {
     anthropic.respond = (req) => (req.prompt === 'finish me' ? { text: 'finished in time', chunkSize: 2, delayMs: 60 } : undefined);
     const { p, post } = await gatewayProcess(tmpDir(), 20);
     const answer = post('finish me');
-    await eventually(() => anthropic.prompts().includes('finish me'), 15_000, 'turn started');
+    await eventually(() => anthropic.prompts().includes('finish me'), 30_000, 'turn started');
     p.kill('SIGTERM');
     const body = await (await answer).json();
     expect(body).toMatchObject({ status: 'done', text: 'finished in time' });
@@ -96,7 +96,7 @@ describe('graceful shutdown', () => {
     anthropic.respond = (req) => (req.prompt === 'too slow to finish' ? { text: 'finally answered', chunkSize: 1, delayMs: ++attempts === 1 ? 400 : 0 } : undefined);
     const { p, post, config, dbFile } = await gatewayProcess(dir, 0.5);
     void post('too slow to finish').catch(() => {});
-    await eventually(() => anthropic.prompts().includes('too slow to finish'), 15_000, 'turn started');
+    await eventually(() => anthropic.prompts().includes('too slow to finish'), 30_000, 'turn started');
     const stoppedAt = Date.now();
     p.kill('SIGTERM');
     expect(await p.exited).toEqual({ code: 0, signal: null });
