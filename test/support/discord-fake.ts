@@ -7,6 +7,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { eventually } from './harness.js';
 
 let snowflake = 1_100_000_000_000_000_000n;
 const nextId = () => String(snowflake++);
@@ -63,15 +64,8 @@ export class DiscordFake {
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
   }
 
-  ready(): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setInterval(() => {
-        if (this.sockets.size) {
-          clearInterval(timer);
-          resolve();
-        }
-      }, 5);
-    });
+  async ready(): Promise<void> {
+    await eventually(() => this.sockets.size > 0, 20_000, 'the bot to connect', 5);
   }
 
   inChannel(channelId: string): PostedMessage[] {

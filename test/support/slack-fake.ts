@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { eventually } from './harness.js';
 
 export interface SlackCall {
   method: string;
@@ -72,15 +73,8 @@ export class SlackFake {
     this.rateLimits.push({ method, retryAfter });
   }
 
-  connected(): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setInterval(() => {
-        if (this.sockets.size) {
-          clearInterval(timer);
-          resolve();
-        }
-      }, 5);
-    });
+  async connected(): Promise<void> {
+    await eventually(() => this.sockets.size > 0, 20_000, 'the bot to connect', 5);
   }
 
   /** Pushes a Socket Mode envelope; resolves with the app's ack and how long it took. */
