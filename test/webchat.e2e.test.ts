@@ -72,7 +72,8 @@ describe('web chat', () => {
     await other.say('elsewhere', 'first from elsewhere');
     await page.waitForSelector('#conversations li[data-id="local:elsewhere"]');
     await page.click('#conversations li[data-id="local:elsewhere"]');
-    expect(await page.isDisabled('#input')).toBe(true);
+    // The composer turns read-only once the conversation's transcript has been fetched.
+    await page.waitForSelector('#input:disabled');
     fake.respond = (req) => (req.prompt === 'watch me write' ? { text: 'slowly written answer', chunkSize: 2, delayMs: 60 } : undefined);
     await other.say('elsewhere', 'watch me write');
     await page.waitForSelector('.msg.live');
