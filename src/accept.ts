@@ -4,7 +4,8 @@
  * over the sender's rate or budget; then stores it (before the platform is acknowledged) and wakes
  * the queue. Every refusal to an allowed person is a reply through the outbox, like any answer.
  */
-import type { ReceiveResult } from './adapter.js';
+import { STOP_ACTION, type ActionResult, type InboundAction, type ReceiveResult } from './adapter.js';
+import type { ApprovalDesk } from './approvals/index.js';
 import type { Bus, BusEvent } from './bus.js';
 import { parseCommand, runCommand, type CommandHandler, type CommandResult } from './commands.js';
 import type { Config, EngineName } from './config/schema.js';
@@ -48,6 +49,8 @@ export interface IntakeDeps {
   bus: Bus;
   config: Config;
   log: Logger;
+  /** Answers to approval requests arrive here too (a reply to the request, a numbered choice). */
+  desk?: ApprovalDesk;
   enabledEngines: EngineName[];
   commandExtensions?: Map<string, CommandHandler>;
   /** Largest attachment per platform, in bytes. */
@@ -72,6 +75,8 @@ export class Intake {
     if (inbound.messageId && this.seen(platform, inbound.messageId)) return { status: 'duplicate' };
     const text = (inbound.text ?? '').toWellFormed().replace(/\u0000/g, '').trim();
     const conversation = store.conversations.ensure(inbound.address, inbound.userId);
+    const answer = text && this.deps.desk?.answerByText(conversation, text, inbound.replyToRef, { platform, userId: inbound.userId, name: inbound.userName });
+    if (answer) return answer.ok ? { status: 'handled', conversationId: conversation.id } : { status: 'refused', text: answer.text, conversationId: conversation.id };
     const userKey = userKeyOf(config, platform, inbound.userId);
     const command = parseCommand(text);
     const base = {
@@ -112,6 +117,19 @@ export class Intake {
     // The message is safe in the inbox: a lost wake is made good by the queue's sweep or the next start.
     this.deps.queue.wake(conversation.id).catch((err) => log.warn({ err: (err as Error).message }, 'wake failed; the sweep will pick it up'));
     return { status: 'accepted', conversationId: conversation.id, messageId: id };
+  }
+
+  /**
+   * A button click: an approval request's answer, or a draft's Stop (the same as /stop from the
+   * clicker, so the allow-list and the usual reply apply).
+   */
+  async act(action: InboundAction): Promise<ActionResult> {
+    if (action.actionId === STOP_ACTION) {
+      const result = await this.receive({ address: action.address, userId: action.userId, userName: action.userName, text: '/stop' });
+      return result.status === 'refused' ? { ok: false, text: result.text ?? 'Not allowed.' } : { ok: true, text: 'Stopping.' };
+    }
+    if (!this.deps.desk) return { ok: false, text: 'Approvals are not handled by this process.' };
+    return this.deps.desk.act(action);
   }
 
   /** Answers commands a crash left unanswered (run at start). */

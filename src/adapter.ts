@@ -28,6 +28,49 @@ export interface ReplyText {
   status?: string;
   /** Show only to the person who asked, where the platform can (slash command answers). */
   ephemeral?: boolean;
+  /** Buttons under the message (a running answer's Stop), where the platform has buttons. */
+  actions?: CardAction[];
+}
+
+/** The id of a running answer's Stop button (the same as /stop from the clicker). */
+export const STOP_ACTION = 'stop';
+
+/** A button. Its `id` comes back unchanged in the click (`host.act`). */
+export interface CardAction {
+  id: string;
+  label: string;
+  style?: 'primary' | 'danger';
+}
+
+/**
+ * A message with buttons (an approval request, Claude's question, a plan), described once and drawn
+ * natively by each adapter: inline keyboard, Block Kit, components, HTML buttons. An adapter without
+ * `postCard` gets the card as text with numbered choices, and a reply with the number is the click.
+ */
+export interface Card {
+  /** Markdown, like any answer. */
+  markdown: string;
+  /** Rows of buttons; empty once the card is resolved (its text then says who decided what). */
+  actions: CardAction[][];
+  /** The whole input, for platforms that can show it one tap away. */
+  detail?: string;
+}
+
+/** A button click, with the clicker as the platform verified it (never taken from the button's data). */
+export interface InboundAction {
+  address: ChatAddress;
+  userId: string;
+  /** How to name the clicker on the card ("Allowed once by ..."). */
+  userName?: string;
+  actionId: string;
+  /** The platform's id of the message that carried the button. */
+  messageRef?: string;
+}
+
+/** What the clicker is told, only them where the platform can (toast, ephemeral message). */
+export interface ActionResult {
+  ok: boolean;
+  text: string;
 }
 
 export interface AdapterCaps {
@@ -41,6 +84,8 @@ export interface AdapterCaps {
   appendOnly?: boolean;
   /** False where the adapter streams by other means (the HTTP API's SSE) and wants no draft messages. */
   liveDrafts?: boolean;
+  /** The platform draws buttons (ReplyText.actions, cards). */
+  buttons?: boolean;
 }
 
 /**
@@ -70,6 +115,8 @@ export interface ReceiveResult {
 /** What the core offers an adapter. */
 export interface AdapterHost {
   receive(message: InboundMessage): Promise<ReceiveResult>;
+  /** A button was clicked (approve, deny, an answer, Stop). */
+  act(action: InboundAction): Promise<ActionResult>;
   /** Mount an HTTP handler (webhooks) on the gateway's HTTP server under `path`. */
   mount(path: string, handler: (req: http.IncomingMessage, res: http.ServerResponse) => void): void;
   /** A file inside a conversation's workspace, or an error text if the path would leave it. */
@@ -121,4 +168,8 @@ export interface Adapter {
   typing?(target: ReplyTarget): Promise<void>;
   /** Sends a file from the workspace (for /file). */
   sendFile?(target: ReplyTarget, file: { path: string; name: string }): Promise<void>;
+  /** Posts a card with buttons; returns the platform's id of it. Without it, cards go out as text. */
+  postCard?(target: ReplyTarget, card: Card): Promise<string>;
+  /** Redraws a card (an answer recorded, or resolved: no buttons). */
+  editCard?(target: ReplyTarget, ref: string, card: Card): Promise<void>;
 }

@@ -19,6 +19,10 @@ export type JobEvent =
   | (JobRef & { type: 'tool'; summary: string })
   /** A status line that is not tool activity (retries, a fresh session). */
   | (JobRef & { type: 'status'; text: string })
+  /** The turn waits for a person: show the request (approvals row `approvalId`). */
+  | (JobRef & { type: 'approval'; approvalId: number })
+  /** A request changed: an answer was recorded, or it was decided, expired or cancelled. */
+  | (JobRef & { type: 'approval_update'; approvalId: number })
   | (JobRef & {
       type: 'finished';
       status: 'done' | 'failed' | 'cancelled';

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { modeOfCli, PERMISSION_MODES, type PermissionMode } from './approvals/types.js';
 import type { BusEvent } from './bus.js';
 import type { Config, EngineName } from './config/schema.js';
 import type { Conversation, Session } from './store/db.js';
@@ -28,6 +29,8 @@ export const COMMANDS: CommandSpec[] = [
   { name: 'remember', args: '<text>', description: 'Store a fact in long-term memory' },
   { name: 'memory', args: '[<query>]', description: 'Recent memories, or search them' },
   { name: 'engine', args: '[claude | codex | gemini]', description: "Show or switch this conversation's engine" },
+  { name: 'mode', args: '[ask | edits | plan | auto]', description: 'What Claude may do without asking you here' },
+  { name: 'permissions', args: '[remove <n>]', description: 'Tools you allowed in this conversation' },
   { name: 'file', args: '<path>', description: "Send a file from this conversation's workspace" },
   { name: 'help', description: 'What I can do' },
 ];
@@ -78,6 +81,8 @@ const HANDLERS: Record<string, CommandHandler> = {
   remember: notAvailable('remember'),
   memory: notAvailable('memory'),
   file: sendFile,
+  mode,
+  permissions,
 };
 
 /** Largest file /file sends (Telegram bots can send up to 50 MB). */
@@ -162,6 +167,49 @@ function engine(args: string, ctx: CommandContext): CommandResult {
     text: `Switched to ${wanted}${latest ? `, continuing its session #${latest.id}` : '; your next message starts its session'}. The ${current} session is kept (\`/session list\`, \`/engine ${current}\`).`,
     events: [{ type: 'release', conversationId: conversation.id }],
   };
+}
+
+function mode(args: string, ctx: CommandContext): CommandResult {
+  const { store, config, conversation } = ctx;
+  const engineName = engineOf(config, conversation);
+  const current: PermissionMode = (conversation.permission_mode as PermissionMode | null) ?? modeOfCli(config.engine.claude.permission_mode);
+  const list = (Object.keys(PERMISSION_MODES) as PermissionMode[]).map((m) => `• \`${m}\`${m === current ? ' (now)' : ''}: ${PERMISSION_MODES[m].says}`).join('\n');
+  const otherEngine = engineName === 'claude' ? '' : `\n\n_This conversation uses ${engineName}, whose headless mode cannot ask: its approval settings stay in the config (engine.${engineName}.extra_args). Modes apply to Claude._`;
+  const wanted = args.trim().toLowerCase();
+  if (!wanted) return { text: `Mode: **${current}**. ${PERMISSION_MODES[current].says}\n\n${list}\n\nSwitch with \`/mode <name>\`.${otherEngine}` };
+  if (!(wanted in PERMISSION_MODES)) return { text: `There is no mode "${wanted}". Modes:\n${list}` };
+  const next = wanted as PermissionMode;
+  if (next === 'auto') {
+    const userId = store.messages.get(ctx.messageId)?.user_id ?? '';
+    const admins = config.approvals.admins[conversation.platform as keyof typeof config.approvals.admins] ?? [];
+    if (!admins.includes(userId)) {
+      return { text: `Only an admin can switch to auto (every tool runs without asking). The gateway's owner can add your id (${userId}) to approvals.admins.${conversation.platform}.` };
+    }
+  }
+  store.approvals.setMode(conversation.id, next);
+  return {
+    text: `Mode: **${next}**. ${PERMISSION_MODES[next].says}${otherEngine}`,
+    // A live CLI keeps its mode for life: the next message starts one in the new mode.
+    events: [{ type: 'release', conversationId: conversation.id }],
+  };
+}
+
+function permissions(args: string, ctx: CommandContext): CommandResult {
+  const { store, conversation, config } = ctx;
+  const rules = store.approvals.rules(conversation.id);
+  const [sub, n] = args.trim().split(/\s+/);
+  if (sub === 'remove') {
+    const index = Number(n);
+    const rule = Number.isInteger(index) ? rules[index - 1] : undefined;
+    if (!rule) return { text: rules.length ? `Which one? \`/permissions remove <n>\` with n from 1 to ${rules.length}.` : 'Nothing is allowed in this conversation yet.' };
+    store.approvals.removeRule(rule.id);
+    return { text: `Removed \`${rule.rule}\`: Claude asks again next time.`, events: [{ type: 'release', conversationId: conversation.id }] };
+  }
+  if (sub) return { text: 'Use `/permissions` to list, or `/permissions remove <n>`.' };
+  const fromConfig = config.engine.claude.allowed_tools.length ? `\n\nAllowed for every conversation (engine.claude.allowed_tools): ${config.engine.claude.allowed_tools.map((r) => `\`${r}\``).join(', ')}.` : '';
+  if (!rules.length) return { text: `Nothing is allowed in this conversation yet: press "Allow in this conversation" on a request to keep it.${fromConfig}` };
+  const list = rules.map((r, i) => `${i + 1}. \`${r.rule}\` (by ${r.created_by}, ${ago(r.created_at)})`).join('\n');
+  return { text: `Allowed in this conversation without asking:\n${list}\n\nRemove one with \`/permissions remove <n>\`.${fromConfig}` };
 }
 
 function stop(_args: string, ctx: CommandContext): CommandResult {

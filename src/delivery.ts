@@ -11,7 +11,8 @@
  * All of one conversation's platform calls go through one lane, so a late draft edit can never land
  * after the final text.
  */
-import { DeliveryError, type Adapter, type ReplyTarget, type ReplyText } from './adapter.js';
+import { DeliveryError, STOP_ACTION, type Adapter, type Card, type ReplyTarget, type ReplyText } from './adapter.js';
+import type { ApprovalDesk } from './approvals/index.js';
 import type { Bus, BusEvent, JobEvent } from './bus.js';
 import type { Logger } from './log.js';
 import type { Platform } from './message.js';
@@ -25,6 +26,8 @@ export interface DeliveryDeps {
   bus: Bus;
   adapters: Map<Platform, Adapter>;
   log: Logger;
+  /** Draws approval requests as cards. */
+  desk?: ApprovalDesk;
   /** How often to look for replies due for a retry. */
   tickMs?: number;
 }
@@ -137,6 +140,10 @@ export class Delivery {
         this.live.get(event.messageId)?.finish();
         this.live.delete(event.messageId);
         return;
+      case 'approval':
+      case 'approval_update':
+        this.showCard(event.conversationId, event.approvalId);
+        return;
       default:
         return;
     }
@@ -177,6 +184,44 @@ export class Delivery {
       }));
     }
     await Promise.allSettled(work);
+  }
+
+  /**
+   * Shows an approval request, or redraws it once answered. In the conversation's lane, so the card
+   * comes after the draft that led to it and its redraw after its post. A request that cannot be
+   * shown is retried a few times; after that it waits for its timeout, which denies it.
+   */
+  private showCard(conversationId: string, approvalId: number): void {
+    const { store, desk, log } = this.deps;
+    const conversation = store.conversations.get(conversationId);
+    const adapter = conversation && this.deps.adapters.get(conversation.platform as Platform);
+    // The HTTP API shows requests from its own event stream.
+    if (!desk || !conversation || !adapter || adapter.caps.liveDrafts === false) return;
+    void this.lane(conversationId, async () => {
+      for (let attempt = 0; attempt < 5 && !this.stopped; attempt++) {
+        const row = store.approvals.get(approvalId);
+        if (!row || (!row.platform_ref && row.status !== 'pending')) return;
+        const card = desk.card(row);
+        const target = targetOf(conversation, store.messages.get(row.message_id));
+        try {
+          await this.waitForPause(conversationId);
+          if (!row.platform_ref) {
+            const ref = adapter.postCard ? await adapter.postCard(target, card) : await adapter.post(target, { markdown: cardAsText(card), partial: false });
+            store.approvals.setRef(row.id, ref);
+          } else if (adapter.editCard) {
+            await adapter.editCard(target, row.platform_ref, card);
+          } else {
+            await adapter.edit(target, row.platform_ref, { markdown: cardAsText(card), partial: false });
+          }
+          return;
+        } catch (err) {
+          if (err instanceof DeliveryError && err.retryAfterMs) this.pause(conversationId, err.retryAfterMs);
+          log.warn({ conversationId, approvalId, err: (err as Error).message }, 'approval request could not be shown; retrying');
+          if (err instanceof DeliveryError && !err.retryable) return;
+          await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+        }
+      }
+    });
   }
 
   /** Delivers one outbox row (read afresh: a draft may have been posted meanwhile). False: stop this conversation for now. */
@@ -243,6 +288,14 @@ export class Delivery {
     }
     return adapter.post(target, reply);
   }
+}
+
+/** A card as plain text with numbered choices, for adapters without buttons (a reply with the number is the click). */
+export function cardAsText(card: Card): string {
+  const actions = card.actions.flat();
+  if (!actions.length) return card.markdown;
+  const choices = actions.map((a, i) => `**${i + 1}** ${a.label}`).join(' · ');
+  return `${card.markdown}\n\n${choices} — reply with the number.`;
 }
 
 /** Where the answer to this message goes. */
@@ -371,6 +424,7 @@ class LiveReply {
   private preview(): ReplyText {
     const status = this.status;
     if (this.adapter.caps.appendOnly) return { markdown: this.text, partial: true, status };
+    const actions = this.adapter.caps.buttons ? [{ id: STOP_ACTION, label: 'Stop' }] : undefined;
     const room = this.adapter.caps.maxChars - (status ? status.length + 8 : 0) - 16;
     let text = this.text;
     if (text.length > room) {
@@ -380,6 +434,6 @@ class LiveReply {
       const fence = fenceAfter(text.slice(0, cut), undefined);
       text = '…\n' + (fence ? `${fence.marker}${fence.info}\n` : '') + text.slice(cut);
     }
-    return { markdown: repairPartial(text), partial: true, status };
+    return { markdown: repairPartial(text), partial: true, status, actions };
   }
 }

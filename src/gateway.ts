@@ -10,6 +10,7 @@
  */
 import type { Adapter, AdapterHost, GatewayApi } from './adapter.js';
 import { Intake } from './accept.js';
+import { ApprovalDesk } from './approvals/index.js';
 import { LocalBus, type Bus } from './bus.js';
 import type { CommandHandler } from './commands.js';
 import type { LoadedConfig } from './config/load.js';
@@ -54,6 +55,7 @@ export class Gateway {
   delivery?: Delivery;
   metrics?: Metrics;
   memory?: Memory;
+  desk?: ApprovalDesk;
   private extensions: GatewayExtension[] = [];
   private readonly adapters: Adapter[];
   private stopping?: Promise<void>;
@@ -102,8 +104,9 @@ export class Gateway {
     const hooks = mergeHooks(extensions.map((e) => e.hooks).filter((h): h is TurnHooks => !!h));
 
     gateway.engines = new Engines(config, log, options.env);
+    const desk = (gateway.desk = new ApprovalDesk({ store, bus, config, log }));
     if (role !== 'gateway') {
-      const worker = new TurnWorker({ store, bus, engines: gateway.engines, config, log, hooks });
+      const worker = new TurnWorker({ store, bus, engines: gateway.engines, config, log, hooks, desk });
       // /new, /forget... in any process: stop that conversation's live CLI here.
       bus.subscribe((event) => {
         if (event.type === 'release') void gateway.engines!.release(event.conversationId);
@@ -112,9 +115,9 @@ export class Gateway {
     }
     if (role !== 'worker') {
       const byPlatform = new Map<Platform, Adapter>(options.adapters.map((a) => [a.platform, a]));
-      gateway.delivery = new Delivery({ store, bus, adapters: byPlatform, log });
+      gateway.delivery = new Delivery({ store, bus, adapters: byPlatform, log, desk });
       gateway.intake = new Intake({
-        store, queue, bus, config, log, enabledEngines: gateway.engines.enabled(), commandExtensions: commands,
+        store, queue, bus, config, log, desk, enabledEngines: gateway.engines.enabled(), commandExtensions: commands,
         maxFileBytes: (platform) => maxFileMb(config, platform) * 1024 * 1024,
       });
       gateway.metrics = new Metrics(store, bus, queue, gateway.engines);
@@ -150,6 +153,7 @@ export class Gateway {
   private adapterHost(): AdapterHost {
     return {
       receive: (message) => this.intake!.receive(message),
+      act: (action) => this.intake!.act(action),
       mount: (path, handler) => this.http.mount(path, handler),
       workspaceFile: (address, relativePath) => {
         const resolved = resolveInside(workspacePath(this.config.workspace.root, conversationIdOf(address)), relativePath);

@@ -32,6 +32,8 @@ export interface InboundMessage {
   messageId?: string;
   text: string;
   files?: InboundFile[];
+  /** The platform's id of the message this one replies to (a reply to an approval request answers it). */
+  replyToRef?: string;
   /** What the adapter needs later to answer this message (reply-to id, interaction token...). Stored as JSON. */
   replyContext?: Record<string, unknown>;
 }

@@ -7,6 +7,8 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
+import type { ApprovalDesk } from './approvals/index.js';
+import { PERMISSION_MODES, type PermissionMode } from './approvals/types.js';
 import type { Bus, JobEvent } from './bus.js';
 import type { Config } from './config/schema.js';
 import type { Engines } from './engine/index.js';
@@ -34,6 +36,8 @@ export interface WorkerDeps {
   engines: Engines;
   config: Config;
   log: Logger;
+  /** Where a paused turn asks a person (tool approvals, questions, plans). */
+  desk: ApprovalDesk;
   hooks?: TurnHooks;
 }
 
@@ -86,6 +90,7 @@ export class TurnWorker {
       return false;
     }
     const session = this.sessionFor(conversation, engine.name);
+    this.deps.desk.expireEarlierAttempts(message);
     bus.publish({ type: 'started', ...ref, attempt: message.attempts, engine: engine.name });
 
     const abort = new AbortController();
@@ -114,6 +119,9 @@ export class TurnWorker {
         systemPrompt: this.systemPrompt(conversation),
         context: await this.context(message, conversation),
         mcpConfig: this.deps.hooks?.mcpConfig?.(message, conversation),
+        permissionMode: conversation.permission_mode ? PERMISSION_MODES[conversation.permission_mode as PermissionMode]?.cli : undefined,
+        allowRules: store.approvals.rules(conversation.id).map((r) => r.rule),
+        ask: (ask, askSignal) => this.deps.desk.ask(message, conversation, ask, askSignal),
       };
       outcome = await this.runWithRetries(engine, turn, session, ref, abort.signal, notices);
       if (outcome.error?.code === 'session_missing') {

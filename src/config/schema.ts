@@ -65,9 +65,12 @@ const claude = z.strictObject({
   path: z.string().default(''),
   /** `--model`; empty: the CLI's default. */
   model: z.string().default(''),
-  /** `--permission-mode`: what Claude may do without asking (nobody is there to approve). */
+  /**
+   * Mode of new conversations (`/mode` changes it per conversation): "default" asks in the chat before
+   * a command or an edit, "acceptEdits" edits unasked, "plan" only plans, "bypassPermissions" never asks.
+   */
   permission_mode: permissionMode.default('default'),
-  /** `--allowedTools`, e.g. ["Bash(git *)", "Edit"]. */
+  /** `--allowedTools`, e.g. ["Bash(git *)", "Edit"]: these run without asking. */
   allowed_tools: z.array(z.string()).default([]),
   /** `--disallowedTools`. */
   disallowed_tools: z.array(z.string()).default([]),
@@ -236,6 +239,17 @@ const memory = z.strictObject({
   mcp: z.enum(['http', 'stdio', 'off']).default('http'),
 });
 
+const platformIds = z.partialRecord(z.enum(['local', 'http', 'telegram', 'slack', 'discord']), ids).default({});
+
+const approvals = z.strictObject({
+  /** A request nobody answers in this time is denied, and the chat says so. */
+  timeout_s: seconds.default(600),
+  /** Besides the person whose message started the turn, these users may answer requests, per platform: { slack = ["U123"] }. */
+  approvers: platformIds,
+  /** Users who may switch a conversation to `/mode auto` (every tool runs unasked), per platform. */
+  admins: platformIds,
+});
+
 /** People known on several platforms: their memories and budgets are shared when scope is "user". */
 const person = z.strictObject({
   telegram: id.optional(),
@@ -262,6 +276,7 @@ export const configSchema = z.strictObject({
   discord: discord.prefault({}),
   http: http.prefault({}),
   memory: memory.prefault({}),
+  approvals: approvals.prefault({}),
   people: z.record(z.string(), person).default({}),
 });
 

@@ -3,6 +3,7 @@
  * typed events stream out while it runs, and one outcome comes back. Each CLI's own output format is
  * parsed inside its engine, once, into these types.
  */
+import type { Decision, PermissionAsk } from '../approvals/types.js';
 import type { EngineName } from '../config/schema.js';
 
 export type { EngineName };
@@ -23,6 +24,15 @@ export interface TurnRequest {
   context?: string;
   /** MCP servers for this turn, as the JSON `--mcp-config` takes. */
   mcpConfig?: string;
+  /** The CLI's `--permission-mode` for this turn; undefined: the configured one. */
+  permissionMode?: string;
+  /** Tool rules a person chose to keep for this conversation ("Bash(npm test *)"), allowed without asking. */
+  allowRules?: string[];
+  /**
+   * Asks a person (tool approval, a question, a plan) and resolves with their decision. The turn is
+   * paused meanwhile and its timeout does not run. Undefined: nobody can be asked; requests are denied.
+   */
+  ask?: (ask: PermissionAsk, signal: AbortSignal) => Promise<Decision>;
 }
 
 export type EngineEvent =

@@ -21,7 +21,7 @@ export class Conversations {
       this.db.q.insertInto('conversations')
         .values({
           id, platform: address.platform, chat_id: address.chatId, thread_id: address.threadId ?? '',
-          user_id: userId, title: null, engine: null, active_session_id: null, last_message_at: now,
+          user_id: userId, title: null, engine: null, permission_mode: null, active_session_id: null, last_message_at: now,
           created_at: now, updated_at: now,
         })
         .onConflict((oc) => oc.column('id').doUpdateSet({ last_message_at: now })),

@@ -10,6 +10,7 @@ import * as sqliteVec from 'sqlite-vec';
 import {
   Kysely, SqliteDialect, type Compilable, type Generated, type Selectable,
 } from 'kysely';
+import type { ApprovalKind, ApprovalStatus, Choice } from '../approvals/types.js';
 import { MIGRATIONS_DIR } from '../paths.js';
 
 export interface ConversationsTable {
@@ -24,6 +25,8 @@ export interface ConversationsTable {
   last_message_at: number | null;
   created_at: number;
   updated_at: number;
+  /** ask | edits | plan | auto; null: the configured default. */
+  permission_mode: string | null;
 }
 
 export interface SessionsTable {
@@ -118,6 +121,35 @@ export interface MemoriesTable {
   updated_at: number;
 }
 
+export interface ApprovalsTable {
+  id: Generated<number>;
+  conversation_id: string;
+  message_id: number;
+  kind: ApprovalKind;
+  tool: string;
+  input: string;
+  suggestions: string;
+  requested_by: string;
+  status: ApprovalStatus;
+  choice: Choice | null;
+  reason: string | null;
+  answers: string;
+  decided_by: string | null;
+  platform_ref: string | null;
+  waiting: number;
+  expires_at: number;
+  created_at: number;
+  decided_at: number | null;
+}
+
+export interface PermissionRulesTable {
+  id: Generated<number>;
+  conversation_id: string;
+  rule: string;
+  created_by: string;
+  created_at: number;
+}
+
 export interface MemoryVectorsTable {
   id: number;
   vector: Buffer;
@@ -142,6 +174,8 @@ export interface Tables {
   memories: MemoriesTable;
   memory_vectors: MemoryVectorsTable;
   memory_scopes: MemoryScopesTable;
+  approvals: ApprovalsTable;
+  permission_rules: PermissionRulesTable;
 }
 
 export type Conversation = Selectable<ConversationsTable>;
@@ -150,6 +184,8 @@ export type Message = Selectable<MessagesTable>;
 export type OutboxRow = Selectable<OutboxTable>;
 export type TranscriptRow = Selectable<TranscriptTable>;
 export type MemoryRow = Selectable<MemoriesTable>;
+export type ApprovalRow = Selectable<ApprovalsTable>;
+export type PermissionRule = Selectable<PermissionRulesTable>;
 
 /** One open database: the raw handle for synchronous work and Kysely to build queries. */
 export class Db {

@@ -1,4 +1,5 @@
 /** The store: one SQLite database and a small repository per table group. */
+import { Approvals } from './approvals.js';
 import { Conversations } from './conversations.js';
 import { openDb, type Db } from './db.js';
 import { Messages } from './messages.js';
@@ -10,12 +11,14 @@ export class Store {
   readonly messages: Messages;
   readonly outbox: Outbox;
   readonly transcript: Transcript;
+  readonly approvals: Approvals;
 
   constructor(readonly db: Db) {
     this.conversations = new Conversations(db);
     this.messages = new Messages(db);
     this.outbox = new Outbox(db);
     this.transcript = new Transcript(db);
+    this.approvals = new Approvals(db);
   }
 
   static open(file: string): Store {

@@ -8,6 +8,7 @@
  *
  *   [[status 529]]          answer with that HTTP error
  *   [[tool Bash: echo hi]]  ask for a tool call; the follow-up request gets "tool said: <result>"
+ *   [[call Write {"file_path": "a.txt", "content": "hi"}]]  a tool call with this JSON input
  *   [[long 10000]]          a Markdown answer of about that many characters, with code blocks
  *   [[slow 50]]             wait that many ms between deltas
  *   [[hang]]                never answer
@@ -132,6 +133,8 @@ export class AnthropicFake {
     const status = /\[\[status (\d+)\]\]/.exec(p);
     if (status) return { ...turn, status: Number(status[1]) };
     if (p.includes('[[hang]]')) return { hang: true };
+    const call = /\[\[call (\w+) (\{[\s\S]*?\})\]\]/.exec(p);
+    if (call) return { ...turn, toolUse: { name: call[1]!, input: JSON.parse(call[2]!) } };
     const tool = /\[\[tool (\w+): ([^\]]+)\]\]/.exec(p);
     if (tool) return { ...turn, toolUse: { name: tool[1]!, input: { command: tool[2], description: 'run it' } } };
     const long = /\[\[long (\d+)\]\]/.exec(p);

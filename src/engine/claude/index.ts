@@ -2,9 +2,12 @@
  * The Claude Code engine: runs the real `claude` binary headless, one turn at a time per conversation.
  *
  * Two ways to run a turn, same events and outcome:
- * - one-shot: `claude -p <prompt> --output-format stream-json ... [--resume <id>]`, a process per turn;
- * - live: one long-lived `claude -p --input-format stream-json ...` per active conversation, each
- *   message written to its stdin, so a follow-up skips the CLI's start-up (see live.ts).
+ * - one-shot: `claude -p --input-format stream-json ... [--resume <id>]`, a process per turn;
+ * - live: one long-lived process of the same kind per active conversation, each message written to
+ *   its stdin, so a follow-up skips the CLI's start-up (see live.ts).
+ * Either way the prompt travels as a JSON line on stdin (never argv, never a shell), and with
+ * `--permission-prompt-tool stdio` every permission check, question and plan comes back to cligate
+ * as a control request that a person answers in the chat (see control.ts).
  */
 import crypto from 'node:crypto';
 import type { Config } from '../../config/schema.js';
@@ -16,6 +19,7 @@ import type { Engine, EngineCheck, EngineEvent, TurnOutcome, TurnRequest } from 
 import { LivePool } from './live.js';
 import { claudeOutcome, cliMissing } from './outcome.js';
 import { ClaudeStream } from './stream.js';
+import { answerControl } from './control.js';
 
 export interface ClaudeEngineOptions {
   claude: Config['engine']['claude'];
@@ -39,7 +43,7 @@ export class ClaudeEngine implements Engine {
     if (options.live.enabled) {
       this.pool = new LivePool({
         bin: this.bin,
-        env: () => this.env(),
+        env: (turn) => this.env(turn),
         maxProcesses: options.live.max_processes,
         idleTimeoutMs: options.live.idle_timeout_s * 1000,
         timeoutMs: options.jobTimeoutS * 1000,
@@ -74,15 +78,14 @@ export class ClaudeEngine implements Engine {
   }
 
   /** Arguments for one turn; the prompt goes last, after `--`, so a prompt starting with "-" is not a flag. */
-  args(turn: Pick<TurnRequest, 'sessionId' | 'systemPrompt' | 'context' | 'mcpConfig' | 'prompt'>, mode: ClaudeMode): string[] {
+  args(turn: Pick<TurnRequest, 'sessionId' | 'systemPrompt' | 'context' | 'mcpConfig' | 'permissionMode' | 'allowRules'>, mode: ClaudeMode): string[] {
     const c = this.options.claude;
-    const args = ['-p', '--output-format', 'stream-json', '--verbose', '--include-partial-messages'];
-    if (mode === 'live') args.push('--input-format', 'stream-json');
+    const args = ['-p', '--output-format', 'stream-json', '--verbose', '--include-partial-messages', '--input-format', 'stream-json'];
     if (turn.sessionId) args.push('--resume', turn.sessionId);
     if (c.model) args.push('--model', c.model);
-    args.push('--permission-mode', c.permission_mode);
-    // cligate's own MCP tools (memory) are allowed; nobody is there to approve them.
-    const allowed = turn.mcpConfig ? [...c.allowed_tools, 'mcp__memory'] : c.allowed_tools;
+    args.push('--permission-mode', turn.permissionMode ?? c.permission_mode, '--permission-prompt-tool', 'stdio');
+    // cligate's own MCP tools (memory) are allowed without asking: they only touch this person's memories.
+    const allowed = [...c.allowed_tools, ...(turn.allowRules ?? []), ...(turn.mcpConfig ? ['mcp__memory'] : [])];
     if (allowed.length) args.push('--allowedTools', ...allowed);
     if (c.disallowed_tools.length) args.push('--disallowedTools', ...c.disallowed_tools);
     if (c.max_turns > 0) args.push('--max-turns', String(c.max_turns));
@@ -91,17 +94,19 @@ export class ClaudeEngine implements Engine {
     if (system) args.push('--append-system-prompt', system);
     if (turn.mcpConfig) args.push('--mcp-config', turn.mcpConfig);
     args.push(...c.extra_args);
-    if (mode === 'oneshot') args.push('--', turn.prompt);
     return args;
   }
 
-  env(): NodeJS.ProcessEnv {
+  env(turn?: Pick<TurnRequest, 'permissionMode'>): NodeJS.ProcessEnv {
     const base = this.options.env ?? process.env;
+    const bypass = (turn?.permissionMode ?? this.options.claude.permission_mode) === 'bypassPermissions';
     return {
       ...base,
       // The gateway runs its own retry policy around the CLI's (see retry.cli_max_retries).
       CLAUDE_CODE_MAX_RETRIES: String(this.options.retry.cli_max_retries),
       DISABLE_AUTOUPDATER: base.DISABLE_AUTOUPDATER ?? '1',
+      // As root the CLI refuses to bypass permissions unless told it is sandboxed; an admin chose /mode auto.
+      ...(bypass && process.getuid?.() === 0 ? { IS_SANDBOX: '1' } : {}),
       ...this.options.claude.env,
     };
   }
@@ -109,11 +114,16 @@ export class ClaudeEngine implements Engine {
   private async oneShot(turn: TurnRequest, onEvent: (event: EngineEvent) => void, signal: AbortSignal): Promise<TurnOutcome> {
     const stream = new ClaudeStream();
     const run = await runOnce({
-      bin: this.bin, args: this.args(turn, 'oneshot'), cwd: turn.cwd, env: this.env(),
-      // stdin stays closed: an open, silent one makes `claude -p` wait 3 s.
+      bin: this.bin, args: this.args(turn, 'oneshot'), cwd: turn.cwd, env: this.env(turn),
+      // The prompt is the first line on stdin; stdin stays open for the answers to control requests.
+      input: JSON.stringify({ type: 'user', message: { role: 'user', content: turn.prompt } }) + '\n',
+      interactive: true,
       timeoutMs: this.options.jobTimeoutS * 1000, signal, onEvent,
-      onLine: (line) => {
+      onLine: (line, control) => {
         for (const event of stream.push(line)) onEvent(event);
+        for (const request of stream.takeControlRequests()) {
+          void answerControl(request, turn, control.clock, signal).then((response) => control.write(JSON.stringify(response)));
+        }
       },
       // The answer is complete at the result line; the process takes a few more ms to exit on its own.
       finished: () => stream.result !== undefined,

@@ -14,10 +14,11 @@ import { startCli, type CliProcess } from '../process.js';
 import type { EngineEvent, TurnOutcome, TurnRequest } from '../types.js';
 import type { RunFacts } from './outcome.js';
 import { ClaudeStream } from './stream.js';
+import { answerControl, PausableTimer } from './control.js';
 
 export interface LivePoolOptions {
   bin: string;
-  env: () => NodeJS.ProcessEnv;
+  env: (turn: TurnRequest) => NodeJS.ProcessEnv;
   maxProcesses: number;
   idleTimeoutMs: number;
   timeoutMs: number;
@@ -73,14 +74,17 @@ class LiveProcess {
     let cancelled = false;
     let finished: () => void = () => {};
     const done = new Promise<void>((resolve) => (finished = resolve));
-    this.onTurnLine = (line) => {
-      for (const event of this.stream.push(line)) onEvent(event);
-      if (this.stream.result) finished();
-    };
-    const timer = setTimeout(() => {
+    const timer = new PausableTimer(this.pool.options.timeoutMs, () => {
       timedOut = true;
       void this.proc.kill();
-    }, this.pool.options.timeoutMs);
+    });
+    this.onTurnLine = (line) => {
+      for (const event of this.stream.push(line)) onEvent(event);
+      for (const request of this.stream.takeControlRequests()) {
+        void answerControl(request, turn, timer, signal).then((response) => this.write(response));
+      }
+      if (this.stream.result) finished();
+    };
     const onAbort = () => {
       cancelled = true;
       this.write({ type: 'control_request', request_id: `interrupt_${++this.requestSeq}`, request: { subtype: 'interrupt' } });
@@ -94,7 +98,7 @@ class LiveProcess {
     if (this.proc.child.pid) onEvent({ type: 'process', pid: this.proc.child.pid });
     this.write({ type: 'user', message: { role: 'user', content: this.content(turn) } });
     await Promise.race([done, this.proc.gone]);
-    clearTimeout(timer);
+    timer.clear();
     signal.removeEventListener('abort', onAbort);
     this.onTurnLine = undefined;
     this.busy = false;
@@ -212,7 +216,7 @@ export class LivePool {
   }
 
   private spawn(turn: TurnRequest, args: string[], key: string): LiveProcess {
-    const live = new LiveProcess(turn.conversationId, key, args, turn.cwd, this.options.env(), turn, this);
+    const live = new LiveProcess(turn.conversationId, key, args, turn.cwd, this.options.env(turn), turn, this);
     this.processes.set(turn.conversationId, live);
     return live;
   }

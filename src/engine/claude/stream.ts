@@ -4,6 +4,7 @@
  * Unknown types and subtypes are ignored, as the CLI adds new ones between versions.
  */
 import type { EngineEvent, Usage } from '../types.js';
+import { controlRequestOf, type ControlRequest } from './control.js';
 
 export interface ClaudeResult {
   isError: boolean;
@@ -33,6 +34,17 @@ export class ClaudeStream {
   lines = 0;
   /** The answer text streamed so far in this turn. */
   streamedText = '';
+  /** Requests the CLI is waiting on (`--permission-prompt-tool stdio`), not yet taken by the runner. */
+  private controls: ControlRequest[] = [];
+  /** Inputs of this turn's tool calls by id: a control request may leave its input out (ExitPlanMode's plan). */
+  private readonly toolInputs = new Map<string, Record<string, unknown>>();
+
+  /** The control requests received since the last call; the runner must answer each. */
+  takeControlRequests(): ControlRequest[] {
+    const taken = this.controls;
+    this.controls = [];
+    return taken;
+  }
 
   /** Parses one line and returns the events it carries. */
   push(line: string): EngineEvent[] {
@@ -57,6 +69,14 @@ export class ClaudeStream {
         return this.assistant(ev);
       case 'user':
         return this.user(ev);
+      case 'control_request': {
+        const request = controlRequestOf(ev);
+        if (!request) return [];
+        const known = this.toolInputs.get(String(request.body.tool_use_id ?? ''));
+        if (known) request.body = { ...request.body, input: { ...known, ...(request.body.input ?? {}) } };
+        this.controls.push(request);
+        return [];
+      }
       case 'result':
         this.result = parseResult(ev);
         if (this.result.sessionId) this.sessionId = this.result.sessionId;
@@ -71,6 +91,7 @@ export class ClaudeStream {
     this.result = undefined;
     this.apiErrorKind = undefined;
     this.streamedText = '';
+    this.toolInputs.clear();
   }
 
   private system(ev: any): EngineEvent[] {
@@ -113,6 +134,7 @@ export class ClaudeStream {
     const events: EngineEvent[] = [];
     for (const block of asArray(ev.message?.content)) {
       if (block?.type === 'tool_use' && typeof block.name === 'string') {
+        if (block.input && typeof block.input === 'object') this.toolInputs.set(String(block.id ?? ''), block.input);
         events.push({ type: 'tool_use', id: String(block.id ?? ''), name: block.name, summary: summarizeTool(block.name, block.input) });
       }
     }

@@ -1,0 +1,90 @@
+/**
+ * Requests waiting for a person, and the rules and modes people chose per conversation. A request
+ * is decided by one conditional update (`where status = 'pending'`), so a double click or two
+ * approvers at once decide it once.
+ */
+import type { ApprovalStatus, Choice, PermissionAsk, PermissionMode } from '../approvals/types.js';
+import type { ApprovalRow, Db, PermissionRule } from './db.js';
+
+export interface NewApproval {
+  conversationId: string;
+  messageId: number;
+  ask: PermissionAsk;
+  requestedBy: string;
+  waiting: number;
+  expiresAt: number;
+}
+
+export class Approvals {
+  constructor(private readonly db: Db) {}
+
+  create(a: NewApproval, now = Date.now()): ApprovalRow {
+    const { lastInsertRowid } = this.db.run(this.db.q.insertInto('approvals').values({
+      conversation_id: a.conversationId, message_id: a.messageId, kind: a.ask.kind, tool: a.ask.tool,
+      input: JSON.stringify(a.ask.input), suggestions: JSON.stringify(a.ask.suggestions), requested_by: a.requestedBy,
+      status: 'pending', choice: null, reason: null, answers: '{}', decided_by: null, platform_ref: null,
+      waiting: a.waiting, expires_at: a.expiresAt, created_at: now, decided_at: null,
+    }));
+    return this.get(Number(lastInsertRowid))!;
+  }
+
+  get(id: number): ApprovalRow | undefined {
+    return this.db.first(this.db.q.selectFrom('approvals').selectAll().where('id', '=', id));
+  }
+
+  pending(conversationId?: string): ApprovalRow[] {
+    let q = this.db.q.selectFrom('approvals').selectAll().where('status', '=', 'pending');
+    if (conversationId) q = q.where('conversation_id', '=', conversationId);
+    return this.db.all(q.orderBy('id'));
+  }
+
+  /** The pending request shown by this platform message (a reply to it answers it). */
+  pendingByRef(conversationId: string, platformRef: string): ApprovalRow | undefined {
+    return this.db.first(this.db.q.selectFrom('approvals').selectAll()
+      .where('conversation_id', '=', conversationId).where('platform_ref', '=', platformRef).where('status', '=', 'pending'));
+  }
+
+  setRef(id: number, platformRef: string): void {
+    this.db.run(this.db.q.updateTable('approvals').set({ platform_ref: platformRef }).where('id', '=', id));
+  }
+
+  /** Decides a pending request. False when it was no longer pending (decided, expired): nothing changed. */
+  resolve(id: number, status: Exclude<ApprovalStatus, 'pending'>, fields: { choice?: Choice; reason?: string; decidedBy?: string }, now = Date.now()): boolean {
+    return this.db.run(this.db.q.updateTable('approvals')
+      .set({ status, choice: fields.choice ?? null, reason: fields.reason ?? null, decided_by: fields.decidedBy ?? null, decided_at: now })
+      .where('id', '=', id).where('status', '=', 'pending')).changes === 1;
+  }
+
+  /** Records a question's answer so far (multi-select toggles, one of several questions). */
+  setAnswers(id: number, answers: Record<string, string[]>): boolean {
+    return this.db.run(this.db.q.updateTable('approvals').set({ answers: JSON.stringify(answers) })
+      .where('id', '=', id).where('status', '=', 'pending')).changes === 1;
+  }
+
+  /** Requests of an earlier attempt at this turn (a crash, a restart): they can no longer be answered. */
+  expireForMessage(messageId: number, now = Date.now()): ApprovalRow[] {
+    const stale = this.db.all(this.db.q.selectFrom('approvals').selectAll().where('message_id', '=', messageId).where('status', '=', 'pending'));
+    for (const row of stale) this.resolve(row.id, 'expired', { reason: 'restarted' }, now);
+    return stale.map((row) => this.get(row.id)!);
+  }
+
+  rules(conversationId: string): PermissionRule[] {
+    return this.db.all(this.db.q.selectFrom('permission_rules').selectAll().where('conversation_id', '=', conversationId).orderBy('id'));
+  }
+
+  addRules(conversationId: string, rules: string[], createdBy: string, now = Date.now()): void {
+    for (const rule of rules) {
+      this.db.run(this.db.q.insertInto('permission_rules')
+        .values({ conversation_id: conversationId, rule, created_by: createdBy, created_at: now })
+        .onConflict((oc) => oc.doNothing()));
+    }
+  }
+
+  removeRule(id: number): void {
+    this.db.run(this.db.q.deleteFrom('permission_rules').where('id', '=', id));
+  }
+
+  setMode(conversationId: string, mode: PermissionMode | null): void {
+    this.db.run(this.db.q.updateTable('conversations').set({ permission_mode: mode, updated_at: Date.now() }).where('id', '=', conversationId));
+  }
+}
