@@ -10,7 +10,7 @@
 import { Bot, GrammyError, HttpError, InputFile, webhookCallback, type Context } from 'grammy';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Message, MessageEntity, Update } from 'grammy/types';
-import { DeliveryError, type Adapter, type AdapterCaps, type AdapterHost, type ReplyTarget, type ReplyText } from '../../src/adapter.js';
+import { DeliveryError, type Adapter, type AdapterCaps, type AdapterHost, type Card, type CardAction, type ReplyTarget, type ReplyText } from '../../src/adapter.js';
 import { COMMANDS } from '../../src/commands.js';
 import type { Config } from '../../src/config/schema.js';
 import type { InboundFile, InboundMessage } from '../../src/message.js';
@@ -20,7 +20,7 @@ import { statusLine, toTelegram, type ParseMode } from './markdown.js';
 export class TelegramAdapter implements Adapter {
   readonly platform = 'telegram' as const;
   // 4096 characters after entity parsing; Markdown markers vanish, so 4000 of Markdown is safe.
-  readonly caps: AdapterCaps = { maxChars: 4000, editIntervalMs: 1000, typingIntervalMs: 4500 };
+  readonly caps: AdapterCaps = { maxChars: 4000, editIntervalMs: 1000, typingIntervalMs: 4500, buttons: true };
   readonly bot: Bot;
   private host?: AdapterHost;
   private polling = false;
@@ -36,6 +36,7 @@ export class TelegramAdapter implements Adapter {
   async start(host: AdapterHost): Promise<void> {
     this.host = host;
     this.bot.on(['message', 'channel_post'], (ctx) => this.onMessage(ctx));
+    this.bot.on('callback_query:data', (ctx) => this.onButton(ctx));
     this.bot.catch((err) => host.log.error({ err: err.error instanceof Error ? err.error.message : String(err.error) }, 'telegram: update failed'));
     await this.bot.init();
     await this.bot.api.setMyCommands(COMMANDS.map((c) => ({ command: c.name, description: c.description.slice(0, 256) }))).catch((err) => {
@@ -46,13 +47,13 @@ export class TelegramAdapter implements Adapter {
       host.mount(path, this.webhookHandler());
       await this.bot.api.setWebhook(this.config.webhook_url, {
         secret_token: this.config.webhook_secret || undefined,
-        allowed_updates: ['message'],
+        allowed_updates: ['message', 'callback_query'],
       });
     } else {
       await this.bot.api.deleteWebhook();
       this.polling = true;
       // Not awaited: start() resolves only when polling stops.
-      void this.bot.start({ allowed_updates: ['message'], drop_pending_updates: false }).catch((err) => {
+      void this.bot.start({ allowed_updates: ['message', 'callback_query'], drop_pending_updates: false }).catch((err) => {
         host.log.error({ err: (err as Error).message }, 'telegram: polling stopped');
       });
     }
@@ -103,6 +104,29 @@ export class TelegramAdapter implements Adapter {
     }
   }
 
+  /**
+   * A press on one of the bot's inline buttons. The presser is Telegram's `from` (the update comes
+   * from Telegram, verified by the webhook secret or polling), never the button's data. The answer
+   * shows as a toast; a refusal as an alert the presser must dismiss.
+   */
+  private async onButton(ctx: Context): Promise<void> {
+    const query = ctx.callbackQuery!;
+    const message = query.message;
+    if (!message || !query.data) {
+      await ctx.answerCallbackQuery().catch(() => {});
+      return;
+    }
+    const threadId = 'is_topic_message' in message && message.is_topic_message && message.message_thread_id ? String(message.message_thread_id) : undefined;
+    const result = await this.host!.act({
+      address: { platform: 'telegram', chatId: String(message.chat.id), threadId },
+      userId: String(query.from.id),
+      userName: query.from.username ? `@${query.from.username}` : query.from.first_name,
+      actionId: query.data,
+      messageRef: String(message.message_id),
+    });
+    await ctx.answerCallbackQuery({ text: result.text.slice(0, 200), show_alert: !result.ok }).catch(() => {});
+  }
+
   /** The message as cligate sees it, or undefined when it is not for the bot (group chatter). */
   normalize(message: Message): InboundMessage | undefined {
     const me = this.bot.botInfo;
@@ -130,6 +154,7 @@ export class TelegramAdapter implements Adapter {
       messageId: `${message.chat.id}:${message.message_id}`,
       text: cleaned,
       files,
+      replyToRef: message.reply_to_message ? String(message.reply_to_message.message_id) : undefined,
       replyContext: isPrivate ? undefined : { replyTo: message.message_id },
     };
   }
@@ -158,7 +183,8 @@ export class TelegramAdapter implements Adapter {
     };
   }
 
-  async post(target: ReplyTarget, reply: ReplyText): Promise<string> {
+  /** Posts a message, with `rows` of buttons under it (a draft's Stop, a card's choices). */
+  async post(target: ReplyTarget, reply: ReplyText, rows: CardAction[][] = reply.actions ? [reply.actions] : []): Promise<string> {
     const chatId = target.address.chatId;
     const replyTo = target.context?.replyTo as number | undefined;
     const other = {
@@ -167,15 +193,24 @@ export class TelegramAdapter implements Adapter {
       link_preview_options: { is_disabled: true },
     };
     const sent = await this.call(
-      () => this.bot.api.sendMessage(chatId, this.render(reply), { ...other, parse_mode: this.mode }),
-      () => this.bot.api.sendMessage(chatId, plain(reply), other),
+      () => this.bot.api.sendMessage(chatId, this.render(reply), { ...other, ...keyboard(rows), parse_mode: this.mode }),
+      () => this.bot.api.sendMessage(chatId, plain(reply), { ...other, ...keyboard(rows) }),
     );
     return String(sent.message_id);
   }
 
-  async edit(target: ReplyTarget, ref: string, reply: ReplyText): Promise<void> {
+  async postCard(target: ReplyTarget, card: Card): Promise<string> {
+    return this.post(target, { markdown: card.markdown, partial: false }, card.actions);
+  }
+
+  async editCard(target: ReplyTarget, ref: string, card: Card): Promise<void> {
+    await this.edit(target, ref, { markdown: card.markdown, partial: false }, card.actions);
+  }
+
+  /** Edits a message; its buttons become `rows` (a draft's Stop, a card's choices), or go. */
+  async edit(target: ReplyTarget, ref: string, reply: ReplyText, rows: CardAction[][] = reply.actions ? [reply.actions] : []): Promise<void> {
     const chatId = target.address.chatId;
-    const other = { link_preview_options: { is_disabled: true } };
+    const other = { link_preview_options: { is_disabled: true }, reply_markup: { inline_keyboard: inlineRows(rows) } };
     try {
       await this.call(
         () => this.bot.api.editMessageText(chatId, Number(ref), this.render(reply), { ...other, parse_mode: this.mode }),
@@ -245,6 +280,16 @@ async function readUpdate(req: IncomingMessage): Promise<Update | undefined> {
   } catch {
     return undefined;
   }
+}
+
+function inlineRows(rows: CardAction[][]): { text: string; callback_data: string }[][] {
+  return rows.filter((row) => row.length).map((row) => row.map((a) => ({ text: a.label, callback_data: a.id })));
+}
+
+/** Buttons for a new message: none at all rather than an empty keyboard. */
+function keyboard(rows: CardAction[][]): { reply_markup?: { inline_keyboard: { text: string; callback_data: string }[][] } } {
+  const inline = inlineRows(rows);
+  return inline.length ? { reply_markup: { inline_keyboard: inline } } : {};
 }
 
 function plain(reply: ReplyText): string {

@@ -21,6 +21,8 @@ export interface BotMessage {
   thread_id?: number;
   reply_to?: number;
   edits: number;
+  /** The inline keyboard's buttons, row by row: text and callback data. */
+  buttons?: { text: string; data: string }[][];
 }
 
 interface Failure {
@@ -88,6 +90,21 @@ export class TelegramFake {
     if (m.photo) message.photo = [{ file_id: m.photo.fileId + '-small', file_unique_id: 's', width: 90, height: 90, file_size: 100 }, { file_id: m.photo.fileId, file_unique_id: 'l', width: 800, height: 600, file_size: m.photo.size }];
     if (m.document) message.document = { file_id: m.document.fileId, file_unique_id: 'd', file_name: m.document.name, mime_type: m.document.mime, file_size: m.document.size };
     const update = { update_id: ++this.updateId, message };
+    void this.deliver(update);
+    return update;
+  }
+
+  /** A user presses an inline button under one of the bot's messages; returns the update. */
+  clickButton(m: { chatId: number; userId: number; messageId: number; data: string }): any {
+    const message = this.messages.find((x) => x.chat_id === String(m.chatId) && x.message_id === m.messageId);
+    const update = {
+      update_id: ++this.updateId,
+      callback_query: {
+        id: `cb${this.updateId}`, chat_instance: 'ci', data: m.data,
+        from: { id: m.userId, is_bot: false, first_name: 'User', username: `user${m.userId}` },
+        message: { message_id: m.messageId, date: 0, chat: { id: m.chatId, type: 'private', first_name: 'User' }, from: this.botInfo, text: message?.text ?? '' },
+      },
+    };
     void this.deliver(update);
     return update;
   }
@@ -171,6 +188,7 @@ export class TelegramFake {
         return ok(true);
       case 'setMyCommands':
       case 'sendChatAction':
+      case 'answerCallbackQuery':
         return ok(true);
       case 'sendMessage':
       case 'editMessageText': {
@@ -180,17 +198,18 @@ export class TelegramFake {
         if (method === 'sendMessage') {
           const message: BotMessage = {
             message_id: ++this.messageId, chat_id: String(params.chat_id), text: params.text, parse_mode: params.parse_mode,
-            thread_id: params.message_thread_id, reply_to: params.reply_parameters?.message_id, edits: 0,
+            thread_id: params.message_thread_id, reply_to: params.reply_parameters?.message_id, edits: 0, buttons: buttonsOf(params.reply_markup),
           };
           this.messages.push(message);
           return ok({ message_id: message.message_id, date: 0, chat: { id: Number(params.chat_id), type: 'private' }, text: params.text });
         }
         const target = this.messages.find((x) => x.chat_id === String(params.chat_id) && x.message_id === Number(params.message_id));
         if (!target) return this.reply(res, 400, { ok: false, error_code: 400, description: 'Bad Request: message to edit not found' });
-        if (target.text === params.text && target.parse_mode === params.parse_mode) {
+        const buttons = buttonsOf(params.reply_markup);
+        if (target.text === params.text && target.parse_mode === params.parse_mode && JSON.stringify(target.buttons) === JSON.stringify(buttons)) {
           return this.reply(res, 400, { ok: false, error_code: 400, description: 'Bad Request: message is not modified' });
         }
-        Object.assign(target, { text: params.text, parse_mode: params.parse_mode, edits: target.edits + 1 });
+        Object.assign(target, { text: params.text, parse_mode: params.parse_mode, edits: target.edits + 1, buttons });
         return ok({ message_id: target.message_id, date: 0, chat: { id: Number(params.chat_id), type: 'private' }, text: params.text });
       }
       case 'deleteMessage': {
@@ -231,6 +250,12 @@ export class TelegramFake {
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
   }
+}
+
+function buttonsOf(markup: unknown): { text: string; data: string }[][] | undefined {
+  const parsed = typeof markup === 'string' ? JSON.parse(markup) : markup;
+  const rows = (parsed as { inline_keyboard?: { text: string; callback_data: string }[][] } | undefined)?.inline_keyboard;
+  return rows?.length ? rows.map((row) => row.map((b) => ({ text: b.text, data: b.callback_data }))) : undefined;
 }
 
 function autoEntities(text: string): any[] {
