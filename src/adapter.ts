@@ -4,6 +4,7 @@
  * Everything platform-specific (ids, markup, limits, rate rules) stays inside its folder.
  */
 import type http from 'node:http';
+import type { ApiDecision, ApprovalView } from './approvals/index.js';
 import type { JobEvent } from './bus.js';
 import type { Logger } from './log.js';
 import type { ChatAddress, InboundMessage, Platform } from './message.js';
@@ -148,6 +149,12 @@ export interface GatewayApi {
   health(): Promise<HealthReport>;
   /** Prometheus text exposition. */
   metrics(): Promise<string>;
+  /** Approval requests: the pending ones a person may answer, one by id, and deciding one. */
+  approvals: {
+    pendingFor(by: { platform: Platform; userId: string }): ApprovalView[];
+    get(approvalId: number): ApprovalView | undefined;
+    decide(approvalId: number, by: { platform: Platform; userId: string; name?: string }, decision: ApiDecision): { status: 200 | 403 | 404 | 409 | 422; text: string; approval?: ApprovalView };
+  };
   /** API keys cligate made itself (hashed); keys from the config are the HTTP adapter's own business. */
   storedKeys(): { sha256: string; user: string }[];
   storeKey(sha256: string, user: string): void;

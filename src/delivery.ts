@@ -11,11 +11,12 @@
  * All of one conversation's platform calls go through one lane, so a late draft edit can never land
  * after the final text.
  */
-import { DeliveryError, STOP_ACTION, type Adapter, type Card, type ReplyTarget, type ReplyText } from './adapter.js';
+import { DeliveryError, STOP_ACTION, type Adapter, type ReplyTarget, type ReplyText } from './adapter.js';
 import type { ApprovalDesk } from './approvals/index.js';
 import type { Bus, BusEvent, JobEvent } from './bus.js';
 import type { Logger } from './log.js';
 import type { Platform } from './message.js';
+import { cardAsText } from './reply/card.js';
 import { chunkMarkdown, fenceAfter } from './reply/chunk.js';
 import { repairPartial } from './reply/partial.js';
 import type { Conversation, Message, OutboxRow } from './store/db.js';
@@ -288,14 +289,6 @@ export class Delivery {
     }
     return adapter.post(target, reply);
   }
-}
-
-/** A card as plain text with numbered choices, for adapters without buttons (a reply with the number is the click). */
-export function cardAsText(card: Card): string {
-  const actions = card.actions.flat();
-  if (!actions.length) return card.markdown;
-  const choices = actions.map((a, i) => `**${i + 1}** ${a.label}`).join(' · ');
-  return `${card.markdown}\n\n${choices} — reply with the number.`;
 }
 
 /** Where the answer to this message goes. */

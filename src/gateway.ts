@@ -182,6 +182,14 @@ export class Gateway {
         if ('messageId' in event) listener(event);
       }),
       replyOf: (messageId) => store.transcript.replyOf(messageId),
+      approvals: {
+        pendingFor: (by) => this.desk!.pendingFor(by),
+        get: (approvalId) => {
+          const row = store.approvals.get(approvalId);
+          return row && this.desk!.view(row);
+        },
+        decide: (approvalId, by, decision) => this.desk!.decide(approvalId, by, decision),
+      },
       health: () => this.metrics!.health(),
       metrics: () => this.metrics!.render(),
       storedKeys: () => store.db.all(store.db.q.selectFrom('api_keys').select(['sha256', 'user'])),

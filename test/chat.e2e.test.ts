@@ -28,6 +28,12 @@ describe('cligate chat (sqlite queue, real claude CLI)', () => {
       await chat.waitForLine(/^claude> echo: hello there$/);
       chat.write('and again');
       await chat.waitForLine(/^claude> echo: and again$/);
+      // Claude asks: the request is printed with numbered choices, the next line answers it.
+      chat.write('[[tool Bash: echo hi > made.txt]]');
+      await chat.waitForLine(/1\*\* Allow once .*reply with the number/);
+      chat.write('3');
+      await chat.waitForLine(/^claude> ❌ \*\*Denied\*\* by/);
+      await chat.waitForLine(/^claude> tool said: The person denied this in the chat/);
     } finally {
       chat.child.stdin?.end();
     }
@@ -35,14 +41,14 @@ describe('cligate chat (sqlite queue, real claude CLI)', () => {
     expect(code).toBe(0);
 
     // Both prompts reached the API; the second request carried the first exchange (--resume).
-    expect(fake.prompts()).toEqual(['hello there', 'and again']);
+    expect(fake.prompts()).toEqual(['hello there', 'and again', '[[tool Bash: echo hi > made.txt]]']);
     const second = fake.requests.at(-1)!.body.messages.map((m: any) => JSON.stringify(m.content)).join('\n');
     expect(second).toContain('echo: hello there');
 
     const db = new Database(path.join(dir, 'data', 'cligate.db'), { readonly: true });
     const sessions = db.prepare('select engine_session_id, turns from sessions').all() as { engine_session_id: string; turns: number }[];
     expect(sessions).toHaveLength(1);
-    expect(sessions[0]!.turns).toBe(2);
+    expect(sessions[0]!.turns).toBe(3);
     expect(sessions[0]!.engine_session_id).toMatch(/^[0-9a-f-]{36}$/);
     const sessionIds = new Set(fake.requests.map((r) => JSON.parse(r.body.metadata?.user_id ?? '{}').session_id));
     expect([...sessionIds]).toEqual([sessions[0]!.engine_session_id]);

@@ -3,10 +3,14 @@
  * as Claude writes them. Same queue, engine and commands as every other channel, no token needed.
  *
  * Output, one answer per block: `claude> <text>`; tool activity on its own line as `  · <status>`.
+ * When Claude asks (a tool, a question, a plan), the request is printed with numbered choices and the
+ * next line typed answers it: a number picks a choice, other text denies with that reason (or is the
+ * answer to a question).
  */
 import readline from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import type { Adapter, AdapterCaps, AdapterHost, ReplyTarget, ReplyText } from '../../src/adapter.js';
+import type { Adapter, AdapterCaps, AdapterHost, Card, ReplyTarget, ReplyText } from '../../src/adapter.js';
+import { cardAsText } from '../../src/reply/card.js';
 
 export interface LocalChatOptions {
   input: Readable;
@@ -32,6 +36,8 @@ export class LocalChatAdapter implements Adapter {
   private rl?: readline.Interface;
   /** The answer whose line is being written (the cursor is after its text). */
   private current?: string;
+  /** The request waiting for an answer: the next line typed replies to it. */
+  private openCard?: string;
 
   constructor(private readonly options: LocalChatOptions) {}
 
@@ -40,7 +46,7 @@ export class LocalChatAdapter implements Adapter {
     this.rl.on('line', (line) => {
       const text = line.trim();
       if (!text) return;
-      host.receive({ address: { platform: 'local', chatId: 'terminal' }, userId: this.options.user, text })
+      host.receive({ address: { platform: 'local', chatId: 'terminal' }, userId: this.options.user, text, replyToRef: this.openCard })
         .then((result) => {
           if (result.status === 'refused' && result.text) this.write(`claude> ${result.text}\n`);
         })
@@ -65,6 +71,19 @@ export class LocalChatAdapter implements Adapter {
     const shown = this.shown.get(ref) ?? { text: '', done: false };
     this.shown.set(ref, shown);
     this.render(ref, shown, reply);
+  }
+
+  async postCard(target: ReplyTarget, card: Card): Promise<string> {
+    const ref = await this.post(target, { markdown: cardAsText(card), partial: false });
+    if (card.actions.length) this.openCard = ref;
+    return ref;
+  }
+
+  async editCard(_target: ReplyTarget, ref: string, card: Card): Promise<void> {
+    if (!card.actions.length && this.openCard === ref) this.openCard = undefined;
+    // Only the outcome line is new: print it instead of the whole request again.
+    this.endLine();
+    this.write(`claude> ${card.markdown.split('\n\n').at(-1)}\n`);
   }
 
   async remove(_target: ReplyTarget, ref: string): Promise<void> {

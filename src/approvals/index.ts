@@ -122,11 +122,58 @@ export class ApprovalDesk {
     return this.apply(replied, { choice: 'deny', reason: text }, by);
   }
 
-  /** Everything needed to show a request: for the HTTP API and cards. */
-  view(row: ApprovalRow): { kind: string; tool: string; summary: string; input: Record<string, unknown>; questions?: Question[]; markdown: string } {
+  /** A request as the HTTP API shows it. */
+  view(row: ApprovalRow): ApprovalView {
     const ask = askOf(row);
     const described = describe(ask.kind, ask.tool, ask.input, ask.questions);
-    return { kind: ask.kind, tool: ask.tool, summary: described.summary, input: ask.input, questions: ask.questions, markdown: described.markdown };
+    return {
+      approval_id: row.id, conversation_id: row.conversation_id, message_id: row.message_id, kind: ask.kind, tool: ask.tool,
+      summary: described.summary, markdown: described.markdown, input: ask.input, ...(ask.questions ? { questions: ask.questions } : {}),
+      status: row.status, decided_by: row.decided_by, expires_at: new Date(row.expires_at).toISOString(),
+    };
+  }
+
+  /** The pending requests this person may answer. */
+  pendingFor(by: Answerer): ApprovalView[] {
+    const { store, config } = this.deps;
+    return store.approvals.pending()
+      .filter((row) => {
+        const conversation = store.conversations.get(row.conversation_id);
+        return conversation && mayAnswer(config, row, conversation, by);
+      })
+      .map((row) => this.view(row));
+  }
+
+  /**
+   * A decision sent through the API: `allow`, `allow_always` or `deny` (with an optional message),
+   * or for a question its `answers` by question text ({"Which database?": "Postgres"}).
+   */
+  decide(approvalId: number, by: Answerer, decision: ApiDecision): { status: 200 | 403 | 404 | 409 | 422; text: string; approval?: ApprovalView } {
+    const { store, config } = this.deps;
+    const row = store.approvals.get(approvalId);
+    const conversation = row && store.conversations.get(row.conversation_id);
+    if (!row || !conversation) return { status: 404, text: `No approval request ${approvalId}.` };
+    if (!mayAnswer(config, row, conversation, by)) return { status: 403, text: 'Only the person who asked (or an approver in approvals.approvers) can answer this request.' };
+    if (row.status !== 'pending') return { status: 409, text: `This request is ${row.status === 'allowed' || row.status === 'denied' ? 'already decided' : 'expired'}.`, approval: this.view(row) };
+    let what: ParsedChoice;
+    if (decision.answers && row.kind === 'question') {
+      const questions = askOf(row).questions ?? [];
+      const answers: Record<string, string[]> = {};
+      for (const [i, q] of questions.entries()) {
+        const given = decision.answers[q.question] ?? decision.answers[String(i)];
+        if (given === undefined) return { status: 422, text: `Missing an answer to "${q.question}": send answers as {"<question>": "<option label or your own words>"}.` };
+        answers[i] = (Array.isArray(given) ? given : [given]).map(String);
+      }
+      store.approvals.setAnswers(row.id, answers);
+      what = { submit: true };
+    } else if (decision.decision === 'allow' || decision.decision === 'allow_always' || decision.decision === 'deny') {
+      what = { choice: decision.decision, reason: decision.message };
+    } else {
+      return { status: 422, text: 'Send {"decision": "allow" | "allow_always" | "deny", "message"?: "..."}, or for a question {"answers": {"<question>": "<answer>"}}.' };
+    }
+    const result = this.apply(store.approvals.get(row.id)!, what, by);
+    const latest = this.view(store.approvals.get(row.id)!);
+    return result.ok ? { status: 200, text: result.text, approval: latest } : { status: 409, text: result.text, approval: latest };
   }
 
   /** The request as a card: its buttons while pending, who decided what once resolved. */
@@ -242,6 +289,29 @@ export class ApprovalDesk {
         return { behavior: 'deny', message: 'The person stopped this turn.' };
     }
   }
+}
+
+/** A request as the HTTP API and the web chat show it. */
+export interface ApprovalView {
+  approval_id: number;
+  conversation_id: string;
+  message_id: number;
+  kind: string;
+  tool: string;
+  summary: string;
+  /** The request as Markdown (the command, a short diff, the questions, the plan). */
+  markdown: string;
+  input: Record<string, unknown>;
+  questions?: Question[];
+  status: string;
+  decided_by: string | null;
+  expires_at: string;
+}
+
+export interface ApiDecision {
+  decision?: string;
+  message?: string;
+  answers?: Record<string, string | string[]>;
 }
 
 type ParsedChoice =
