@@ -69,6 +69,35 @@ describe('kill -9 during a turn', () => {
     expect(fake.prompts().filter((p) => p === prompt)).toHaveLength(2);
   });
 
+  it('while Claude waits for an approval: after a restart it asks again, the old request expires, and the answer comes once', async () => {
+    const dir = tmpDir();
+    const dataDir = path.join(dir, 'data');
+    const config = writeConfig(dir, testConfig(dataDir));
+    const env = cliEnv(fake, dir);
+    const prompt = '[[tool Bash: echo hi > made.txt]] (crash)';
+    const asked = /Allow once .*reply with the number/;
+
+    const first = spawnCligate(['chat', '--config', config], env);
+    first.write(prompt);
+    await first.waitForLine(asked);
+    first.kill('SIGKILL');
+    await first.exited;
+
+    const second = spawnCligate(['chat', '--config', config], env);
+    await second.waitForLine(asked);
+    second.write('1');
+    await second.waitForLine(/^claude> tool said: \(Bash completed with no output\)$/);
+    second.child.stdin?.end();
+    expect((await second.exited).code).toBe(0);
+
+    const db = new Database(path.join(dataDir, 'cligate.db'), { readonly: true });
+    expect(db.prepare('select status, decided_by from approvals order by id').all()).toEqual([
+      { status: 'expired', decided_by: null }, { status: 'allowed', decided_by: expect.any(String) },
+    ]);
+    expect(db.prepare("select count(*) as n from transcript where role = 'assistant'").get()).toEqual({ n: 1 });
+    db.close();
+  });
+
   it('bullmq driver: the worker process dies, a new one finishes, the gateway shows the answer once', async () => {
     const dir = tmpDir();
     const dataDir = path.join(dir, 'data');

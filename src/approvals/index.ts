@@ -111,8 +111,8 @@ export class ApprovalDesk {
     if (!pending.length) return undefined;
     const replied = replyToRef ? store.approvals.pendingByRef(conversation.id, replyToRef) : undefined;
     const number = /^\s*(\d{1,2})\s*$/.exec(text);
-    if (!replied && number) {
-      const row = pending.at(-1)!;
+    if (number) {
+      const row = replied ?? pending.at(-1)!;
       const action = this.card(row).actions.flat()[Number(number[1]) - 1];
       if (!action) return { ok: false, text: `Answer with a number from 1 to ${this.card(row).actions.flat().length}.` };
       return this.apply(row, parseActionId(action.id)!.choice, by);
