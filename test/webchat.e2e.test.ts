@@ -1,9 +1,10 @@
 /**
- * The web chat in a real headless Chromium (Debian's, driven by playwright-core): log in with a
- * key, start a chat, send a message, watch the answer stream in and render as Markdown; and watch a
- * job of another channel live. Set SCREENSHOT=<file.png> to save a picture of the page.
+ * The web chat in a real headless Chromium (Debian's, driven by playwright-core), asserting what a
+ * person sees: only the login card before logging in, only the app after, only the card again after
+ * logging out; a chat whose answer streams in and renders as Markdown; a job of another channel,
+ * followed live. Set SCREENSHOT=<file.png> to save a picture of the page.
  */
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpAdapter } from '../adapters/http/index.js';
 import { sha256 } from '../adapters/http/keys.js';
@@ -34,17 +35,28 @@ afterAll(async () => {
   await fake.stop();
 });
 
+/** What a person sees: which of the login card and the app are on screen. */
+async function onScreen(page: Page): Promise<{ login: boolean; app: boolean }> {
+  return { login: await page.isVisible('#login'), app: await page.isVisible('#app') };
+}
+
 describe('web chat', () => {
-  it('logs in, sends a message and renders the streamed answer as Markdown', async () => {
+  it('shows only the login card, then only the app, and the answer streamed and rendered; log out shows only the card', async () => {
     const page = await browser.newPage({ viewport: { width: 1100, height: 640 } });
     await page.goto(t.gateway.httpUrl + '/');
+    await page.waitForSelector('#login:visible');
+    expect(await onScreen(page)).toEqual({ login: true, app: false });
     await page.fill('#key', 'cg_wrong_key');
     await page.click('#login button');
     await expect.poll(() => page.textContent('#login-error')).toMatch(/refused/);
+    expect(await onScreen(page)).toEqual({ login: true, app: false });
 
     await page.fill('#key', KEY);
     await page.click('#login button');
     await page.waitForSelector('#app:not([hidden])');
+    expect(await onScreen(page)).toEqual({ login: false, app: true });
+    // The app fills the window from its top: no card above pushing it down.
+    expect(await page.evaluate(() => document.querySelector('#app')!.getBoundingClientRect().top + window.scrollY)).toBe(0);
     await page.click('#new-chat');
     await page.waitForFunction(() => document.querySelector('#title')?.textContent?.startsWith('http:web:chat-'));
 
@@ -60,15 +72,23 @@ describe('web chat', () => {
     expect(await page.textContent('.msg.assistant pre code.language-ts')).toBe('const answer: number = 42;');
     expect(await page.locator('.msg.assistant pre .hljs-keyword').count()).toBeGreaterThan(0);
     expect(await page.textContent('.msg.user')).toBe('show me');
-    if (process.env.SCREENSHOT) await page.screenshot({ path: process.env.SCREENSHOT });
+    if (process.env.SCREENSHOT) {
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await page.screenshot({ path: process.env.SCREENSHOT });
+    }
     fake.respond = undefined;
+
+    await page.click('#logout');
+    expect(await onScreen(page)).toEqual({ login: true, app: false });
+    expect(await page.locator('#conversations li').count()).toBe(0);
     await page.close();
   });
 
-  it('shows a job of another channel live, read-only', async () => {
-    const page = await browser.newPage();
+  it('shows a job of another channel live, read-only (phone width)', async () => {
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
     await page.goto(`${t.gateway.httpUrl}/#key=${KEY}`);
     await page.waitForSelector('#app:not([hidden])');
+    expect(await onScreen(page)).toEqual({ login: false, app: true });
     await other.say('elsewhere', 'first from elsewhere');
     await page.waitForSelector('#conversations li[data-id="local:elsewhere"]');
     await page.click('#conversations li[data-id="local:elsewhere"]');
