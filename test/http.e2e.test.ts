@@ -1,7 +1,7 @@
 /**
  * The HTTP API with the real server and the real `claude` CLI: SSE event order, JSON mode, the
  * OpenAI-compatible endpoint through the official `openai` client, auth, parallel conversations,
- * health, metrics and bad input.
+ * security headers, health, metrics and bad input.
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,6 +78,20 @@ describe('POST /v1/conversations/{id}/messages', () => {
     const [r1, r2] = ['parallel p1', 'parallel p2'].map((p) => fake.requests.find((r) => r.prompt === p)!);
     expect(r1!.at).toBeLessThan(r2!.finishedAt!);
     expect(r2!.at).toBeLessThan(r1!.finishedAt!);
+  });
+});
+
+describe('security headers', () => {
+  it('come with the web chat, its assets, the JSON API and its errors: no framing, no sniffing, no referrer', async () => {
+    for (const [path, headers] of [['/', {}], ['/app.js', {}], ['/app.css', {}], ['/v1/conversations', auth], ['/v1/conversations', {}], ['/nope', {}]] as const) {
+      const res = await fetch(url + path, { headers });
+      expect({ path, csp: res.headers.get('content-security-policy') }).toEqual({ path, csp: expect.stringContaining("frame-ancestors 'none'") });
+      expect(res.headers.get('content-security-policy')).toMatch(/default-src 'none'; script-src 'self'; style-src 'self'; .*object-src 'none'/);
+      expect(res.headers.get('x-frame-options')).toBe('DENY');
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+      await res.arrayBuffer();
+    }
   });
 });
 

@@ -25,6 +25,7 @@ import type { Config } from '../../src/config/schema.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import { ApiKeys, keyFromHeaders, newKey, sha256 } from './keys.js';
 import { chatCompletions, listModels } from './openai.js';
+import { secureHeaders } from './security-headers.js';
 
 /** Largest request body, in bytes. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -90,6 +91,7 @@ export class HttpAdapter implements Adapter {
   app(): Hono<Env> {
     const app = new Hono<Env>();
     const { http } = this.options;
+    app.use('*', secureHeaders(http.frame_ancestors));
     if (http.cors_origins.length) app.use('*', cors({ origin: http.cors_origins, allowHeaders: ['authorization', 'content-type', 'x-api-key', 'x-conversation-id', 'idempotency-key'] }));
     app.onError((err, c) => {
       this.host?.log.error({ err, path: c.req.path }, 'http handler failed');

@@ -50,6 +50,9 @@ interface JobEvent {
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
+/** Images carried inside the answer itself (the content security policy allows `data:` images and no other host). */
+const EMBEDDED_IMAGE = /^data:image\/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]+$/i;
+
 // Claude's text is untrusted: raw HTML is shown as text, links only with safe schemes.
 const markdown = new Marked({
   gfm: true,
@@ -65,7 +68,12 @@ const markdown = new Marked({
       const safe = /^(https?:|mailto:|#|\/)/i.test(href) ? href : '#';
       return `<a href="${escapeHtml(safe)}" target="_blank" rel="noopener noreferrer">${escapeHtml(text)}</a>`;
     },
-    image: ({ text }: Tokens.Image) => escapeHtml(text),
+    image: ({ href, text }: Tokens.Image) => {
+      if (EMBEDDED_IMAGE.test(href)) return `<img src="${escapeHtml(href)}" alt="${escapeHtml(text)}">`;
+      // Loading a URL from the answer would tell its host that (and when) the page was read: offer a link instead.
+      const safe = /^https?:/i.test(href) ? href : '#';
+      return `<a href="${escapeHtml(safe)}" target="_blank" rel="noopener noreferrer">${escapeHtml(text || href)}</a>`;
+    },
   },
 });
 const render = (md: string) => markdown.parse(md, { async: false }) as string;
