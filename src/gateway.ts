@@ -178,6 +178,7 @@ export class Gateway {
         if ('messageId' in event) listener(event);
       }),
       replyOf: (messageId) => store.transcript.replyOf(messageId),
+      outcomeOf: (messageId) => store.messages.outcome(messageId),
       health: () => this.metrics!.health(),
       metrics: () => this.metrics!.render(),
       storedKeys: () => store.db.all(store.db.q.selectFrom('api_keys').select(['sha256', 'user'])),
