@@ -10,8 +10,9 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 # onnxruntime-node's install script fetches GPU binaries; the CPU ones ship in its npm tarball.
+# package.json's allowScripts keeps it from running from npm 11.16 on; this image's npm 10 needs the variable.
 ENV ONNXRUNTIME_NODE_INSTALL=skip
-COPY package.json package-lock.json .npmrc tsconfig.json ./
+COPY package.json package-lock.json tsconfig.json ./
 COPY src ./src
 COPY adapters ./adapters
 COPY migrations ./migrations

@@ -72,7 +72,8 @@ export class Intake {
     const refusal = this.checkAccess(inbound);
     if (refusal) return refusal;
 
-    if (inbound.messageId && this.seen(platform, inbound.messageId)) return { status: 'duplicate' };
+    const earlier = this.earlier(inbound);
+    if (earlier) return earlier;
     const text = (inbound.text ?? '').toWellFormed().replace(/\u0000/g, '').trim();
     const conversation = store.conversations.ensure(inbound.address, inbound.userId);
     const answer = text && this.deps.desk?.answerByText(conversation, text, inbound.replyToRef, { platform, userId: inbound.userId, name: inbound.userName });
@@ -81,6 +82,7 @@ export class Intake {
     const command = parseCommand(text);
     const base = {
       conversation_id: conversation.id, platform, platform_message_id: inbound.messageId ?? null,
+      request_sha256: inbound.messageId ? inbound.requestSha256 ?? null : null,
       user_id: inbound.userId, user_key: userKey, text,
       attachments: null, reply_context: inbound.replyContext ? JSON.stringify(inbound.replyContext) : null,
       received_at: Date.now(),
@@ -88,7 +90,7 @@ export class Intake {
 
     if (command) {
       const id = store.messages.insert({ ...base, kind: 'command', status: 'running' });
-      if (id === 'duplicate') return { status: 'duplicate' };
+      if (id === 'duplicate') return this.earlier(inbound) ?? { status: 'duplicate' };
       await this.answerCommand(store.messages.get(id)!, conversation);
       return { status: 'handled', conversationId: conversation.id, messageId: id };
     }
@@ -96,7 +98,7 @@ export class Intake {
     const problem = this.problemWith(text, inbound, userKey);
     if (problem) {
       const id = store.messages.insert({ ...base, kind: 'prompt', status: 'failed' });
-      if (id === 'duplicate') return { status: 'duplicate' };
+      if (id === 'duplicate') return this.earlier(inbound) ?? { status: 'duplicate' };
       this.notice(conversation, id, problem.text, { errorCode: problem.code });
       return { status: 'handled', conversationId: conversation.id, messageId: id };
     }
@@ -110,7 +112,7 @@ export class Intake {
       if (inserted !== 'duplicate') store.transcript.append(conversation.id, inserted, 'user', prompt);
       return inserted;
     });
-    if (id === 'duplicate') return { status: 'duplicate' };
+    if (id === 'duplicate') return this.earlier(inbound) ?? { status: 'duplicate' };
     if (notes.length) this.outboxNotice(conversation, id, notes.join('\n'), { seq: NOTE_SEQ });
     const position = store.messages.counts(conversation.id).queued;
     this.deps.bus.publish({ type: 'queued', conversationId: conversation.id, messageId: id, position });
@@ -161,9 +163,17 @@ export class Intake {
     };
   }
 
-  private seen(platform: Platform, platformMessageId: string): boolean {
-    const { db } = this.deps.store;
-    return db.first(db.q.selectFrom('messages').select('id').where('platform', '=', platform).where('platform_message_id', '=', platformMessageId)) !== undefined;
+  /**
+   * The answer to a message whose platform id was seen before: a duplicate of the stored message, or,
+   * when the request it came in differs from the stored one's, the id reused for something else.
+   * A message stored before hashes were kept (no hash) counts as the same request.
+   */
+  private earlier(inbound: InboundMessage): ReceiveResult | undefined {
+    if (!inbound.messageId) return undefined;
+    const stored = this.deps.store.messages.byPlatformId(inbound.address.platform, inbound.messageId);
+    if (!stored) return undefined;
+    const reused = !!inbound.requestSha256 && !!stored.request_sha256 && inbound.requestSha256 !== stored.request_sha256;
+    return { status: reused ? 'reused' : 'duplicate', conversationId: stored.conversation_id, messageId: stored.id };
   }
 
   private problemWith(text: string, inbound: InboundMessage, userKey: string): { code: string; text: string } | undefined {

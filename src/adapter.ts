@@ -10,6 +10,7 @@ import type { Logger } from './log.js';
 import type { ChatAddress, InboundMessage, Platform } from './message.js';
 import type { Conversation, Session, TranscriptRow } from './store/db.js';
 import type { ConversationSummary } from './store/conversations.js';
+import type { MessageOutcome } from './store/messages.js';
 
 /** Where an answer goes. */
 export interface ReplyTarget {
@@ -105,8 +106,12 @@ export class DeliveryError extends Error {
 }
 
 export interface ReceiveResult {
-  /** accepted: queued for the engine; handled: a command or refusal was answered; duplicate: seen before; ignored: not for us. */
-  status: 'accepted' | 'handled' | 'duplicate' | 'refused' | 'ignored';
+  /**
+   * accepted: queued for the engine; handled: a command or refusal was answered; duplicate: seen
+   * before (`messageId` is the message stored then); reused: the id was seen before with another
+   * request (see `InboundMessage.requestSha256`); ignored: not for us.
+   */
+  status: 'accepted' | 'handled' | 'duplicate' | 'reused' | 'refused' | 'ignored';
   /** For refusals: the text the adapter should show (nothing reaches the CLI). */
   text?: string;
   conversationId?: string;
@@ -146,6 +151,8 @@ export interface GatewayApi {
   subscribe(listener: (event: JobEvent) => void): () => void;
   /** The reply already written for a message (a command's answer, a refusal), if any. */
   replyOf(messageId: number): string | undefined;
+  /** Where a message stands, and its outcome once finished: what a retried request is answered with. */
+  outcomeOf(messageId: number): MessageOutcome | undefined;
   health(): Promise<HealthReport>;
   /** Prometheus text exposition. */
   metrics(): Promise<string>;

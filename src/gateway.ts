@@ -190,6 +190,7 @@ export class Gateway {
         },
         decide: (approvalId, by, decision) => this.desk!.decide(approvalId, by, decision),
       },
+      outcomeOf: (messageId) => store.messages.outcome(messageId),
       health: () => this.metrics!.health(),
       metrics: () => this.metrics!.render(),
       storedKeys: () => store.db.all(store.db.q.selectFrom('api_keys').select(['sha256', 'user'])),

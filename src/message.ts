@@ -30,6 +30,11 @@ export interface InboundMessage {
   placeIds?: string[];
   /** The platform's id of this message; the same id twice is processed once. */
   messageId?: string;
+  /**
+   * A hash of the request that carried the message (HTTP: method, conversation and body). With the
+   * same `messageId`, the same hash is a retry and a different one is the id reused for another message.
+   */
+  requestSha256?: string;
   text: string;
   files?: InboundFile[];
   /** The platform's id of the message this one replies to (a reply to an approval request answers it). */

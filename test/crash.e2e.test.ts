@@ -1,13 +1,14 @@
 /**
  * Nothing lost, nothing doubled: `kill -9` of the process running a turn, then a restart, for both
  * queue drivers. The answer must arrive exactly once. Also: the bullmq driver with the worker in a
- * separate process.
+ * separate process, and an HTTP client retrying with its Idempotency-Key across the crash.
  */
 import Database from 'better-sqlite3';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AnthropicFake } from './support/anthropic-fake.js';
-import { cliEnv, spawnCligate, testConfig, tmpDir, writeConfig, type CligateProcess } from './support/harness.js';
+import { sha256 } from '../adapters/http/keys.js';
+import { cliEnv, eventually, freePort, spawnCligate, testConfig, tmpDir, writeConfig, type CligateProcess } from './support/harness.js';
 import { RedisServer } from './support/redis.js';
 
 const fake = new AnthropicFake();
@@ -170,6 +171,51 @@ describe('kill -9 of the gateway between accept and reply', () => {
     } finally {
       worker.kill('SIGTERM');
       await worker.exited;
+    }
+  });
+});
+
+describe('kill -9 of the gateway while an HTTP client waits for its answer', () => {
+  it('the retry with the same Idempotency-Key gets the original answer after the restart; another text with it gets 422', async () => {
+    const dir = tmpDir();
+    const key = 'cg_crash_test_key_0123456789';
+    const port = await freePort();
+    const config = writeConfig(dir, testConfig(path.join(dir, 'data'), { http: { enabled: true, port, api_keys: [{ user: 'alice', sha256: sha256(key) }] } }));
+    const env = cliEnv(fake, dir);
+    const url = `http://127.0.0.1:${port}`;
+    const prompt = 'crash me (http)';
+    const send = (text: string, query = '?stream=false') => fetch(`${url}/v1/conversations/work/messages${query}`, {
+      method: 'POST', body: JSON.stringify({ text }),
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'idempotency-key': 'retry-me' },
+    });
+    const listening = () => eventually(() => fetch(`${url}/healthz`).then((r) => r.ok), 30_000, 'the gateway to listen');
+
+    const first = spawnCligate(['start', '--config', config], env);
+    await listening();
+    // Streamed, as most clients ask: the connection dies with the gateway, before `done`.
+    const lost = send(prompt, '').then((res) => res.text()).catch((err: Error) => `lost: ${err.message}`);
+    await eventually(() => fake.prompts().includes(prompt), 20_000, 'request at the API');
+    await new Promise((r) => setTimeout(r, 400));
+    first.kill('SIGKILL');
+    await first.exited;
+    expect(await lost).not.toMatch(/event: done/);
+
+    const second = spawnCligate(['start', '--config', config], env);
+    try {
+      await listening();
+      const retry = await send(prompt);
+      expect(retry.headers.get('idempotent-replayed')).toBe('true');
+      expect(await retry.json()).toMatchObject({ status: 'done', text: LONG, conversation_id: 'http:alice:work', replayed: true });
+      const reused = await send('another text');
+      expect(reused.status).toBe(422);
+      expect((await reused.json()).error.code).toBe('idempotency_key_reused');
+      const transcript = (await (await fetch(`${url}/v1/conversations/work`, { headers: { authorization: `Bearer ${key}` } })).json()).transcript;
+      expect(transcript.map((r: { role: string; text: string }) => `${r.role}: ${r.text}`)).toEqual([`user: ${prompt}`, `assistant: ${LONG}`]);
+      // The killed attempt and its rerun after the restart; the retries started none.
+      expect(fake.prompts().filter((p) => p === prompt)).toHaveLength(2);
+    } finally {
+      second.kill('SIGTERM');
+      await second.exited;
     }
   });
 });

@@ -1,7 +1,7 @@
 /**
  * The HTTP API with the real server and the real `claude` CLI: SSE event order, JSON mode, the
  * OpenAI-compatible endpoint through the official `openai` client, auth, parallel conversations,
- * health, metrics and bad input.
+ * idempotent retries, security headers, health, metrics and bad input.
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { HttpAdapter } from '../adapters/http/index.js';
 import { sha256 } from '../adapters/http/keys.js';
 import { AnthropicFake } from './support/anthropic-fake.js';
 import { startTestGateway, type TestGateway } from './support/gateway.js';
+import { eventually } from './support/harness.js';
 import { readSse } from './support/sse.js';
 
 const fake = new AnthropicFake();
@@ -29,6 +30,8 @@ afterAll(async () => {
   await t?.stop();
   await fake.stop();
 });
+
+const client = () => new OpenAI({ baseURL: `${url}/v1`, apiKey: KEY, maxRetries: 0 });
 
 function post(path: string, body: unknown, headers: Record<string, string> = auth): Promise<Response> {
   return fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
@@ -81,6 +84,74 @@ describe('POST /v1/conversations/{id}/messages', () => {
   });
 });
 
+describe('Idempotency-Key', () => {
+  const sendKeyed = (key: string, text: string, query = '?stream=false') =>
+    post(`/v1/conversations/keyed/messages${query}`, { text }, { ...auth, 'idempotency-key': key });
+
+  it('answers a retry with the first answer, waiting while it runs, streamed or not; never a second turn', async () => {
+    fake.respond = (req) => (req.prompt === 'only once' ? { text: 'the one and only answer', chunkSize: 3, delayMs: 30 } : undefined);
+    const streamed = sendKeyed('k-1', 'only once', '').then(readSse);
+    await eventually(() => fake.prompts().includes('only once'), 30_000, 'the turn to start');
+    // The retry comes while the turn runs: it waits for the same answer.
+    const retry = await sendKeyed('k-1', 'only once');
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(await retry.json()).toMatchObject({ status: 'done', text: 'the one and only answer', replayed: true });
+    expect((await streamed).at(-1)).toMatchObject({ event: 'done', data: { text: 'the one and only answer' } });
+    // A streamed retry once it is finished: the whole text at once, then done.
+    const replayed = await readSse(await sendKeyed('k-1', 'only once', ''));
+    expect(replayed.map((e) => e.event)).toEqual(['text', 'done']);
+    expect(replayed[0]!.data.text).toBe('the one and only answer');
+    fake.respond = undefined;
+
+    const reused = await sendKeyed('k-1', 'something else');
+    expect(reused.status).toBe(422);
+    expect((await reused.json()).error).toMatchObject({ code: 'idempotency_key_reused', message: expect.stringMatching(/use a new key/) });
+    expect(fake.prompts().filter((p) => p === 'only once')).toHaveLength(1);
+    expect(fake.prompts()).not.toContain('something else');
+    const transcript = (await (await fetch(`${url}/v1/conversations/keyed`, { headers: auth })).json()).transcript;
+    expect(transcript.map((r: any) => `${r.role}: ${r.text}`)).toEqual(['user: only once', 'assistant: the one and only answer']);
+    // A key holds 255 characters at most.
+    expect((await sendKeyed('k'.repeat(256), 'too long a key')).status).toBe(400);
+  });
+
+  it('holds for the OpenAI-compatible endpoint too, streamed or not', async () => {
+    fake.respond = (req) => (req.prompt === 'openai once' ? { text: 'openai answered once', chunkSize: 3, delayMs: 20 } : undefined);
+    // The openai package sends no Idempotency-Key of its own: a client that retries sets one.
+    const keyed = (key: string) => ({ headers: { 'idempotency-key': key } });
+    const ask = (content: string, key: string) =>
+      client().chat.completions.create({ model: 'claude', user: 'oa-keyed', messages: [{ role: 'user', content }] }, keyed(key));
+    const streamText = async (key: string) => {
+      const stream = await client().chat.completions.create({ model: 'claude', user: 'oa-keyed', stream: true, messages: [{ role: 'user', content: 'openai once' }] }, keyed(key));
+      let text = '';
+      for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+      return text;
+    };
+    // Two streams with one key at once: the second waits for the first one's turn.
+    expect(await Promise.all([streamText('oa-1'), streamText('oa-1')])).toEqual(['openai answered once', 'openai answered once']);
+    const plain = await ask('openai once', 'oa-2');
+    expect(plain.choices[0]!.message.content).toBe('openai answered once');
+    expect(fake.prompts().filter((p) => p === 'openai once')).toHaveLength(2);
+    expect((await ask('openai once', 'oa-2')).choices[0]!.message.content).toBe('openai answered once');
+    fake.respond = undefined;
+    expect(fake.prompts().filter((p) => p === 'openai once')).toHaveLength(2);
+    await expect(ask('openai twice', 'oa-2')).rejects.toMatchObject({ status: 422 });
+  });
+});
+
+describe('security headers', () => {
+  it('come with the web chat, its assets, the JSON API and its errors: no framing, no sniffing, no referrer', async () => {
+    for (const [path, headers] of [['/', {}], ['/app.js', {}], ['/app.css', {}], ['/v1/conversations', auth], ['/v1/conversations', {}], ['/nope', {}]] as const) {
+      const res = await fetch(url + path, { headers });
+      expect({ path, csp: res.headers.get('content-security-policy') }).toEqual({ path, csp: expect.stringContaining("frame-ancestors 'none'") });
+      expect(res.headers.get('content-security-policy')).toMatch(/default-src 'none'; script-src 'self'; style-src 'self'; .*object-src 'none'/);
+      expect(res.headers.get('x-frame-options')).toBe('DENY');
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+      await res.arrayBuffer();
+    }
+  });
+});
+
 describe('auth', () => {
   it('answers 401 with a JSON error without a key or with a wrong one', async () => {
     const none = await fetch(`${url}/v1/conversations`);
@@ -110,7 +181,6 @@ describe('reading conversations', () => {
 });
 
 describe('OpenAI-compatible endpoint, through the official openai client', () => {
-  const client = () => new OpenAI({ baseURL: `${url}/v1`, apiKey: KEY, maxRetries: 0 });
 
   it('answers a chat completion, only the last user message reaching Claude', async () => {
     const completion = await client().chat.completions.create({

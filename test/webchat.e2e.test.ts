@@ -1,9 +1,14 @@
 /**
- * The web chat in a real headless Chromium (Debian's, driven by playwright-core): log in with a
- * key, start a chat, send a message, watch the answer stream in and render as Markdown; and watch a
- * job of another channel live. Set SCREENSHOT=<file.png> to save a picture of the page.
+ * The web chat in a real headless Chromium (Debian's, driven by playwright-core), asserting what a
+ * person sees: only the login card before logging in, only the app after, only the card again after
+ * logging out; a chat whose answer streams in and renders as Markdown; a transcript of another channel
+ * with code and images, followed live. Every page must run without one Content-Security-Policy
+ * violation, and a page of another origin must not be able to frame the app (only one named in
+ * http.frame_ancestors may). Set SCREENSHOT=<file.png> to save a picture of the page.
  */
-import { chromium, type Browser } from 'playwright-core';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpAdapter } from '../adapters/http/index.js';
 import { sha256 } from '../adapters/http/keys.js';
@@ -13,14 +18,23 @@ import { TestAdapter } from './support/test-adapter.js';
 
 const fake = new AnthropicFake();
 const KEY = 'cg_webchat_test_key_0123456789';
+// A 2x2 red PNG: an image carried inside an answer, which the page draws.
+const RED_DOT = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEElEQVR42mP4z8AARAwQCgAf7gP9Y167WwAAAABJRU5ErkJggg==';
 let t: TestGateway;
 let browser: Browser;
 const other = new TestAdapter();
+/** Pages that frame the web chat: one from an origin named in http.frame_ancestors, one from any other. */
+let framing: { allowed: http.Server; hostile: http.Server };
 
 beforeAll(async () => {
   await fake.start();
+  const page = (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end(`<!doctype html><title>framing</title><iframe src="${t.gateway.httpUrl}/" width="800" height="600"></iframe>`);
+  };
+  framing = { allowed: await listen(http.createServer(page)), hostile: await listen(http.createServer(page)) };
   t = await startTestGateway(fake, {
-    config: { http: { enabled: true, port: 0, api_keys: [{ user: 'web', sha256: sha256(KEY) }] } },
+    config: { http: { enabled: true, port: 0, api_keys: [{ user: 'web', sha256: sha256(KEY) }], frame_ancestors: [originOf(framing.allowed)] } },
     adapters: (config) => [new HttpAdapter({ http: config.http }), other],
   });
   browser = await chromium.launch({
@@ -31,20 +45,55 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await t?.stop();
+  for (const server of Object.values(framing ?? {})) server.close();
   await fake.stop();
 });
 
+function listen(server: http.Server): Promise<http.Server> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+function originOf(server: http.Server): string {
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** A page whose Content-Security-Policy violations (event or console report) are collected. */
+async function watchedPage(options: Parameters<Browser['newPage']>[0] = {}): Promise<{ page: Page; violations: string[] }> {
+  const page = await browser.newPage(options);
+  const violations: string[] = [];
+  await page.exposeFunction('reportViolation', (text: string) => violations.push(text));
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => (window as any).reportViolation(`${e.violatedDirective} blocked ${e.blockedURI}`));
+  });
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+  });
+  page.on('pageerror', (err) => violations.push(`page error: ${err.message}`));
+  return { page, violations };
+}
+
+/** What a person sees: which of the login card and the app are on screen. */
+async function onScreen(page: Page): Promise<{ login: boolean; app: boolean }> {
+  return { login: await page.isVisible('#login'), app: await page.isVisible('#app') };
+}
+
 describe('web chat', () => {
-  it('logs in, sends a message and renders the streamed answer as Markdown', async () => {
-    const page = await browser.newPage({ viewport: { width: 1100, height: 640 } });
+  it('shows only the login card, then only the app, and the answer streamed and rendered; log out shows only the card', async () => {
+    const { page, violations } = await watchedPage({ viewport: { width: 1100, height: 640 } });
     await page.goto(t.gateway.httpUrl + '/');
+    await page.waitForSelector('#login:visible');
+    expect(await onScreen(page)).toEqual({ login: true, app: false });
     await page.fill('#key', 'cg_wrong_key');
     await page.click('#login button');
     await expect.poll(() => page.textContent('#login-error')).toMatch(/refused/);
+    expect(await onScreen(page)).toEqual({ login: true, app: false });
 
     await page.fill('#key', KEY);
     await page.click('#login button');
     await page.waitForSelector('#app:not([hidden])');
+    expect(await onScreen(page)).toEqual({ login: false, app: true });
+    // The app fills the window from its top: no card above pushing it down.
+    expect(await page.evaluate(() => document.querySelector('#app')!.getBoundingClientRect().top + window.scrollY)).toBe(0);
     await page.click('#new-chat');
     await page.waitForFunction(() => document.querySelector('#title')?.textContent?.startsWith('http:web:chat-'));
 
@@ -60,30 +109,51 @@ describe('web chat', () => {
     expect(await page.textContent('.msg.assistant pre code.language-ts')).toBe('const answer: number = 42;');
     expect(await page.locator('.msg.assistant pre .hljs-keyword').count()).toBeGreaterThan(0);
     expect(await page.textContent('.msg.user')).toBe('show me');
-    if (process.env.SCREENSHOT) await page.screenshot({ path: process.env.SCREENSHOT });
+    if (process.env.SCREENSHOT) {
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await page.screenshot({ path: process.env.SCREENSHOT });
+    }
     fake.respond = undefined;
+
+    await page.click('#logout');
+    expect(await onScreen(page)).toEqual({ login: true, app: false });
+    expect(await page.locator('#conversations li').count()).toBe(0);
+    expect(violations).toEqual([]);
     await page.close();
   });
 
-  it('shows a job of another channel live, read-only', async () => {
-    const page = await browser.newPage();
+  it('opens a transcript of another channel with code and images, and follows its next answer live (phone width)', async () => {
+    const { page, violations } = await watchedPage({ viewport: { width: 390, height: 844 } });
+    const drawn = `Some code:\n\n\`\`\`py\nprint("hi")\n\`\`\`\n\nA dot: ![red dot](${RED_DOT})\n\nA picture elsewhere: ![a far picture](https://images.example.com/far.png)`;
+    fake.respond = (req) => (req.prompt === 'draw something' ? { text: drawn } : undefined);
+    await other.say('elsewhere', 'draw something');
+    await expect.poll(() => t.gateway.store.transcript.list('local:elsewhere').length, { timeout: 30_000 }).toBe(2);
+
     await page.goto(`${t.gateway.httpUrl}/#key=${KEY}`);
     await page.waitForSelector('#app:not([hidden])');
-    await other.say('elsewhere', 'first from elsewhere');
-    await page.waitForSelector('#conversations li[data-id="local:elsewhere"]');
+    expect(await onScreen(page)).toEqual({ login: false, app: true });
     await page.click('#conversations li[data-id="local:elsewhere"]');
     // The composer turns read-only once the conversation's transcript has been fetched.
     await page.waitForSelector('#input:disabled');
+    expect(await page.locator('.msg.assistant pre .hljs-built_in, .msg.assistant pre .hljs-string').count()).toBeGreaterThan(0);
+    // The embedded image is drawn; the one on another host is only a link (loading it would tell that host).
+    await page.waitForFunction(() => (document.querySelector('.msg.assistant img') as HTMLImageElement | null)?.complete);
+    expect(violations).toEqual([]);
+    expect(await page.$eval('.msg.assistant img', (img) => (img as HTMLImageElement).naturalWidth)).toBe(2);
+    expect(await page.getAttribute('.msg.assistant img', 'alt')).toBe('red dot');
+    expect(await page.getAttribute('.msg.assistant a:text("a far picture")', 'href')).toBe('https://images.example.com/far.png');
+
     fake.respond = (req) => (req.prompt === 'watch me write' ? { text: 'slowly written answer', chunkSize: 2, delayMs: 60 } : undefined);
     await other.say('elsewhere', 'watch me write');
     await page.waitForSelector('.msg.live');
     await page.waitForFunction(() => /slowly written answer/.test(document.querySelector('#transcript')?.textContent ?? ''));
     fake.respond = undefined;
+    expect(violations).toEqual([]);
     await page.close();
   });
 
   it('escapes HTML in answers', async () => {
-    const page = await browser.newPage();
+    const { page, violations } = await watchedPage();
     await page.goto(`${t.gateway.httpUrl}/#key=${KEY}`);
     await page.waitForSelector('#app:not([hidden])');
     await page.click('#new-chat');
@@ -96,6 +166,18 @@ describe('web chat', () => {
     expect(await page.locator('.msg.assistant img').count()).toBe(0);
     expect(await page.getAttribute('.msg.assistant a', 'href')).toBe('#');
     fake.respond = undefined;
+    expect(violations).toEqual([]);
+    await page.close();
+  });
+
+  it('cannot be framed by a page of another origin; an origin in http.frame_ancestors may frame it', async () => {
+    const page = await browser.newPage();
+    for (const [name, server] of Object.entries(framing)) {
+      await page.goto(`${originOf(server)}/`);
+      const frame = await (await page.waitForSelector('iframe')).contentFrame();
+      const shown = await frame!.waitForSelector('#login:visible', { timeout: name === 'allowed' ? 10_000 : 1_000 }).then(() => true, () => false);
+      expect({ [name]: shown }).toEqual({ [name]: name === 'allowed' });
+    }
     await page.close();
   });
 });

@@ -2,6 +2,7 @@
  * The HTTP adapter: Claude Code as an API server, and a web chat.
  *
  *   POST   /v1/conversations/{id}/messages   {text} -> SSE of the job (queued, text, tool, status, done); ?stream=false -> JSON
+ *                                             (with an Idempotency-Key, a retry gets the first answer: idempotency.ts)
  *   GET    /v1/conversations                 every conversation, any channel
  *   GET    /v1/conversations/{id}            transcript and sessions
  *   DELETE /v1/conversations/{id}/session    same as /new
@@ -23,8 +24,11 @@ import type { Adapter, AdapterCaps, AdapterHost, ReceiveResult } from '../../src
 import type { JobEvent } from '../../src/bus.js';
 import type { Config } from '../../src/config/schema.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
+import type { MessageOutcome } from '../../src/store/messages.js';
+import { finishedOutcome, idempotentRequest, replayHeaders, REUSED_KEY_ERROR, type IdempotentRequest } from './idempotency.js';
 import { ApiKeys, keyFromHeaders, newKey, sha256 } from './keys.js';
 import { chatCompletions, listModels } from './openai.js';
+import { secureHeaders } from './security-headers.js';
 
 /** Largest request body, in bytes. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -49,7 +53,17 @@ export interface Answer {
   duration_ms: number;
   usage?: { inputTokens: number; outputTokens: number };
   error_code?: string;
+  /** The answer of an earlier request with the same Idempotency-Key (no new turn ran). */
+  replayed?: true;
 }
+
+export interface SendOptions {
+  idempotency?: IdempotentRequest;
+  /** Each job event of the new turn (none for a replayed answer). */
+  onEvent?: (event: JobEvent) => void;
+}
+
+export type SendFailure = { error: string; code?: string; status?: 400 | 422 | 503 };
 
 export class HttpAdapter implements Adapter {
   readonly platform = 'http' as const;
@@ -90,6 +104,7 @@ export class HttpAdapter implements Adapter {
   app(): Hono<Env> {
     const app = new Hono<Env>();
     const { http } = this.options;
+    app.use('*', secureHeaders(http.frame_ancestors));
     if (http.cors_origins.length) app.use('*', cors({ origin: http.cors_origins, allowHeaders: ['authorization', 'content-type', 'x-api-key', 'x-conversation-id', 'idempotency-key'] }));
     app.onError((err, c) => {
       this.host?.log.error({ err, path: c.req.path }, 'http handler failed');
@@ -137,16 +152,22 @@ export class HttpAdapter implements Adapter {
       const text = (body.value as { text?: unknown })?.text;
       if (typeof text !== 'string') return c.json(apiError('Send a JSON body like {"text": "..."}.', 'invalid_request'), 400);
       const name = c.req.param('id');
-      const idempotencyKey = c.req.header('idempotency-key');
+      const idempotency = idempotentRequest(c, c.get('user'), name, body.bytes);
+      if (idempotency && 'error' in idempotency) return c.json(apiError(idempotency.error, idempotency.code), 400);
       if (c.req.query('stream') === 'false') {
-        const answer = await this.send(c.get('user'), name, text, idempotencyKey);
+        const answer = await this.send(c.get('user'), name, text, { idempotency });
         if ('error' in answer) return c.json(apiError(answer.error, answer.code ?? 'invalid_request'), answer.status ?? 400);
-        return c.json(answer);
+        return c.json(answer, 200, replayHeaders(answer));
       }
       return streamSSE(c, async (stream) => {
-        const answer = await this.send(c.get('user'), name, text, idempotencyKey, (event) => writeEvent(stream, event));
-        if ('error' in answer) await stream.writeSSE({ event: 'error', data: JSON.stringify(apiError(answer.error, answer.code ?? 'invalid_request')) });
-        else await stream.writeSSE({ event: 'done', data: JSON.stringify(answer) });
+        const answer = await this.send(c.get('user'), name, text, { idempotency, onEvent: (event) => writeEvent(stream, event) });
+        if ('error' in answer) {
+          await stream.writeSSE({ event: 'error', data: JSON.stringify(apiError(answer.error, answer.code ?? 'invalid_request')) });
+          return;
+        }
+        // A replay streams nothing live: the text comes whole, for clients that add up text events.
+        if (answer.replayed && answer.status === 'done') await stream.writeSSE({ event: 'text', data: JSON.stringify({ conversationId: answer.conversation_id, messageId: answer.message_id, text: answer.text }) });
+        await stream.writeSSE({ event: 'done', data: JSON.stringify(answer) });
       });
     });
     app.get('/v1/events', (c) => streamSSE(c, async (stream) => {
@@ -167,12 +188,12 @@ export class HttpAdapter implements Adapter {
 
   /**
    * Sends a message into a conversation and waits for its answer, passing each job event to `onEvent`.
-   * `name` is an HTTP conversation name, or a full id of one of this user's HTTP conversations.
+   * `name` is an HTTP conversation name, or a full id of one of this user's HTTP conversations. A
+   * request whose idempotency key was seen before gets that message's answer, and no new turn.
    */
-  async send(
-    user: string, name: string, text: string, idempotencyKey?: string, onEvent?: (event: JobEvent) => void,
-  ): Promise<Answer | { error: string; code?: string; status?: 400 | 409 | 503 }> {
-    if (!this.accepting) return { error: 'The gateway is shutting down; send it again in a moment.', code: 'unavailable', status: 503 };
+  async send(user: string, name: string, text: string, options: SendOptions = {}): Promise<Answer | SendFailure> {
+    const { idempotency, onEvent } = options;
+    if (!this.accepting) return SHUTTING_DOWN;
     const threadId = threadOf(user, name);
     if (!threadId) {
       return { error: `"${name}" is not one of your HTTP conversations: use a name of letters, digits, ".", "_" or "-" (at most 64), or "http:${user}:<name>".`, code: 'invalid_conversation' };
@@ -197,13 +218,17 @@ export class HttpAdapter implements Adapter {
       try {
         result = await this.host!.receive({
           address: { platform: 'http', chatId: user, threadId }, userId: user, text,
-          messageId: idempotencyKey ? `${user}:${idempotencyKey}` : undefined,
+          messageId: idempotency?.messageId, requestSha256: idempotency?.requestSha256,
         });
       } catch (err) {
         this.host!.log.error({ err }, 'http: message not accepted');
         return { error: 'The gateway could not accept the message; see its log.', code: 'internal_error', status: 503 };
       }
-      if (result.status === 'duplicate') return { error: 'A message with this Idempotency-Key was already sent.', code: 'duplicate', status: 409 };
+      if (result.status === 'reused') return { error: REUSED_KEY_ERROR, code: 'idempotency_key_reused', status: 422 };
+      if (result.status === 'duplicate' && result.messageId !== undefined) {
+        const outcome = await finishedOutcome(this.host!.api, result.messageId, () => this.accepting);
+        return outcome ? { ...answerOf(outcome, result.messageId), replayed: true } : SHUTTING_DOWN;
+      }
       if (result.status !== 'accepted') {
         const reply = result.messageId !== undefined ? this.host!.api.replyOf(result.messageId) : result.text;
         return { status: 'handled', text: reply ?? result.text ?? '', conversation_id: conversationId, message_id: result.messageId, cost_usd: 0, duration_ms: 0 };
@@ -237,6 +262,19 @@ export class HttpAdapter implements Adapter {
   }
 }
 
+const SHUTTING_DOWN: SendFailure = { error: 'The gateway is shutting down; send it again in a moment.', code: 'unavailable', status: 503 };
+
+/** The answer a finished message was given, as the request that sent it got it. */
+function answerOf(outcome: MessageOutcome, messageId: number): Answer {
+  // Answered at intake (a command, a refusal such as "too long"): no turn ran.
+  const handled = outcome.kind === 'command' || (outcome.attempts === 0 && outcome.status === 'failed');
+  return {
+    status: handled ? 'handled' : (outcome.status as Answer['status']), text: outcome.text,
+    conversation_id: outcome.conversationId, message_id: messageId, session_id: outcome.sessionId,
+    cost_usd: outcome.costUsd, duration_ms: outcome.durationMs, error_code: outcome.errorCode,
+  };
+}
+
 function threadOf(user: string, name: string): string | undefined {
   if (NAME.test(name)) return name;
   const prefix = `http:${user}:`;
@@ -254,8 +292,8 @@ export function apiError(message: string, code: string): { error: { message: str
   return { error: { message, type: code === 'invalid_api_key' || code === 'missing_api_key' ? 'authentication_error' : 'invalid_request_error', code } };
 }
 
-/** Reads a JSON body: at most 1 MB, valid UTF-8, valid JSON, or a clear 4xx. */
-export async function readJson(c: Context): Promise<{ value: unknown } | { error: string; code: string; status: 400 | 413 | 415 }> {
+/** Reads a JSON body: at most 1 MB, valid UTF-8, valid JSON, or a clear 4xx. `bytes` is the body as sent. */
+export async function readJson(c: Context): Promise<{ value: unknown; bytes: Uint8Array } | { error: string; code: string; status: 400 | 413 | 415 }> {
   const declared = Number(c.req.header('content-length') ?? 0);
   if (declared > MAX_BODY_BYTES) return { error: `The request body is over ${MAX_BODY_BYTES / 1024 / 1024} MB.`, code: 'body_too_large', status: 413 };
   const bytes = new Uint8Array(await c.req.arrayBuffer());
@@ -267,7 +305,7 @@ export async function readJson(c: Context): Promise<{ value: unknown } | { error
     return { error: 'The request body is not valid UTF-8.', code: 'invalid_encoding', status: 400 };
   }
   try {
-    return { value: JSON.parse(text) };
+    return { value: JSON.parse(text), bytes };
   } catch {
     return { error: 'The request body is not valid JSON.', code: 'invalid_json', status: 400 };
   }

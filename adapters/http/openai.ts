@@ -6,6 +6,7 @@
 import crypto from 'node:crypto';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
+import { idempotentRequest, replayHeaders } from './idempotency.js';
 import type { HttpAdapter } from './index.js';
 import { apiError, readJson } from './index.js';
 
@@ -26,20 +27,23 @@ export async function chatCompletions(c: Context<{ Variables: { user: string } }
   const id = `chatcmpl-${crypto.randomBytes(12).toString('hex')}`;
   const created = Math.floor(Date.now() / 1000);
   const user = c.get('user');
+  const idempotency = idempotentRequest(c, user, conversation, body.bytes);
+  if (idempotency && 'error' in idempotency) return c.json(apiError(idempotency.error, idempotency.code), 400);
 
   if (request.stream !== true) {
-    const answer = await adapter.send(user, conversation, prompt);
+    const answer = await adapter.send(user, conversation, prompt, { idempotency });
     if ('error' in answer) return c.json(apiError(answer.error, answer.code ?? 'invalid_request'), answer.status ?? 400);
+    const replayed = replayHeaders(answer);
     if (answer.status === 'failed') {
       const status = answer.error_code === 'rate_limited' ? 429 : answer.error_code === 'overloaded' ? 503 : 502;
-      return c.json(apiError(answer.text.replace(/^⚠️ /, ''), answer.error_code ?? 'engine_error'), status);
+      return c.json(apiError(answer.text.replace(/^⚠️ /, ''), answer.error_code ?? 'engine_error'), status, replayed);
     }
     return c.json({
       id, object: 'chat.completion', created, model,
       choices: [{ index: 0, message: { role: 'assistant', content: answer.text }, finish_reason: 'stop', logprobs: null }],
       usage: usageOf(answer.usage),
       system_fingerprint: null,
-    }, 200, { 'x-conversation-id': answer.conversation_id });
+    }, 200, { 'x-conversation-id': answer.conversation_id, ...replayed });
   }
 
   c.header('x-conversation-id', `http:${user}:${conversation}`);
@@ -49,11 +53,14 @@ export async function chatCompletions(c: Context<{ Variables: { user: string } }
     await chunk({ role: 'assistant', content: '' }, null);
     let streamed = '';
     let writing = Promise.resolve();
-    const answer = await adapter.send(user, conversation, prompt, undefined, (event) => {
-      if (event.type === 'started') streamed = '';
-      if (event.type !== 'text') return;
-      streamed += event.text;
-      writing = writing.then(() => chunk({ content: event.text }, null));
+    const answer = await adapter.send(user, conversation, prompt, {
+      idempotency,
+      onEvent: (event) => {
+        if (event.type === 'started') streamed = '';
+        if (event.type !== 'text') return;
+        streamed += event.text;
+        writing = writing.then(() => chunk({ content: event.text }, null));
+      },
     });
     await writing;
     if ('error' in answer) {

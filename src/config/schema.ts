@@ -209,6 +209,13 @@ const http = z.strictObject({
   cors_origins: z.array(z.string()).default([]),
   /** Serve the web chat at `/`. */
   web_chat: z.boolean().default(true),
+  /**
+   * Origins whose pages may show the web chat in a frame (CSP frame-ancestors); empty: none may,
+   * which keeps a hostile page from tricking clicks on it.
+   */
+  frame_ancestors: z.array(
+    z.string().regex(/^https?:\/\/[^\s/;,'"]+$/, 'an origin such as "https://intranet.example.com" (scheme, host and optional port; no path)'),
+  ).default([]),
 });
 
 const memory = z.strictObject({

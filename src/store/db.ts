@@ -49,6 +49,8 @@ export interface MessagesTable {
   kind: 'prompt' | 'command';
   platform: string;
   platform_message_id: string | null;
+  /** A hash of the request that carried the message (HTTP), to tell a retry from a reused id. */
+  request_sha256: string | null;
   user_id: string;
   user_key: string;
   text: string;

@@ -8,6 +8,23 @@ import type { Db, Message, MessagesTable, MessageStatus } from './db.js';
 
 export type NewMessage = Omit<MessagesTable, 'id' | 'attempts' | 'cancel_requested' | 'session_id' | 'engine_process' | 'error_code' | 'cost_usd' | 'started_at' | 'finished_at'>;
 
+/** Where a message stands and, once it is finished, what it was answered. */
+export interface MessageOutcome {
+  conversationId: string;
+  kind: 'prompt' | 'command';
+  status: MessageStatus;
+  /** Times an engine started on it: 0 for a message answered at intake (a command, a refusal). */
+  attempts: number;
+  /** The answer or notice recorded for it ('' while it runs, or when stopped before any text). */
+  text: string;
+  /** The engine's id of the session the turn ran in. */
+  sessionId?: string;
+  costUsd: number;
+  /** From the start of the (last) attempt to the end. */
+  durationMs: number;
+  errorCode?: string;
+}
+
 export class Messages {
   constructor(private readonly db: Db) {}
 
@@ -18,6 +35,33 @@ export class Messages {
         .onConflict((oc) => oc.columns(['platform', 'platform_message_id']).where('platform_message_id', 'is not', null).doNothing()),
     );
     return result.changes === 0 ? 'duplicate' : Number(result.lastInsertRowid);
+  }
+
+  /** The message a platform already sent with this id, if any. */
+  byPlatformId(platform: string, platformMessageId: string): Pick<Message, 'id' | 'conversation_id' | 'request_sha256'> | undefined {
+    return this.db.first(
+      this.db.q.selectFrom('messages').select(['id', 'conversation_id', 'request_sha256'])
+        .where('platform', '=', platform).where('platform_message_id', '=', platformMessageId),
+    );
+  }
+
+  outcome(id: number): MessageOutcome | undefined {
+    const row = this.db.first(
+      this.db.q.selectFrom('messages as m').leftJoin('sessions as s', 's.id', 'm.session_id')
+        .select((eb) => [
+          'm.conversation_id', 'm.kind', 'm.status', 'm.attempts', 'm.cost_usd', 'm.error_code', 'm.started_at', 'm.finished_at', 's.engine_session_id',
+          eb.selectFrom('transcript as t').select('t.text')
+            .whereRef('t.message_id', '=', 'm.id').where('t.role', '!=', 'user').orderBy('t.id', 'desc').limit(1).as('reply'),
+        ])
+        .where('m.id', '=', id),
+    );
+    if (!row) return undefined;
+    return {
+      conversationId: row.conversation_id, kind: row.kind, status: row.status, attempts: row.attempts, text: row.reply ?? '',
+      sessionId: row.engine_session_id ?? undefined, costUsd: row.cost_usd ?? 0,
+      durationMs: row.started_at !== null && row.finished_at !== null ? row.finished_at - row.started_at : 0,
+      errorCode: row.error_code ?? undefined,
+    };
   }
 
   get(id: number): Message | undefined {

@@ -50,6 +50,9 @@ interface JobEvent {
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
+/** Images carried inside the answer itself (the content security policy allows `data:` images and no other host). */
+const EMBEDDED_IMAGE = /^data:image\/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]+$/i;
+
 // Claude's text is untrusted: raw HTML is shown as text, links only with safe schemes.
 const markdown = new Marked({
   gfm: true,
@@ -65,12 +68,18 @@ const markdown = new Marked({
       const safe = /^(https?:|mailto:|#|\/)/i.test(href) ? href : '#';
       return `<a href="${escapeHtml(safe)}" target="_blank" rel="noopener noreferrer">${escapeHtml(text)}</a>`;
     },
-    image: ({ text }: Tokens.Image) => escapeHtml(text),
+    image: ({ href, text }: Tokens.Image) => {
+      if (EMBEDDED_IMAGE.test(href)) return `<img src="${escapeHtml(href)}" alt="${escapeHtml(text)}">`;
+      // Loading a URL from the answer would tell its host that (and when) the page was read: offer a link instead.
+      const safe = /^https?:/i.test(href) ? href : '#';
+      return `<a href="${escapeHtml(safe)}" target="_blank" rel="noopener noreferrer">${escapeHtml(text || href)}</a>`;
+    },
   },
 });
 const render = (md: string) => markdown.parse(md, { async: false }) as string;
 
 let key = '';
+let user = '';
 let selected: string | undefined;
 let conversations: Conversation[] = [];
 const running = new Map<number, { conversationId: string; text: string; status?: string }>();
@@ -89,6 +98,16 @@ async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
 function logout(message = ''): void {
   localStorage.removeItem('cligate.key');
   key = '';
+  events?.abort();
+  events = undefined;
+  // Nothing of this session stays on the page for whoever logs in next.
+  user = '';
+  selected = undefined;
+  conversations = [];
+  running.clear();
+  $('conversations').replaceChildren();
+  $('transcript').replaceChildren();
+  $('title').textContent = 'Pick a conversation, or start a new chat.';
   $('app').hidden = true;
   $('login').hidden = false;
   $('login-error').textContent = message;
@@ -104,6 +123,9 @@ async function login(candidate: string): Promise<void> {
   localStorage.setItem('cligate.key', key);
   $('login').hidden = true;
   $('app').hidden = false;
+  // The key is kept in this browser's storage, not in a hidden field.
+  ($('key') as HTMLInputElement).value = '';
+  $('login-error').textContent = '';
   void followEvents();
 }
 
@@ -184,11 +206,16 @@ function onEvent(event: JobEvent): void {
   box.scrollTop = box.scrollHeight;
 }
 
+/** The open event stream, aborted at log-out so that it stops with the key it was opened with. */
+let events: AbortController | undefined;
+
 /** The gateway's event stream (fetch, since EventSource cannot send the key), reconnecting on loss. */
 async function followEvents(): Promise<void> {
-  while (key) {
+  events?.abort();
+  const controller = (events = new AbortController());
+  while (key && !controller.signal.aborted) {
     try {
-      const res = await fetch('/v1/events', { headers: { authorization: `Bearer ${key}` } });
+      const res = await fetch('/v1/events', { headers: { authorization: `Bearer ${key}` }, signal: controller.signal });
       if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = '';
@@ -256,7 +283,6 @@ $('input').addEventListener('keydown', (e) => {
   }
 });
 
-let user = '';
 async function whoami(): Promise<string> {
   if (!user) user = (await api<{ user: string }>('/v1/me')).user;
   return user;
