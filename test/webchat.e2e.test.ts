@@ -6,7 +6,9 @@
  * violation, and a page of another origin must not be able to frame the app (only one named in
  * http.frame_ancestors may). Set SCREENSHOT=<file.png> to save a picture of the page.
  */
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +17,7 @@ import { sha256 } from '../adapters/http/keys.js';
 import { AnthropicFake } from './support/anthropic-fake.js';
 import { startTestGateway, type TestGateway } from './support/gateway.js';
 import { TestAdapter } from './support/test-adapter.js';
+import { workspacePath } from '../src/workspace.js';
 
 const fake = new AnthropicFake();
 const KEY = 'cg_webchat_test_key_0123456789';
@@ -148,6 +151,43 @@ describe('web chat', () => {
     await page.waitForSelector('.msg.live');
     await page.waitForFunction(() => /slowly written answer/.test(document.querySelector('#transcript')?.textContent ?? ''));
     fake.respond = undefined;
+    expect(violations).toEqual([]);
+    await page.close();
+  });
+
+  it('shows Claude\'s requests with buttons: Allow once runs the command, a question is answered by a click, a plan approved', async () => {
+    const { page, violations } = await watchedPage({ viewport: { width: 1100, height: 700 } });
+    await page.goto(`${t.gateway.httpUrl}/#key=${KEY}`);
+    await page.waitForSelector('#app:not([hidden])');
+    await page.click('#new-chat');
+    await page.waitForFunction(() => document.querySelector('#title')?.textContent?.startsWith('http:web:chat-'));
+
+    await page.fill('#input', '[[tool Bash: echo hi > made.txt]]');
+    await page.press('#input', 'Enter');
+    await page.waitForSelector('.msg.approval button:text("Allow once")');
+    expect(await page.textContent('.msg.approval pre')).toContain('echo hi > made.txt');
+    // The running answer's bubble carries a Stop button.
+    await page.waitForSelector('.msg.live button.stop');
+    if (process.env.APPROVAL_SCREENSHOT) await page.screenshot({ path: process.env.APPROVAL_SCREENSHOT });
+    await page.click('.msg.approval button:text("Allow once")');
+    await page.waitForFunction(() => /tool said: \(Bash completed with no output\)/.test(document.querySelector('#transcript')?.textContent ?? ''));
+    const conversationId = (await page.textContent('#title'))!.split(' ')[0]!;
+    expect(fs.readFileSync(path.join(workspacePath(t.config.workspace.root, conversationId), 'made.txt'), 'utf8')).toBe('hi\n');
+
+    const question = { questions: [{ question: 'Which database?', header: 'DB', multiSelect: false, options: [{ label: 'SQLite', description: 'a file' }, { label: 'Postgres', description: 'a server' }] }] };
+    await page.fill('#input', `[[call AskUserQuestion ${JSON.stringify(question)}]]`);
+    await page.press('#input', 'Enter');
+    await page.click('.msg.approval button:text("Postgres")');
+    await page.waitForFunction(() => /"Which database\?"="Postgres"/.test(document.querySelector('#transcript')?.textContent ?? ''));
+
+    await page.fill('#input', '/mode plan');
+    await page.press('#input', 'Enter');
+    await page.waitForFunction(() => /Mode: plan/.test(document.querySelector('#transcript')?.textContent ?? ''));
+    await page.fill('#input', '[[call ExitPlanMode {"plan": "1. Write the test"}]]');
+    await page.press('#input', 'Enter');
+    await page.waitForSelector('.msg.approval:has-text("Write the test") button:text("Approve plan")');
+    await page.click('.msg.approval button:text("Approve plan")');
+    await page.waitForFunction(() => /tool said: User has approved your plan/.test(document.querySelector('#transcript')?.textContent ?? ''));
     expect(violations).toEqual([]);
     await page.close();
   });

@@ -8,6 +8,7 @@
  *   DELETE /v1/conversations/{id}/session    same as /new
  *   POST   /v1/chat/completions              OpenAI-compatible (see openai.ts)
  *   GET    /v1/events                        SSE of every job's progress, any channel (the live dashboard)
+ *   GET    /v1/approvals, POST /v1/conversations/{id}/approvals/{approval_id}   Claude's requests (approvals.ts)
  *   GET    /healthz, /metrics                health (database, queue, CLI) and Prometheus metrics
  *   GET    /                                 the web chat
  *
@@ -27,6 +28,7 @@ import { PROJECT_ROOT } from '../../src/paths.js';
 import type { MessageOutcome } from '../../src/store/messages.js';
 import { finishedOutcome, idempotentRequest, replayHeaders, REUSED_KEY_ERROR, type IdempotentRequest } from './idempotency.js';
 import { ApiKeys, keyFromHeaders, newKey, sha256 } from './keys.js';
+import { approvalRoutes, withApproval } from './approvals.js';
 import { chatCompletions, listModels } from './openai.js';
 import { secureHeaders } from './security-headers.js';
 
@@ -160,7 +162,7 @@ export class HttpAdapter implements Adapter {
         return c.json(answer, 200, replayHeaders(answer));
       }
       return streamSSE(c, async (stream) => {
-        const answer = await this.send(c.get('user'), name, text, { idempotency, onEvent: (event) => writeEvent(stream, event) });
+        const answer = await this.send(c.get('user'), name, text, { idempotency, onEvent: (event) => writeEvent(stream, withApproval(this.host!.api, event)) });
         if ('error' in answer) {
           await stream.writeSSE({ event: 'error', data: JSON.stringify(apiError(answer.error, answer.code ?? 'invalid_request')) });
           return;
@@ -174,7 +176,7 @@ export class HttpAdapter implements Adapter {
       let unsubscribe = () => {};
       const closed = new Promise<void>((resolve) => {
         stream.onAbort(resolve);
-        unsubscribe = this.host!.api.subscribe((event) => void writeEvent(stream, event));
+        unsubscribe = this.host!.api.subscribe((event) => void writeEvent(stream, withApproval(this.host!.api, event)));
       });
       const ping = setInterval(() => void stream.writeSSE({ event: 'ping', data: '{}' }), 15_000);
       await stream.writeSSE({ event: 'ready', data: '{}' });
@@ -182,6 +184,7 @@ export class HttpAdapter implements Adapter {
       clearInterval(ping);
       unsubscribe();
     }));
+    approvalRoutes(app, () => this.host!.api, fullId);
     app.post('/v1/chat/completions', (c) => chatCompletions(c, this));
     return app;
   }

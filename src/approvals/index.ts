@@ -129,7 +129,7 @@ export class ApprovalDesk {
     return {
       approval_id: row.id, conversation_id: row.conversation_id, message_id: row.message_id, kind: ask.kind, tool: ask.tool,
       summary: described.summary, markdown: described.markdown, input: ask.input, ...(ask.questions ? { questions: ask.questions } : {}),
-      status: row.status, decided_by: row.decided_by, expires_at: new Date(row.expires_at).toISOString(),
+      status: row.status, decided_by: row.decided_by, expires_at: new Date(row.expires_at).toISOString(), card: this.card(row),
     };
   }
 
@@ -156,7 +156,11 @@ export class ApprovalDesk {
     if (!mayAnswer(config, row, conversation, by)) return { status: 403, text: 'Only the person who asked (or an approver in approvals.approvers) can answer this request.' };
     if (row.status !== 'pending') return { status: 409, text: `This request is ${row.status === 'allowed' || row.status === 'denied' ? 'already decided' : 'expired'}.`, approval: this.view(row) };
     let what: ParsedChoice;
-    if (decision.answers && row.kind === 'question') {
+    const clicked = decision.action ? parseActionId(decision.action) : undefined;
+    if (decision.action && clicked?.approvalId !== row.id) return { status: 422, text: `"${decision.action}" is not a button of request ${row.id}.` };
+    if (clicked) {
+      what = clicked.choice;
+    } else if (decision.answers && row.kind === 'question') {
       const questions = askOf(row).questions ?? [];
       const answers: Record<string, string[]> = {};
       for (const [i, q] of questions.entries()) {
@@ -306,9 +310,13 @@ export interface ApprovalView {
   status: string;
   decided_by: string | null;
   expires_at: string;
+  /** The request as every platform shows it: its text (with the outcome once decided) and its buttons. */
+  card: Card;
 }
 
 export interface ApiDecision {
+  /** A card button's id, for clients that draw the card's own buttons (the web chat). */
+  action?: string;
   decision?: string;
   message?: string;
   answers?: Record<string, string | string[]>;

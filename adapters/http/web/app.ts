@@ -45,6 +45,14 @@ interface JobEvent {
   text?: string;
   summary?: string;
   status?: string;
+  approval?: Approval;
+}
+/** One of Claude's requests (a tool to allow, a question, a plan), drawn from the card the gateway gives every platform. */
+interface Approval {
+  approval_id: number;
+  conversation_id: string;
+  status: string;
+  card: { markdown: string; actions: { id: string; label: string; style?: 'primary' | 'danger' }[][] };
 }
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -83,6 +91,7 @@ let user = '';
 let selected: string | undefined;
 let conversations: Conversation[] = [];
 const running = new Map<number, { conversationId: string; text: string; status?: string }>();
+const approvals = new Map<number, Approval>();
 
 async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
   const res = await fetch(path, { ...init, headers: { ...(init.headers ?? {}), authorization: `Bearer ${key}`, 'content-type': 'application/json' } });
@@ -103,6 +112,7 @@ function logout(message = ''): void {
   // Nothing of this session stays on the page for whoever logs in next.
   user = '';
   selected = undefined;
+  approvals.clear();
   conversations = [];
   running.clear();
   $('conversations').replaceChildren();
@@ -127,6 +137,8 @@ async function login(candidate: string): Promise<void> {
   ($('key') as HTMLInputElement).value = '';
   $('login-error').textContent = '';
   void followEvents();
+  // Requests made before this page was open (the events only bring new ones).
+  void api<{ data: Approval[] }>('/v1/approvals').then(({ data }) => data.forEach(showApproval)).catch(() => {});
 }
 
 async function refreshList(): Promise<void> {
@@ -155,6 +167,7 @@ async function open(id: string): Promise<void> {
   const box = $('transcript');
   box.replaceChildren(...detail.transcript.map(bubble));
   for (const [messageId, job] of running) if (job.conversationId === id) box.append(liveBubble(messageId, job));
+  for (const approval of approvals.values()) if (approval.conversation_id === id && approval.status === 'pending') box.append(approvalCard(approval));
   const writable = id.startsWith('http:');
   const composer = $('composer');
   composer.classList.toggle('readonly', !writable);
@@ -172,15 +185,78 @@ function bubble(row: TranscriptRow): HTMLElement {
   return div;
 }
 
-function liveBubble(messageId: number, job: { text: string; status?: string }): HTMLElement {
+function liveBubble(messageId: number, job: { conversationId: string; text: string; status?: string }): HTMLElement {
   const div = document.createElement('div');
   div.className = 'msg assistant live';
   div.dataset.live = String(messageId);
   div.innerHTML = render(job.text || '') + (job.status ? `<div class="status">${escapeHtml(job.status)}</div>` : '') + (!job.text && !job.status ? '<div class="status">…</div>' : '');
+  if (job.conversationId.startsWith('http:')) {
+    const stop = document.createElement('button');
+    stop.type = 'button';
+    stop.className = 'stop';
+    stop.textContent = 'Stop';
+    stop.addEventListener('click', () => void stopAnswer(job.conversationId));
+    div.append(stop);
+  }
   return div;
 }
 
+/** The same as sending /stop: the running answer stops, queued messages are dropped. */
+async function stopAnswer(conversationId: string): Promise<void> {
+  const name = conversationId.split(':').slice(2).join(':');
+  await api(`/v1/conversations/${encodeURIComponent(name)}/messages?stream=false`, { method: 'POST', body: JSON.stringify({ text: '/stop' }) }).catch(() => {});
+}
+
+function approvalCard(approval: Approval): HTMLElement {
+  const div = document.createElement('div');
+  div.className = `msg approval ${approval.status}`;
+  div.dataset.approval = String(approval.approval_id);
+  div.innerHTML = render(approval.card.markdown);
+  for (const row of approval.card.actions) {
+    const buttons = document.createElement('div');
+    buttons.className = 'actions';
+    for (const action of row) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.textContent = action.label;
+      if (action.style) button.className = action.style;
+      button.addEventListener('click', () => void decide(approval, action.id, div));
+      buttons.append(button);
+    }
+    div.append(buttons);
+  }
+  return div;
+}
+
+async function decide(approval: Approval, action: string, card: HTMLElement): Promise<void> {
+  const name = approval.conversation_id.startsWith('http:') ? approval.conversation_id.split(':').slice(2).join(':') : approval.conversation_id;
+  for (const b of card.querySelectorAll('button')) b.disabled = true;
+  try {
+    const result = await api<{ approval: Approval }>(`/v1/conversations/${encodeURIComponent(name)}/approvals/${approval.approval_id}`, { method: 'POST', body: JSON.stringify({ action }) });
+    showApproval(result.approval);
+  } catch (err) {
+    for (const b of card.querySelectorAll('button')) b.disabled = false;
+    const note = card.querySelector('.error') ?? card.appendChild(Object.assign(document.createElement('p'), { className: 'error' }));
+    note.textContent = (err as Error).message;
+  }
+}
+
+function showApproval(approval: Approval): void {
+  approvals.set(approval.approval_id, approval);
+  if (approval.conversation_id !== selected) return;
+  const box = $('transcript');
+  const existing = box.querySelector(`[data-approval="${approval.approval_id}"]`);
+  const fresh = approvalCard(approval);
+  if (existing) existing.replaceWith(fresh);
+  else box.append(fresh);
+  box.scrollTop = box.scrollHeight;
+}
+
 function onEvent(event: JobEvent): void {
+  if (event.type === 'approval' || event.type === 'approval_update') {
+    if (event.approval) showApproval(event.approval);
+    return;
+  }
   let job = running.get(event.messageId);
   if (event.type === 'finished') {
     running.delete(event.messageId);
@@ -247,7 +323,9 @@ async function send(text: string): Promise<void> {
   box.scrollTop = box.scrollHeight;
   try {
     // The answer streams in through the event stream; this request returns once it is complete.
-    await api(`/v1/conversations/${encodeURIComponent(name)}/messages?stream=false`, { method: 'POST', body: JSON.stringify({ text }) });
+    const answer = await api<{ status: string; text: string; conversation_id: string }>(`/v1/conversations/${encodeURIComponent(name)}/messages?stream=false`, { method: 'POST', body: JSON.stringify({ text }) });
+    // A command's reply (or a refusal) comes with no job events: show it here.
+    if (answer.status === 'handled' && answer.conversation_id === selected) box.append(bubble({ role: 'notice', text: answer.text, message_id: null }));
   } catch (err) {
     box.append(bubble({ role: 'notice', text: `⚠️ ${(err as Error).message}`, message_id: null }));
   }
