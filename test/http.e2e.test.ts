@@ -14,6 +14,7 @@ import { readSse } from './support/sse.js';
 
 const fake = new AnthropicFake();
 const KEY = 'cg_test_key_for_alice_0123456789';
+const BOB_KEY = 'cg_test_key_for_bob_0123456789';
 let t: TestGateway;
 let url: string;
 const auth = { authorization: `Bearer ${KEY}` };
@@ -21,7 +22,7 @@ const auth = { authorization: `Bearer ${KEY}` };
 beforeAll(async () => {
   await fake.start();
   t = await startTestGateway(fake, {
-    config: { http: { enabled: true, port: 0, api_keys: [{ user: 'alice', sha256: sha256(KEY) }] } },
+    config: { http: { enabled: true, port: 0, api_keys: [{ user: 'alice', sha256: sha256(KEY) }, { user: 'bob', sha256: sha256(BOB_KEY) }] } },
     adapters: (config) => [new HttpAdapter({ http: config.http })],
   });
   url = t.gateway.httpUrl!;
@@ -36,6 +37,48 @@ const client = () => new OpenAI({ baseURL: `${url}/v1`, apiKey: KEY, maxRetries:
 function post(path: string, body: unknown, headers: Record<string, string> = auth): Promise<Response> {
   return fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
 }
+
+describe('approvals over HTTP', () => {
+  it('streams an approval event; lists it for its owner only; 403 for another key, 404 unknown, 200 to allow, then 409', async () => {
+    const res = await post('/v1/conversations/ask/messages', { text: '[[tool Bash: echo hi > made.txt]]' });
+    let checks: Promise<void> | undefined;
+    const events = await readSse(res, (e) => {
+      if (e.event !== 'approval') return;
+      checks = (async () => {
+        const request = e.data.approval;
+        expect(request).toMatchObject({ kind: 'tool', tool: 'Bash', summary: 'run echo hi > made.txt', input: { command: 'echo hi > made.txt' }, status: 'pending' });
+        const id = e.data.approvalId;
+        expect(request.approval_id).toBe(id);
+        const mine = await (await fetch(`${url}/v1/approvals`, { headers: auth })).json();
+        expect(mine.data.map((a: any) => a.approval_id)).toEqual([id]);
+        const bobs = await (await fetch(`${url}/v1/approvals`, { headers: { authorization: `Bearer ${BOB_KEY}` } })).json();
+        expect(bobs.data).toEqual([]);
+        // Bob reaches Alice's conversation by its full id, but may not answer.
+        expect((await post(`/v1/conversations/http:alice:ask/approvals/${id}`, { decision: 'allow' }, { authorization: `Bearer ${BOB_KEY}` })).status).toBe(403);
+        expect((await post(`/v1/conversations/ask/approvals/999999`, { decision: 'allow' })).status).toBe(404);
+        expect((await post(`/v1/conversations/ask/approvals/${id}`, { decision: 'maybe' })).status).toBe(422);
+        const allowed = await post(`/v1/conversations/ask/approvals/${id}`, { decision: 'allow' });
+        expect(allowed.status).toBe(200);
+        expect((await allowed.json()).approval).toMatchObject({ status: 'allowed', decided_by: 'alice' });
+        expect((await post(`/v1/conversations/ask/approvals/${id}`, { decision: 'deny' })).status).toBe(409);
+      })();
+    });
+    await checks;
+    expect(events.some((e) => e.event === 'approval_update' && e.data.approval.status === 'allowed')).toBe(true);
+    expect(events.at(-1)!.data).toMatchObject({ status: 'done', text: 'tool said: (Bash completed with no output)' });
+  });
+
+  it('answers a question with {"answers": ...}', async () => {
+    const question = { questions: [{ question: 'Which database?', header: 'DB', multiSelect: false, options: [{ label: 'SQLite', description: 'a file' }, { label: 'Postgres', description: 'a server' }] }] };
+    const res = await post('/v1/conversations/ask2/messages', { text: `[[call AskUserQuestion ${JSON.stringify(question)}]]` });
+    let decided: Promise<Response> | undefined;
+    const events = await readSse(res, (e) => {
+      if (e.event === 'approval') decided = post(`/v1/conversations/ask2/approvals/${e.data.approvalId}`, { answers: { 'Which database?': 'Postgres' } });
+    });
+    expect((await decided!).status).toBe(200);
+    expect(events.at(-1)!.data.text).toContain('"Which database?"="Postgres"');
+  });
+});
 
 describe('POST /v1/conversations/{id}/messages', () => {
   it('streams the job as SSE: queued, started, text deltas, done with session and cost', async () => {
