@@ -17,6 +17,8 @@ import { COMMANDS } from '../../src/commands.js';
 import type { Config } from '../../src/config/schema.js';
 import type { InboundFile } from '../../src/message.js';
 import { toDiscord } from './markdown.js';
+import type { Card, CardAction } from '../../src/adapter.js';
+import { cardContent, componentsOf, onButton } from './buttons.js';
 
 /** Nothing in a message of ours may ping anyone. */
 const NO_PINGS = { parse: [] as never[] };
@@ -24,7 +26,7 @@ const NO_PINGS = { parse: [] as never[] };
 export class DiscordAdapter implements Adapter {
   readonly platform = 'discord' as const;
   // 2,000 characters per message; escaping can add a few.
-  readonly caps: AdapterCaps = { maxChars: 1900, editIntervalMs: 1000, typingIntervalMs: 8000 };
+  readonly caps: AdapterCaps = { maxChars: 1900, editIntervalMs: 1000, typingIntervalMs: 8000, buttons: true };
   readonly client: Client;
   private host?: AdapterHost;
   private applicationId = '';
@@ -41,6 +43,7 @@ export class DiscordAdapter implements Adapter {
     this.host = host;
     this.client.on(Events.MessageCreate, (message) => void this.onMessage(message).catch((err) => host.log.error({ err: (err as Error).message }, 'discord: message failed')));
     this.client.on(Events.InteractionCreate, (interaction) => void this.onInteraction(interaction).catch((err) => host.log.error({ err: (err as Error).message }, 'discord: interaction failed')));
+    this.client.on(Events.InteractionCreate, (interaction) => void onButton(host, interaction).catch((err) => host.log.error({ err: (err as Error).message }, 'discord: button click failed')));
     this.client.on(Events.Error, (err) => host.log.error({ err: err.message }, 'discord: client error'));
     const ready = new Promise<void>((resolve) => this.client.once(Events.ClientReady, () => resolve()));
     await this.client.login(this.config.token);
@@ -88,6 +91,8 @@ export class DiscordAdapter implements Adapter {
       userName: message.author.username,
       placeIds: places,
       messageId: message.id,
+      // A reply to an approval request answers it (a reason to deny, an answer in the person's words).
+      replyToRef: message.reference?.messageId,
       text: message.content.replace(new RegExp(`<@!?${me}>`, 'g'), '').trim(),
       files: [...message.attachments.values()].map((a) => this.file(a.name, a.size, a.contentType ?? undefined, a.url)),
       replyContext: chatId === message.channelId && !isDm ? { replyTo: message.id } : undefined,
@@ -142,12 +147,13 @@ export class DiscordAdapter implements Adapter {
     }
     const replyTo = target.context?.replyTo as string | undefined;
     const sent = await this.call(() => this.client.rest.post(Routes.channelMessages(target.address.chatId), {
-      body: { content, allowed_mentions: NO_PINGS, ...(replyTo ? { message_reference: { message_id: replyTo, fail_if_not_exists: false } } : {}) },
+      body: { content, allowed_mentions: NO_PINGS, ...(replyTo ? { message_reference: { message_id: replyTo, fail_if_not_exists: false } } : {}), ...(reply.actions ? { components: componentsOf([reply.actions]) } : {}) },
     })) as { id: string };
     return sent.id;
   }
 
   async edit(target: ReplyTarget, ref: string, reply: ReplyText): Promise<void> {
+    if (!target.context?.interactionToken) return this.editInChannel(target.address.chatId, ref, render(reply), reply.actions && [reply.actions]);
     const content = render(reply);
     const token = target.context?.interactionToken as string | undefined;
     if (token && ref === `interaction:${token}`) {
@@ -155,6 +161,26 @@ export class DiscordAdapter implements Adapter {
       return;
     }
     await this.call(() => this.client.rest.patch(Routes.channelMessage(target.address.chatId, ref), { body: { content, allowed_mentions: NO_PINGS } }));
+  }
+
+  /** Edits a channel message with its buttons: a final text without any removes those of its draft. */
+  private async editInChannel(channelId: string, ref: string, content: string, actions?: CardAction[][]): Promise<void> {
+    await this.call(() => this.client.rest.patch(Routes.channelMessage(channelId, ref), { body: { content, allowed_mentions: NO_PINGS, components: componentsOf(actions) } }));
+  }
+
+  async postCard(target: ReplyTarget, card: Card): Promise<string> {
+    const replyTo = target.context?.replyTo as string | undefined;
+    const sent = await this.call(() => this.client.rest.post(Routes.channelMessages(target.address.chatId), {
+      body: {
+        content: cardContent(card), allowed_mentions: NO_PINGS, components: componentsOf(card.actions),
+        ...(replyTo ? { message_reference: { message_id: replyTo, fail_if_not_exists: false } } : {}),
+      },
+    })) as { id: string };
+    return sent.id;
+  }
+
+  async editCard(target: ReplyTarget, ref: string, card: Card): Promise<void> {
+    await this.editInChannel(target.address.chatId, ref, cardContent(card), card.actions);
   }
 
   async remove(target: ReplyTarget, ref: string): Promise<void> {
