@@ -48,9 +48,7 @@ export function cardMessage(card: Card): SlackButtonMessage {
   const [first = '…', ...rest] = full.length <= SECTION_LIMIT ? [full] : chunkMarkdown(full, SECTION_LIMIT - 2);
   const text = rest.length ? `${first}\n…` : first;
   const plain = toPlainText(card.markdown);
-  const rows = card.actions.length && (rest.length || wasShortened(card)) && card.detail
-    ? [...card.actions, [{ id: SHOW_ALL_ACTION_ID, label: 'Show all' }]]
-    : card.actions;
+  const rows = offersShowAll(card) ? [...card.actions, [{ id: SHOW_ALL_ACTION_ID, label: 'Show all' }]] : card.actions;
   return {
     text: plain.length > SECTION_LIMIT ? plain.slice(0, SECTION_LIMIT - 1) + '…' : plain,
     blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }, ...actionBlocks(rows)],
@@ -107,7 +105,11 @@ function button(action: CardAction, actionId: string): types.Button {
   };
 }
 
-/** The core's describer marks what it cut; the whole input is then worth a tap. */
-function wasShortened(card: Card): boolean {
-  return card.markdown.includes('… (shortened)');
+/**
+ * Whether a card gets "Show all": while it waits for an answer, when its text was shortened (the
+ * core's describer marks what it cut) or is too long for one section.
+ */
+export function offersShowAll(card: Card): boolean {
+  if (!card.actions.length || !card.detail) return false;
+  return card.markdown.includes('… (shortened)') || toMrkdwn(card.markdown).length > SECTION_LIMIT;
 }

@@ -2,10 +2,13 @@
  * Clicks on our Slack buttons (`block_actions`). The clicker is `body.user.id`, which Bolt verified
  * (the request's signature in HTTP mode, the authenticated socket in Socket Mode); a button's value
  * only says which choice was clicked, never who clicked it.
+ *
+ * The Slack app needs Interactivity switched on; in HTTP mode its Request URL is the events URL
+ * (slack.events_path), where Bolt tells clicks from events.
  */
 import type { App, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import type { AdapterHost, Card } from '../../src/adapter.js';
-import { clickPlace, detailView, OUR_ACTION_ID, SHOW_ALL_ACTION_ID } from './buttons.js';
+import { clickPlace, detailView, offersShowAll, OUR_ACTION_ID, SHOW_ALL_ACTION_ID } from './buttons.js';
 
 // Full inputs kept for "Show all", newest last; a card forgotten here (restart, many cards) says so.
 const MAX_DETAILS = 500;
@@ -22,12 +25,12 @@ export class SlackClicks {
     this.app.action<BlockAction<ButtonAction>>({ type: 'block_actions', action_id: OUR_ACTION_ID }, (click) => this.onClick(host, click));
   }
 
-  /** Keeps a pending card's full input for its "Show all" button; a resolved card needs it no more. */
+  /** Keeps a card's full input while it shows "Show all"; a resolved card needs it no more. */
   remember(channel: string, ts: string, card: Card): void {
     const key = `${channel}:${ts}`;
     this.details.delete(key);
-    if (!card.actions.length || !card.detail) return;
-    this.details.set(key, card.detail);
+    if (!offersShowAll(card)) return;
+    this.details.set(key, card.detail!);
     if (this.details.size > MAX_DETAILS) this.details.delete(this.details.keys().next().value!);
   }
 
@@ -40,8 +43,9 @@ export class SlackClicks {
     if (this.teamId && body.team?.id !== this.teamId) return;
     const place = clickPlace(body);
     if (!place) return;
+    // Notices and the modal are not awaited: in HTTP mode Slack's 200 waits for this listener.
     if (action.action_id === SHOW_ALL_ACTION_ID) {
-      await this.showAll(body, place.address.chatId, place.messageTs, place.address.threadId);
+      void this.showAll(body, place.address.chatId, place.messageTs, place.address.threadId);
       return;
     }
     const result = await host.act({
@@ -51,7 +55,7 @@ export class SlackClicks {
       actionId: action.value ?? '',
       messageRef: place.messageTs,
     });
-    if (!result.ok) await this.tell(body.user.id, place.address.chatId, place.address.threadId, result.text);
+    if (!result.ok) void this.tell(body.user.id, place.address.chatId, place.address.threadId, result.text);
   }
 
   /** Opens a modal with the card's whole input, for the clicker only. */
