@@ -116,6 +116,28 @@ describe('Discord approvals (button components)', () => {
     expect(card.components).toEqual([]);
   });
 
+  it('a long input is shortened on the card; "Show all" sends the whole input to the clicker alone', async () => {
+    const content = Array.from({ length: 60 }, (_, i) => `line ${i}`).join('\\n');
+    const asked = discord.userMessage(`[[call Write {"file_path": "big.txt", "content": "${content}"}]]`, { dm: true, userId: BOB });
+    const channel = asked.channel_id as string;
+    const card = await cardIn(channel);
+    expect(card.content).toContain('(shortened)');
+    expect(card.content).not.toContain('line 59');
+    expect(buttons(card).map((b) => b.label)).toEqual(['Allow once', 'Allow in this conversation', 'Deny', 'Show all']);
+
+    const shown = await callbackOf(discord.click(card, 'Show all', BOB, 'bob'));
+    expect(shown.multipart).toBe(true);
+    expect(JSON.parse(shown.payload)).toMatchObject({ type: 4, data: { flags: 64 } });
+    expect(shown.filenames).toEqual(['input.json']);
+    expect(shown.text).toContain('line 59');
+    expect(approvalsOf(`discord:${channel}`).map((a) => a.status)).toEqual(['pending']);
+
+    expect(await callbackOf(discord.click(card, 'Deny', BOB, 'bob'))).toEqual({ type: 6 });
+    await answerIn(channel);
+    expect(fs.existsSync(path.join(workspace(`discord:${channel}`), 'big.txt'))).toBe(false);
+    expect(card.components).toEqual([]);
+  });
+
   it('a reply to the request denies it, with the reply as the reason Claude hears', async () => {
     const channel = discord.noThreadsChannelId;
     discord.userMessage(`<@${discord.botUser.id}> ${WRITE}`, { mentionBot: true, userId: ALICE, channelId: channel });

@@ -1,11 +1,10 @@
 /**
  * Buttons on Discord: a card (an approval request, Claude's question, a plan) or a draft's Stop as
- * message components, and the clicks on them (button interactions). A button's custom_id is the
- * CardAction id itself, handed back to the core unchanged; the clicker is the interaction's user,
- * as Discord reports it, never anything the button carries.
+ * message components. A button's custom_id is the CardAction id itself, handed back to the core
+ * unchanged by the click (clicks.ts).
  */
-import { ActionRowBuilder, ButtonBuilder, ButtonStyle, MessageFlags, type Interaction } from 'discord.js';
-import type { AdapterHost, Card, CardAction } from '../../src/adapter.js';
+import { ActionRowBuilder, ButtonBuilder, ButtonStyle } from 'discord.js';
+import type { Card, CardAction } from '../../src/adapter.js';
 import { chunkMarkdown } from '../../src/reply/chunk.js';
 import { toDiscord } from './markdown.js';
 
@@ -27,29 +26,28 @@ export function componentsOf(rows: CardAction[][] = []): ButtonRow[] {
   return split.slice(0, MAX_ROWS).map((row) => new ActionRowBuilder<ButtonBuilder>().addComponents(row.map(button)).toJSON());
 }
 
+/** The button that sends the clicker a shortened card's whole input. */
+export const SHOW_ALL_ID = 'cg:all';
+
+/** The rows of buttons for a card, with "Show all" under them where its text was shortened. */
+export function cardComponents(card: Card): ButtonRow[] {
+  return componentsOf(offersShowAll(card) ? [...card.actions, [{ id: SHOW_ALL_ID, label: 'Show all' }]] : card.actions);
+}
+
+/**
+ * Whether a card gets "Show all": while it waits for an answer, when its text was shortened (the
+ * core's describer marks what it cut) or is too long for one message.
+ */
+export function offersShowAll(card: Card): boolean {
+  if (!card.actions.length || !card.detail) return false;
+  return card.markdown.includes('… (shortened)') || toDiscord(card.markdown).length > CONTENT_LIMIT;
+}
+
 /** A card's text for Discord: its Markdown converted, cut with "…" past 2,000 characters (code blocks closed). */
 export function cardContent(card: Card): string {
   const content = toDiscord(card.markdown) || '…';
   if (content.length <= CONTENT_LIMIT) return content;
   return `${chunkMarkdown(content, CONTENT_LIMIT - 2)[0]}\n…`;
-}
-
-/**
- * A click on one of our buttons. Discord wants an answer within 3 s: the click is applied at once
- * (one store transaction), then acknowledged without a visible reply when it counted (the core
- * redraws the card), or answered only to the clicker when it was refused.
- */
-export async function onButton(host: AdapterHost, interaction: Interaction): Promise<void> {
-  if (!interaction.isButton()) return;
-  const result = await host.act({
-    address: { platform: 'discord', chatId: interaction.channelId },
-    userId: interaction.user.id,
-    userName: interaction.user.username,
-    actionId: interaction.customId,
-    messageRef: interaction.message.id,
-  });
-  if (result.ok) await interaction.deferUpdate();
-  else await interaction.reply({ content: result.text, flags: MessageFlags.Ephemeral });
 }
 
 function button(action: CardAction): ButtonBuilder {

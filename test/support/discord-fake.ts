@@ -187,7 +187,7 @@ export class DiscordFake {
     const type = req.headers['content-type'] ?? '';
     let body: any = {};
     if (type.includes('json') && raw.length) body = JSON.parse(raw.toString('utf8'));
-    else if (type.includes('multipart')) body = { multipart: true, payload: /name="payload_json"\r\n(?:[^\r\n]*\r\n)*\r\n([^\r\n]*)/.exec(raw.toString('utf8'))?.[1], size: raw.length, filenames: [...raw.toString('latin1').matchAll(/filename="([^"]+)"/g)].map((m) => m[1]) };
+    else if (type.includes('multipart')) body = { multipart: true, payload: /name="payload_json"\r\n(?:[^\r\n]*\r\n)*\r\n([^\r\n]*)/.exec(raw.toString('utf8'))?.[1], size: raw.length, filenames: [...raw.toString('latin1').matchAll(/filename="([^"]+)"/g)].map((m) => m[1]), text: raw.toString('utf8') };
     const url = new URL(req.url ?? '/', 'http://x');
     const path = url.pathname.replace(/^\/api(\/v\d+)?/, '');
     this.rest.push({ method: req.method ?? 'GET', path, body, at: Date.now() });
