@@ -17,6 +17,9 @@ import { COMMANDS } from '../../src/commands.js';
 import type { Config } from '../../src/config/schema.js';
 import type { InboundFile } from '../../src/message.js';
 import { toDiscord } from './markdown.js';
+import type { Card } from '../../src/adapter.js';
+import { cardComponents, cardContent, componentsOf, type ButtonRow } from './buttons.js';
+import { DiscordClicks } from './clicks.js';
 
 /** Nothing in a message of ours may ping anyone. */
 const NO_PINGS = { parse: [] as never[] };
@@ -24,8 +27,9 @@ const NO_PINGS = { parse: [] as never[] };
 export class DiscordAdapter implements Adapter {
   readonly platform = 'discord' as const;
   // 2,000 characters per message; escaping can add a few.
-  readonly caps: AdapterCaps = { maxChars: 1900, editIntervalMs: 1000, typingIntervalMs: 8000 };
+  readonly caps: AdapterCaps = { maxChars: 1900, editIntervalMs: 1000, typingIntervalMs: 8000, buttons: true };
   readonly client: Client;
+  private readonly clicks = new DiscordClicks();
   private host?: AdapterHost;
   private applicationId = '';
   /** Interactions whose deferred reply was already replaced by an answer: further chunks are follow-ups. */
@@ -41,6 +45,7 @@ export class DiscordAdapter implements Adapter {
     this.host = host;
     this.client.on(Events.MessageCreate, (message) => void this.onMessage(message).catch((err) => host.log.error({ err: (err as Error).message }, 'discord: message failed')));
     this.client.on(Events.InteractionCreate, (interaction) => void this.onInteraction(interaction).catch((err) => host.log.error({ err: (err as Error).message }, 'discord: interaction failed')));
+    this.client.on(Events.InteractionCreate, (interaction) => void this.clicks.onInteraction(host, interaction).catch((err) => host.log.error({ err: (err as Error).message }, 'discord: button click failed')));
     this.client.on(Events.Error, (err) => host.log.error({ err: err.message }, 'discord: client error'));
     const ready = new Promise<void>((resolve) => this.client.once(Events.ClientReady, () => resolve()));
     await this.client.login(this.config.token);
@@ -88,6 +93,8 @@ export class DiscordAdapter implements Adapter {
       userName: message.author.username,
       placeIds: places,
       messageId: message.id,
+      // A reply to an approval request answers it (a reason to deny, an answer in the person's words).
+      replyToRef: message.reference?.messageId,
       text: message.content.replace(new RegExp(`<@!?${me}>`, 'g'), '').trim(),
       files: [...message.attachments.values()].map((a) => this.file(a.name, a.size, a.contentType ?? undefined, a.url)),
       replyContext: chatId === message.channelId && !isDm ? { replyTo: message.id } : undefined,
@@ -142,12 +149,13 @@ export class DiscordAdapter implements Adapter {
     }
     const replyTo = target.context?.replyTo as string | undefined;
     const sent = await this.call(() => this.client.rest.post(Routes.channelMessages(target.address.chatId), {
-      body: { content, allowed_mentions: NO_PINGS, ...(replyTo ? { message_reference: { message_id: replyTo, fail_if_not_exists: false } } : {}) },
+      body: { content, allowed_mentions: NO_PINGS, ...(replyTo ? { message_reference: { message_id: replyTo, fail_if_not_exists: false } } : {}), ...(reply.actions ? { components: componentsOf([reply.actions]) } : {}) },
     })) as { id: string };
     return sent.id;
   }
 
   async edit(target: ReplyTarget, ref: string, reply: ReplyText): Promise<void> {
+    if (!target.context?.interactionToken) return this.editInChannel(target.address.chatId, ref, render(reply), componentsOf(reply.actions && [reply.actions]));
     const content = render(reply);
     const token = target.context?.interactionToken as string | undefined;
     if (token && ref === `interaction:${token}`) {
@@ -155,6 +163,28 @@ export class DiscordAdapter implements Adapter {
       return;
     }
     await this.call(() => this.client.rest.patch(Routes.channelMessage(target.address.chatId, ref), { body: { content, allowed_mentions: NO_PINGS } }));
+  }
+
+  /** Edits a channel message and its buttons: [] removes them (a draft's Stop, once the answer is final). */
+  private async editInChannel(channelId: string, ref: string, content: string, components: ButtonRow[]): Promise<void> {
+    await this.call(() => this.client.rest.patch(Routes.channelMessage(channelId, ref), { body: { content, allowed_mentions: NO_PINGS, components } }));
+  }
+
+  async postCard(target: ReplyTarget, card: Card): Promise<string> {
+    const replyTo = target.context?.replyTo as string | undefined;
+    const sent = await this.call(() => this.client.rest.post(Routes.channelMessages(target.address.chatId), {
+      body: {
+        content: cardContent(card), allowed_mentions: NO_PINGS, components: cardComponents(card),
+        ...(replyTo ? { message_reference: { message_id: replyTo, fail_if_not_exists: false } } : {}),
+      },
+    })) as { id: string };
+    this.clicks.remember(sent.id, card);
+    return sent.id;
+  }
+
+  async editCard(target: ReplyTarget, ref: string, card: Card): Promise<void> {
+    await this.editInChannel(target.address.chatId, ref, cardContent(card), cardComponents(card));
+    this.clicks.remember(ref, card);
   }
 
   async remove(target: ReplyTarget, ref: string): Promise<void> {

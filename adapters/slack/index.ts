@@ -12,6 +12,9 @@ import { DeliveryError, type Adapter, type AdapterCaps, type AdapterHost, type R
 import { COMMANDS } from '../../src/commands.js';
 import type { Config } from '../../src/config/schema.js';
 import type { InboundFile, InboundMessage } from '../../src/message.js';
+import type { Card } from '../../src/adapter.js';
+import { cardAsPlainText, cardMessage, withActions, type SlackBlock } from './buttons.js';
+import { SlackClicks } from './clicks.js';
 import { slackMessage, type SlackMessage } from './markdown.js';
 
 const WORKING = 'hourglass_flowing_sand';
@@ -27,7 +30,7 @@ interface SlackFile {
 export class SlackAdapter implements Adapter {
   readonly platform = 'slack' as const;
   // One section block holds 3,000 characters; mrkdwn escaping can grow the text a little.
-  readonly caps: AdapterCaps = { maxChars: 2800, editIntervalMs: 1200, typingIntervalMs: 0 };
+  readonly caps: AdapterCaps = { maxChars: 2800, editIntervalMs: 1200, typingIntervalMs: 0, buttons: true };
   readonly app: App;
   private readonly receiver?: HTTPReceiver;
   private host?: AdapterHost;
@@ -35,6 +38,7 @@ export class SlackAdapter implements Adapter {
   private responses = 0;
   /** User messages carrying our ⏳ reaction: channel -> ts. */
   private readonly reacted = new Set<string>();
+  private readonly clicks: SlackClicks;
 
   constructor(private readonly config: Config['slack']) {
     const clientOptions = { slackApiUrl: config.api_url, rejectRateLimitedCalls: true, retryConfig: { retries: 0 } };
@@ -49,10 +53,12 @@ export class SlackAdapter implements Adapter {
         logLevel: LogLevel.ERROR, deferInitialization: true,
       });
     }
+    this.clicks = new SlackClicks(this.app, config.team_id);
   }
 
   async start(host: AdapterHost): Promise<void> {
     this.host = host;
+    this.clicks.listen(host);
     this.app.event('app_mention', async ({ event, body }) => {
       if (!this.ourTeam(body)) return;
       const e = event as unknown as SlackEventMessage;
@@ -137,7 +143,7 @@ export class SlackAdapter implements Adapter {
   }
 
   async post(target: ReplyTarget, reply: ReplyText): Promise<string> {
-    const message = slackMessage(reply.markdown, reply.status);
+    const message = withActions(slackMessage(reply.markdown, reply.status), reply.actions && [reply.actions]);
     const responseUrl = target.context?.responseUrl as string | undefined;
     // A slash command's answer goes back through its response_url, seen only by whoever typed it.
     if (responseUrl && (reply.ephemeral || target.context?.ephemeral === true)) {
@@ -152,13 +158,37 @@ export class SlackAdapter implements Adapter {
   }
 
   async edit(target: ReplyTarget, ref: string, reply: ReplyText): Promise<void> {
-    const message = slackMessage(reply.markdown, reply.status);
+    const message = withActions(slackMessage(reply.markdown, reply.status), reply.actions && [reply.actions]);
     await this.call(
       () => this.app.client.chat.update({ channel: target.address.chatId, ts: ref, text: message.text, blocks: message.blocks }),
       message,
       (plain) => this.app.client.chat.update({ channel: target.address.chatId, ts: ref, text: plain, blocks: [] }),
     );
     if (!reply.partial) await this.done(target);
+  }
+
+  async postCard(target: ReplyTarget, card: Card): Promise<string> {
+    const { chatId: channel, threadId: thread_ts } = target.address;
+    const message = cardMessage(card);
+    const result = await this.call(
+      () => this.app.client.chat.postMessage({ channel, thread_ts, text: message.text, blocks: message.blocks, unfurl_links: false, unfurl_media: false }),
+      message,
+      () => this.app.client.chat.postMessage({ channel, thread_ts, text: cardAsPlainText(card) }),
+    );
+    const ts = String(result.ts);
+    this.clicks.remember(channel, ts, card);
+    return ts;
+  }
+
+  async editCard(target: ReplyTarget, ref: string, card: Card): Promise<void> {
+    const channel = target.address.chatId;
+    const message = cardMessage(card);
+    await this.call(
+      () => this.app.client.chat.update({ channel, ts: ref, text: message.text, blocks: message.blocks }),
+      message,
+      () => this.app.client.chat.update({ channel, ts: ref, text: cardAsPlainText(card), blocks: [] }),
+    );
+    this.clicks.remember(channel, ref, card);
   }
 
   async remove(target: ReplyTarget, ref: string): Promise<void> {
@@ -188,7 +218,7 @@ export class SlackAdapter implements Adapter {
     await this.app.client.reactions.remove({ channel: target.address.chatId, timestamp: ts, name: WORKING }).catch(() => {});
   }
 
-  private async respond(responseUrl: string, text: string, blocks?: SlackMessage['blocks']): Promise<void> {
+  private async respond(responseUrl: string, text: string, blocks?: SlackBlock[]): Promise<void> {
     const res = await fetch(responseUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -205,7 +235,7 @@ export class SlackAdapter implements Adapter {
    * Retry-After, server and network errors are retried, the rest is final. Blocks Slack refuses go
    * out again as plain text.
    */
-  private async call<T>(send: () => Promise<T>, message?: SlackMessage, plain?: (text: string) => Promise<T>): Promise<T> {
+  private async call<T>(send: () => Promise<T>, message?: Pick<SlackMessage, 'text'>, plain?: (text: string) => Promise<T>): Promise<T> {
     try {
       return await send();
     } catch (err) {

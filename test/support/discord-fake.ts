@@ -28,6 +28,8 @@ export interface PostedMessage {
   edits: number;
   /** Whether Discord would have pinged @everyone for this content. */
   pingsEveryone: boolean;
+  /** Rows of buttons, as the bot last sent them. */
+  components?: any[];
 }
 
 export class DiscordFake {
@@ -76,8 +78,35 @@ export class DiscordFake {
     return this.rest.filter((c) => c.method === method && pattern.test(c.path));
   }
 
+  /**
+   * A user clicks the button labelled `label` on one of the bot's messages: INTERACTION_CREATE with a
+   * button component; the answer goes to the interaction callback. Returns the interaction's id and token.
+   */
+  click(message: PostedMessage, label: string, userId: string, username = 'alice'): { id: string; token: string } {
+    const button = (message.components ?? []).flatMap((row) => row.components).find((c: any) => c.label === label);
+    if (!button) throw new Error(`no button "${label}" on the message`);
+    const id = nextId();
+    const token = `itoken-${id}`;
+    const user = { id: userId, username, discriminator: '0', global_name: null, avatar: null };
+    const inGuild = message.channel_id === this.channelId || message.channel_id === this.noThreadsChannelId || this.threads.has(message.channel_id);
+    const where = inGuild
+      ? {
+          guild_id: this.guildId, context: 0, authorizing_integration_owners: { 0: this.guildId },
+          channel: { id: message.channel_id, type: this.threads.has(message.channel_id) ? 11 : 0, guild_id: this.guildId },
+          member: { user, roles: [], permissions: '2199023255551', joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0 },
+        }
+      : { context: 1, authorizing_integration_owners: { 1: userId }, channel: { id: message.channel_id, type: 1 }, user };
+    this.dispatch('INTERACTION_CREATE', {
+      id, application_id: this.botUser.id, type: 3, token, version: 1, locale: 'en-US', channel_id: message.channel_id,
+      app_permissions: '2199023255551', entitlements: [], ...where,
+      message: { ...this.wire(message), ...(inGuild ? {} : { guild_id: undefined }) },
+      data: { custom_id: button.custom_id, component_type: 2 },
+    });
+    return { id, token };
+  }
+
   /** A user writes in a guild channel (or thread) or, with `dm`, in a DM. */
-  userMessage(content: string, options: { userId?: string; channelId?: string; dm?: boolean; mentionBot?: boolean; attachments?: { id: string; filename: string; size: number; content_type: string }[] } = {}): any {
+  userMessage(content: string, options: { userId?: string; channelId?: string; dm?: boolean; mentionBot?: boolean; replyTo?: string; attachments?: { id: string; filename: string; size: number; content_type: string }[] } = {}): any {
     const author = { id: options.userId ?? '600000000000000001', username: 'alice', discriminator: '0', global_name: 'Alice', avatar: null };
     const d: any = {
       id: nextId(), channel_id: options.channelId ?? (options.dm ? `dm-${author.id}` : this.channelId), author, content,
@@ -85,6 +114,7 @@ export class DiscordFake {
       mentions: options.mentionBot ? [this.botUser] : [], mention_roles: [], embeds: [], pinned: false, type: 0,
       attachments: (options.attachments ?? []).map((a) => ({ ...a, url: `${this.api}/attachments/${a.id}`, proxy_url: `${this.api}/attachments/${a.id}` })),
     };
+    if (options.replyTo) Object.assign(d, { type: 19, message_reference: { type: 0, message_id: options.replyTo, channel_id: d.channel_id } });
     // Discord says which kind of channel it is (discord.js needs it to make a DM channel it has not seen).
     if (options.dm) {
       d.channel_id = '500000000000000' + author.id.slice(-3);
@@ -157,7 +187,7 @@ export class DiscordFake {
     const type = req.headers['content-type'] ?? '';
     let body: any = {};
     if (type.includes('json') && raw.length) body = JSON.parse(raw.toString('utf8'));
-    else if (type.includes('multipart')) body = { multipart: true, payload: /name="payload_json"\r\n(?:[^\r\n]*\r\n)*\r\n([^\r\n]*)/.exec(raw.toString('utf8'))?.[1], size: raw.length, filenames: [...raw.toString('latin1').matchAll(/filename="([^"]+)"/g)].map((m) => m[1]) };
+    else if (type.includes('multipart')) body = { multipart: true, payload: /name="payload_json"\r\n(?:[^\r\n]*\r\n)*\r\n([^\r\n]*)/.exec(raw.toString('utf8'))?.[1], size: raw.length, filenames: [...raw.toString('latin1').matchAll(/filename="([^"]+)"/g)].map((m) => m[1]), text: raw.toString('utf8') };
     const url = new URL(req.url ?? '/', 'http://x');
     const path = url.pathname.replace(/^\/api(\/v\d+)?/, '');
     this.rest.push({ method: req.method ?? 'GET', path, body, at: Date.now() });
@@ -202,6 +232,7 @@ export class DiscordFake {
       const target = this.messages.find((x) => x.id === m![2]);
       if (!target) return send(404, { message: 'Unknown Message', code: 10008 });
       Object.assign(target, { content: body.content, allowed_mentions: body.allowed_mentions, edits: target.edits + 1, pingsEveryone: pings(body) });
+      if (body.components !== undefined) target.components = body.components;
       return send(200, this.wire(target));
     }
     if (req.method === 'DELETE' && (m = /^\/channels\/([^/]+)\/messages\/([^/]+)$/.exec(path))) {
@@ -227,7 +258,7 @@ export class DiscordFake {
   private store(channelId: string, body: any) {
     const message: PostedMessage = {
       id: nextId(), channel_id: channelId, content: body.content ?? '', allowed_mentions: body.allowed_mentions,
-      message_reference: body.message_reference, edits: 0, pingsEveryone: pings(body),
+      message_reference: body.message_reference, edits: 0, pingsEveryone: pings(body), components: body.components,
     };
     this.messages.push(message);
     return this.wire(message);
@@ -237,7 +268,7 @@ export class DiscordFake {
     return {
       id: message.id, channel_id: message.channel_id, guild_id: this.guildId, author: this.botUser, content: message.content,
       timestamp: new Date().toISOString(), edited_timestamp: null, tts: false, mention_everyone: message.pingsEveryone,
-      mentions: [], mention_roles: [], attachments: [], embeds: [], pinned: false, type: 0,
+      mentions: [], mention_roles: [], attachments: [], embeds: [], pinned: false, type: 0, components: message.components ?? [],
     };
   }
 }

@@ -94,6 +94,16 @@ export class SlackFake {
     return `${this.url}/response/${crypto.randomBytes(4).toString('hex')}`;
   }
 
+  /** `user` clicks the button labelled `label` on `message`: an "interactive" envelope; resolves with the app's ack. */
+  click(message: SlackPosted, label: string, user: string): Promise<{ ack: any }> {
+    const envelope_id = `env-${crypto.randomBytes(4).toString('hex')}`;
+    const payload = blockActions(message, label, user);
+    return new Promise((resolve) => {
+      this.acks.set(envelope_id, (ack) => resolve({ ack }));
+      for (const ws of this.sockets) ws.send(JSON.stringify({ envelope_id, type: 'interactive', payload, accepts_response_payload: true, retry_attempt: 0, retry_reason: '' }));
+    });
+  }
+
   inChannel(channel: string): SlackPosted[] {
     return this.posted.filter((p) => p.channel === channel);
   }
@@ -172,5 +182,25 @@ export function eventCallback(event: Record<string, unknown>, eventId = `Ev${cry
     type: 'event_callback', token: 'legacy', team_id: 'T1', api_app_id: 'A1', event_id: eventId, event_time: Math.floor(Date.now() / 1000),
     authorizations: [{ team_id: 'T1', user_id: 'UBOT', is_bot: true, is_enterprise_install: false }],
     event: { event_ts: event.ts, ...event },
+  };
+}
+
+/**
+ * What Slack sends when `user` clicks the button labelled `label` on `message`: a block_actions
+ * payload (an "interactive" envelope in Socket Mode).
+ */
+export function blockActions(message: SlackPosted, label: string, user: string): Record<string, unknown> {
+  const buttons = (message.blocks ?? []).filter((b) => b.type === 'actions').flatMap((b) => b.elements as any[]);
+  const button = buttons.find((e) => e.text?.text === label);
+  if (!button) throw new Error(`no button "${label}" on the message (it has: ${buttons.map((e) => e.text?.text).join(', ') || 'none'})`);
+  const id = crypto.randomBytes(4).toString('hex');
+  return {
+    type: 'block_actions', token: 'legacy', api_app_id: 'A1', trigger_id: `trigger-${id}`, response_url: `http://127.0.0.1/response/${id}`,
+    user: { id: user, username: `user-${user.toLowerCase()}`, name: `user-${user.toLowerCase()}`, team_id: 'T1' },
+    team: { id: 'T1', domain: 'test' },
+    channel: { id: message.channel, name: 'general' },
+    container: { type: 'message', message_ts: message.ts, channel_id: message.channel, is_ephemeral: false, ...(message.thread_ts ? { thread_ts: message.thread_ts } : {}) },
+    message: { type: 'message', user: 'UBOT', bot_id: 'BBOT', ts: message.ts, thread_ts: message.thread_ts, text: message.text, blocks: message.blocks },
+    actions: [{ type: 'button', block_id: 'b1', action_id: button.action_id, value: button.value, style: button.style, text: button.text, action_ts: String(Date.now() / 1000) }],
   };
 }
