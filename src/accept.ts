@@ -128,7 +128,8 @@ export class Intake {
   async act(action: InboundAction): Promise<ActionResult> {
     if (action.actionId === STOP_ACTION) {
       const result = await this.receive({ address: action.address, userId: action.userId, userName: action.userName, text: '/stop' });
-      return result.status === 'refused' ? { ok: false, text: result.text ?? 'Not allowed.' } : { ok: true, text: 'Stopping.' };
+      if (result.status === 'refused' || result.status === 'ignored') return { ok: false, text: result.text ?? 'Sorry, this is a private bot and you are not on its allow-list.' };
+      return { ok: true, text: 'Stopping.' };
     }
     if (!this.deps.desk) return { ok: false, text: 'Approvals are not handled by this process.' };
     return this.deps.desk.act(action);

@@ -56,6 +56,8 @@ export interface Card {
   actions: CardAction[][];
   /** The whole input, for platforms that can show it one tap away. */
   detail?: string;
+  /** The text leaves part of the input out (a long command, a big diff): worth a "Show all". */
+  shortened?: boolean;
 }
 
 /** A button click, with the clicker as the platform verified it (never taken from the button's data). */

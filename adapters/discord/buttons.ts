@@ -40,7 +40,7 @@ export function cardComponents(card: Card): ButtonRow[] {
  */
 export function offersShowAll(card: Card): boolean {
   if (!card.actions.length || !card.detail) return false;
-  return card.markdown.includes('… (shortened)') || toDiscord(card.markdown).length > CONTENT_LIMIT;
+  return !!card.shortened || toDiscord(card.markdown).length > CONTENT_LIMIT;
 }
 
 /** A card's text for Discord: its Markdown converted, cut with "…" past 2,000 characters (code blocks closed). */

@@ -8,7 +8,7 @@
  */
 import type { types } from '@slack/bolt';
 import type { Card, CardAction } from '../../src/adapter.js';
-import { cardAsText } from '../../src/delivery.js';
+import { cardAsText } from '../../src/reply/card.js';
 import type { ChatAddress } from '../../src/message.js';
 import { chunkMarkdown } from '../../src/reply/chunk.js';
 import { toPlainText } from '../../src/reply/markdown.js';
@@ -111,5 +111,5 @@ function button(action: CardAction, actionId: string): types.Button {
  */
 export function offersShowAll(card: Card): boolean {
   if (!card.actions.length || !card.detail) return false;
-  return card.markdown.includes('… (shortened)') || toMrkdwn(card.markdown).length > SECTION_LIMIT;
+  return !!card.shortened || toMrkdwn(card.markdown).length > SECTION_LIMIT;
 }

@@ -14,6 +14,14 @@ export interface Described {
   full: string;
 }
 
+/** Marks text that `clip` shortened. */
+const SHORTENED = '… (shortened)';
+
+/** Whether a described request leaves part of its input out. */
+export function isShortened(described: Described): boolean {
+  return described.markdown.includes(SHORTENED);
+}
+
 const MAX_LINES = 30;
 const MAX_CHARS = 1500;
 
@@ -89,7 +97,7 @@ function clip(text: string): string {
     out = out.slice(0, MAX_CHARS);
     cut = true;
   }
-  return cut ? `${out}\n… (shortened)` : out;
+  return cut ? `${out}\n${SHORTENED}` : out;
 }
 
 function diff(before: string, after: string): string {

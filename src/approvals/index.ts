@@ -14,7 +14,7 @@ import type { Logger } from '../log.js';
 import type { Platform } from '../message.js';
 import type { ApprovalRow, Conversation, Message } from '../store/db.js';
 import type { Store } from '../store/index.js';
-import { describe } from './describe.js';
+import { describe, isShortened } from './describe.js';
 import type { Choice, Decision, PermissionAsk, Question } from './types.js';
 
 export interface ApprovalDeskDeps {
@@ -191,10 +191,10 @@ export class ApprovalDesk {
       const waiting = row.waiting ? `${row.waiting} message${row.waiting === 1 ? '' : 's'} waiting behind this · ` : '';
       const reply = ask.kind === 'question' ? 'Reply to this message to answer in your own words.' : ask.kind === 'plan' ? 'Reply to this message to say what to change.' : 'Reply to this message to deny with a reason.';
       parts.push(`_${waiting}No answer in ${minutes} min denies it. ${reply}_`);
-      return { markdown: parts.join('\n\n'), actions: actionsOf(row, ask, answers), detail: described.full };
+      return { markdown: parts.join('\n\n'), actions: actionsOf(row, ask, answers), detail: described.full, shortened: isShortened(described) };
     }
     parts.push(outcomeLine(row, ask, answers, this.deps.config.approvals.timeout_s));
-    return { markdown: parts.join('\n\n'), actions: [], detail: described.full };
+    return { markdown: parts.join('\n\n'), actions: [], detail: described.full, shortened: isShortened(described) };
   }
 
   private apply(row: ApprovalRow, what: ParsedChoice, by: Answerer): ActionResult {
