@@ -34,3 +34,6 @@ create table permission_rules (
 );
 
 alter table conversations add column permission_mode text; -- ask | edits | plan | auto; null: the configured default
+
+-- 0 where the client that sent the message cannot show requests (the OpenAI-compatible API): denied at once.
+alter table messages add column can_ask integer not null default 1;

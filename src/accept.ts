@@ -85,7 +85,7 @@ export class Intake {
       request_sha256: inbound.messageId ? inbound.requestSha256 ?? null : null,
       user_id: inbound.userId, user_key: userKey, text,
       attachments: null, reply_context: inbound.replyContext ? JSON.stringify(inbound.replyContext) : null,
-      received_at: Date.now(),
+      received_at: Date.now(), ...(inbound.canAsk === false ? { can_ask: 0 } : {}),
     };
 
     if (command) {

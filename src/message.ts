@@ -37,6 +37,8 @@ export interface InboundMessage {
   requestSha256?: string;
   text: string;
   files?: InboundFile[];
+  /** False where the client cannot show approval requests (the OpenAI-compatible API): Claude's requests are denied with a reason. */
+  canAsk?: boolean;
   /** The platform's id of the message this one replies to (a reply to an approval request answers it). */
   replyToRef?: string;
   /** What the adapter needs later to answer this message (reply-to id, interaction token...). Stored as JSON. */

@@ -68,6 +68,12 @@ describe('approvals over HTTP', () => {
     expect(events.at(-1)!.data).toMatchObject({ status: 'done', text: 'tool said: (Bash completed with no output)' });
   });
 
+  it('the OpenAI-compatible endpoint cannot show buttons: a request is denied at once, and Claude is told why', async () => {
+    const completion = await client().chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: '[[tool Bash: echo hi > made.txt]]' }] }, { headers: { 'x-conversation-id': 'openai-ask' } });
+    expect(completion.choices[0]!.message.content).toMatch(/^tool said: The person is using a client that cannot show approval requests/);
+    expect(t.gateway.store.approvals.pending()).toEqual([]);
+  });
+
   it('answers a question with {"answers": ...}', async () => {
     const question = { questions: [{ question: 'Which database?', header: 'DB', multiSelect: false, options: [{ label: 'SQLite', description: 'a file' }, { label: 'Postgres', description: 'a server' }] }] };
     const res = await post('/v1/conversations/ask2/messages', { text: `[[call AskUserQuestion ${JSON.stringify(question)}]]` });

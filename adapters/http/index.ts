@@ -61,6 +61,8 @@ export interface Answer {
 
 export interface SendOptions {
   idempotency?: IdempotentRequest;
+  /** False for clients that cannot show approval requests (the OpenAI-compatible endpoint): they are denied with a reason. */
+  canAsk?: boolean;
   /** Each job event of the new turn (none for a replayed answer). */
   onEvent?: (event: JobEvent) => void;
 }
@@ -195,7 +197,7 @@ export class HttpAdapter implements Adapter {
    * request whose idempotency key was seen before gets that message's answer, and no new turn.
    */
   async send(user: string, name: string, text: string, options: SendOptions = {}): Promise<Answer | SendFailure> {
-    const { idempotency, onEvent } = options;
+    const { idempotency, onEvent, canAsk } = options;
     if (!this.accepting) return SHUTTING_DOWN;
     const threadId = threadOf(user, name);
     if (!threadId) {
@@ -221,7 +223,7 @@ export class HttpAdapter implements Adapter {
       try {
         result = await this.host!.receive({
           address: { platform: 'http', chatId: user, threadId }, userId: user, text,
-          messageId: idempotency?.messageId, requestSha256: idempotency?.requestSha256,
+          messageId: idempotency?.messageId, requestSha256: idempotency?.requestSha256, canAsk,
         });
       } catch (err) {
         this.host!.log.error({ err }, 'http: message not accepted');

@@ -2,6 +2,8 @@
  * `POST /v1/chat/completions`, as OpenAI clients expect it (the `openai` npm package, Open WebUI,
  * n8n), streaming or not. The conversation comes from the `X-Conversation-Id` header or the `user`
  * field; only the last user message is sent, since the Claude session holds the history.
+ * OpenAI clients cannot show approval buttons: a request Claude makes during such a turn is denied at
+ * once, with a reason telling Claude to say in its answer what it wanted to run (see `canAsk`).
  */
 import crypto from 'node:crypto';
 import type { Context } from 'hono';
@@ -31,7 +33,7 @@ export async function chatCompletions(c: Context<{ Variables: { user: string } }
   if (idempotency && 'error' in idempotency) return c.json(apiError(idempotency.error, idempotency.code), 400);
 
   if (request.stream !== true) {
-    const answer = await adapter.send(user, conversation, prompt, { idempotency });
+    const answer = await adapter.send(user, conversation, prompt, { idempotency, canAsk: false });
     if ('error' in answer) return c.json(apiError(answer.error, answer.code ?? 'invalid_request'), answer.status ?? 400);
     const replayed = replayHeaders(answer);
     if (answer.status === 'failed') {
@@ -55,6 +57,7 @@ export async function chatCompletions(c: Context<{ Variables: { user: string } }
     let writing = Promise.resolve();
     const answer = await adapter.send(user, conversation, prompt, {
       idempotency,
+      canAsk: false,
       onEvent: (event) => {
         if (event.type === 'started') streamed = '';
         if (event.type !== 'text') return;

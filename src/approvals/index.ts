@@ -32,6 +32,9 @@ export interface Answerer {
 }
 
 const POLL_MS = 1000;
+
+/** What Claude reads when the person's client cannot show a request (the OpenAI-compatible API). */
+const CANNOT_ASK = 'The person is using a client that cannot show approval requests, so this was not run. Say in your answer exactly what you want to run or change, so they can allow it (with /mode, or from the web chat or a messenger), and answer as far as you can without it.';
 export const ACTION_PREFIX = 'ap:';
 
 export class ApprovalDesk {
@@ -50,6 +53,10 @@ export class ApprovalDesk {
     if (rule) {
       store.approvals.resolve(row.id, 'allowed', { choice: 'allow', decidedBy: `rule ${rule.rule}` });
       return Promise.resolve({ behavior: 'allow', updatedInput: ask.input });
+    }
+    if (message.can_ask === 0) {
+      store.approvals.resolve(row.id, 'denied', { choice: 'deny', decidedBy: 'nobody', reason: 'the client cannot show requests' });
+      return Promise.resolve({ behavior: 'deny', message: CANNOT_ASK });
     }
     const ref = { conversationId: conversation.id, messageId: message.id, approvalId: row.id };
     bus.publish({ type: 'approval', ...ref });

@@ -64,6 +64,8 @@ export interface MessagesTable {
   error_code: string | null;
   cost_usd: number | null;
   received_at: number;
+  /** 0: the client cannot show approval requests (they are denied at once, with a reason Claude reads). */
+  can_ask: Generated<number>;
   started_at: number | null;
   finished_at: number | null;
 }
