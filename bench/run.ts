@@ -8,8 +8,11 @@
  *   3. ingest throughput with a trivial engine (bench/trivial-claude.sh), and with the real CLI at
  *      worker.concurrency 1, 2, 4
  *   4. footprint: gateway RSS idle and under load, RSS per live CLI
+ *   5. approvals: from the CLI's request to the platform call showing it, and from a click to the
+ *      decision reaching the CLI (Telegram, bench/approvals.ts)
  *
  * BENCH_RUNS=n changes the number of samples (default 10). Redis is used when redis-server is on PATH.
+ * BENCH_ONLY=approvals runs only the approvals figures.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -22,6 +25,7 @@ import { cliEnv, freePort, spawnCligate, testConfig, tmpDir, writeConfig, type C
 import { RedisServer } from '../test/support/redis.js';
 import { readSse } from '../test/support/sse.js';
 import { buildStaticModel } from '../test/support/static-model.js';
+import { approvalLatency, type ApprovalLatency } from './approvals.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const KEY = 'cg_bench_key_000000000000000000000';
@@ -43,6 +47,14 @@ async function main(): Promise<void> {
   const env = cliEnv(fake, dir);
   const results: Record<string, unknown> = {};
   log(`cligate bench: ${RUNS} samples per figure; claude ${await claudeVersion(env)}; ${os.cpus().length} × ${os.cpus()[0]?.model.trim()}; Node ${process.version}`);
+  log('approvals: request to buttons on Telegram, click to decision at the CLI');
+  const approvals = await approvalLatency(fake, RUNS);
+  if (process.env.BENCH_ONLY === 'approvals') {
+    console.log('\n' + approvalsTable(approvals));
+    await redis?.stop();
+    await fake.stop();
+    return;
+  }
 
   log('direct: claude -p');
   const direct = await directRuns(env, dir, RUNS);
@@ -72,8 +84,8 @@ async function main(): Promise<void> {
   for (const concurrency of [1, 2, 4]) real[concurrency] = await realThroughput(concurrency, env);
 
   const table = report(direct, directResume, directLive, perDriver, trivial, real);
-  console.log('\n' + table);
-  Object.assign(results, { direct, directResume, directLive, perDriver, trivial, real });
+  console.log('\n' + table + '\n\n' + approvalsTable(approvals));
+  Object.assign(results, { direct, directResume, directLive, perDriver, trivial, real, approvals });
   fs.writeFileSync(path.join(dir, 'results.json'), JSON.stringify(results, null, 1));
   log(`raw samples: ${path.join(dir, 'results.json')}`);
   await redis?.stop();
@@ -359,6 +371,15 @@ function report(
   lines.push(`| gateway RSS peak, 1,000-message burst | ${drivers.map((d) => (trivial[d] ? `${Math.round(trivial[d]!.peakRss)} MB` : '–')).join(' | ')} |`);
   lines.push(`| RSS per live claude process (median) | ${drivers.map((d) => `${Math.round(median(perDriver[d]!.cliRss))} MB`).join(' | ')} |`);
   return lines.join('\n');
+}
+
+function approvalsTable(a: ApprovalLatency): string {
+  return [
+    '| approvals (Telegram), median / p99 | |',
+    '|---|---|',
+    `| the CLI's request → the Bot API call showing its buttons | ${pair(a.shown)} |`,
+    `| a button press → the decision written to the waiting CLI | ${pair(a.decided)} |`,
+  ].join('\n');
 }
 
 function log(line: string): void {
