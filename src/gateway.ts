@@ -149,7 +149,7 @@ export class Gateway {
 
   private adapterHost(): AdapterHost {
     return {
-      receive: (message) => this.intake!.receive(message),
+      receive: (message, options) => this.intake!.receive(message, options),
       mount: (path, handler) => this.http.mount(path, handler),
       workspaceFile: (address, relativePath) => {
         const resolved = resolveInside(workspacePath(this.config.workspace.root, conversationIdOf(address)), relativePath);
