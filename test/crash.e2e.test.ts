@@ -216,8 +216,8 @@ describe('kill -9 between storing a message and acknowledging it', () => {
 
   /**
    * Runs a gateway connected to `standIn`, lets `send` deliver a message (it returns the message's
-   * platform id), kills the gateway once the message is stored, and starts a second one. Returns a way
-   * to stop that one, and whether each ack found the message already stored.
+   * platform id), kills the gateway once the message is stored and its ack has come, and starts a
+   * second one. Returns a way to stop that one, and whether each ack found the message already stored.
    */
   async function crashAfterStoring(standIn: StandIn, platformConfig: Record<string, unknown>, send: () => string) {
     const dir = tmpDir();
@@ -240,7 +240,10 @@ describe('kill -9 between storing a message and acknowledging it', () => {
     await new Promise((r) => setTimeout(r, 300));
     release();
     // The ack arrived (and was dropped): the gateway is past the store and its acknowledgement.
-    await eventually(() => storedAtAck.length > 0 && storedMessage(dataDir, platformMessageId), 20_000, 'the message stored and acknowledged', 20);
+    await eventually(() => {
+      if (storedAtAck.includes(false)) throw new Error('the gateway acknowledged the message before storing it');
+      return storedAtAck.length > 0 && storedMessage(dataDir, platformMessageId);
+    }, 20_000, 'the message stored and acknowledged', 20);
     first.kill('SIGKILL');
     await first.exited;
     const second = await start();
@@ -259,7 +262,7 @@ describe('kill -9 between storing a message and acknowledging it', () => {
 
   it('Slack Socket Mode event: answered after the restart, and Slack\'s resend is a duplicate', async () => {
     const ts = '1700000100.000001';
-    const event = eventCallback({ type: 'message', channel_type: 'im', user: 'U1', text: 'crash me (slack event)', ts, channel: 'DCRASH1' });
+    const event = eventCallback({ type: 'message', channel_type: 'im', user: 'U1', text: 'stored, not acked (event)', ts, channel: 'DCRASH1' });
     const run = await crashAfterStoring(slack, slackConfig(), () => {
       void slack.sendEnvelope('events_api', event);
       return `DCRASH1:${ts}`;
@@ -268,7 +271,7 @@ describe('kill -9 between storing a message and acknowledging it', () => {
       // Slack got no ack, so it sends the event again.
       slack.dropAcks = false;
       await slack.sendEnvelope('events_api', event, 1);
-      await eventually(() => slack.inChannel('DCRASH1')[0]?.text === LONG, 30_000, 'the answer');
+      await eventually(() => slack.inChannel('DCRASH1')[0]?.text === 'echo: stored, not acked (event)', 30_000, 'the answer');
       await settle();
     } finally {
       slack.dropAcks = true;
@@ -279,13 +282,13 @@ describe('kill -9 between storing a message and acknowledging it', () => {
   });
 
   it('Slack slash command: answered after the restart', async () => {
-    const command = { command: '/claude', text: 'crash me (slash command)', user_id: 'U1', channel_id: 'DCRASH2', team_id: 'T1', response_url: slack.responseUrl(), trigger_id: 'trig-crash' };
+    const command = { command: '/claude', text: 'stored, not acked (command)', user_id: 'U1', channel_id: 'DCRASH2', team_id: 'T1', response_url: slack.responseUrl(), trigger_id: 'trig-crash' };
     const run = await crashAfterStoring(slack, slackConfig(), () => {
       void slack.sendEnvelope('slash_commands', command);
       return `command:${command.trigger_id}`;
     });
     try {
-      await eventually(() => slack.inChannel('DCRASH2')[0]?.text === LONG, 30_000, 'the answer');
+      await eventually(() => slack.inChannel('DCRASH2')[0]?.text === 'echo: stored, not acked (command)', 30_000, 'the answer');
       await settle();
     } finally {
       await run.stop();
