@@ -1,5 +1,5 @@
 /**
- * The web chat in a real headless Chromium (Debian's, driven by playwright-core): log in with a
+ * The web chat in a real headless Chromium (the system's, driven by playwright-core): log in with a
  * key, start a chat, send a message, watch the answer stream in and render as Markdown; and watch a
  * job of another channel live. Set SCREENSHOT=<file.png> to save a picture of the page.
  */
@@ -10,6 +10,7 @@ import { sha256 } from '../adapters/http/keys.js';
 import { AnthropicFake } from './support/anthropic-fake.js';
 import { startTestGateway, type TestGateway } from './support/gateway.js';
 import { TestAdapter } from './support/test-adapter.js';
+import { requireTool } from './system/host.js';
 
 const fake = new AnthropicFake();
 const KEY = 'cg_webchat_test_key_0123456789';
@@ -24,7 +25,7 @@ beforeAll(async () => {
     adapters: (config) => [new HttpAdapter({ http: config.http }), other],
   });
   browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    executablePath: requireTool('chromium'),
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
 });
