@@ -8,7 +8,7 @@
  * after, ephemerally for commands. Events, in both modes, are acknowledged once stored too. While an
  * answer is queued or written, the asker's message carries a ⏳ reaction.
  */
-import { HTTPReceiver, LogLevel, type App } from '@slack/bolt';
+import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
 import { DeliveryError, type Adapter, type AdapterCaps, type AdapterHost, type ReplyTarget, type ReplyText } from '../../src/adapter.js';
 import { COMMANDS } from '../../src/commands.js';
 import type { Config } from '../../src/config/schema.js';
@@ -43,8 +43,9 @@ export class SlackAdapter implements Adapter {
     if (config.mode === 'http') {
       // processBeforeResponse: Slack's 200 goes out once the event is stored, so a crash before that means a retry, not a loss.
       this.receiver = new HTTPReceiver({ signingSecret: config.signing_secret, endpoints: config.events_path, logLevel: LogLevel.ERROR, processBeforeResponse: true });
-      this.app = new StoreThenAckApp({ token: config.bot_token, receiver: this.receiver, clientOptions, logLevel: LogLevel.ERROR, deferInitialization: true });
+      this.app = new App({ token: config.bot_token, receiver: this.receiver, clientOptions, logLevel: LogLevel.ERROR, deferInitialization: true });
     } else {
+      // Socket Mode has no processBeforeResponse: this App holds Bolt's early ack of events instead.
       this.app = new StoreThenAckApp({
         token: config.bot_token, appToken: config.app_token, socketMode: true, clientOptions,
         installerOptions: { clientOptions: { slackApiUrl: config.api_url } },
