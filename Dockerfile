@@ -3,7 +3,7 @@
 #   docker run -p 127.0.0.1:8787:8787 -v cligate-data:/data -e CLAUDE_CODE_OAUTH_TOKEN=... cligate
 # Codex and Gemini CLIs are left out unless built with --build-arg OTHER_ENGINES=true.
 
-FROM node:20-bookworm-slim AS build
+FROM node:26-bookworm-slim AS build
 WORKDIR /app
 # better-sqlite3 compiles from source when no prebuilt binary can be fetched.
 RUN apt-get update \
@@ -26,7 +26,7 @@ RUN if [ "$OTHER_ENGINES" != "true" ]; then \
     fi \
  && rm -rf test bench src dist/test adapters/*/*.test.ts
 
-FROM node:20-bookworm-slim
+FROM node:26-bookworm-slim
 # git and ripgrep are tools Claude Code likes to use in a workspace; tini reaps its children.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates git ripgrep tini \

@@ -4,7 +4,7 @@
  * over the sender's rate or budget; then stores it (before the platform is acknowledged) and wakes
  * the queue. Every refusal to an allowed person is a reply through the outbox, like any answer.
  */
-import { STOP_ACTION, type ActionResult, type InboundAction, type ReceiveResult } from './adapter.js';
+import { STOP_ACTION, type ActionResult, type InboundAction, type ReceiveOptions, type ReceiveResult } from './adapter.js';
 import type { ApprovalDesk } from './approvals/index.js';
 import type { Bus, BusEvent } from './bus.js';
 import { parseCommand, runCommand, type CommandHandler, type CommandResult } from './commands.js';
@@ -66,7 +66,7 @@ export class Intake {
 
   constructor(private readonly deps: IntakeDeps) {}
 
-  async receive(inbound: InboundMessage): Promise<ReceiveResult> {
+  async receive(inbound: InboundMessage, options: ReceiveOptions = {}): Promise<ReceiveResult> {
     const { store, config, log } = this.deps;
     const platform = inbound.address.platform;
     const refusal = this.checkAccess(inbound);
@@ -91,6 +91,7 @@ export class Intake {
     if (command) {
       const id = store.messages.insert({ ...base, kind: 'command', status: 'running' });
       if (id === 'duplicate') return this.earlier(inbound) ?? { status: 'duplicate' };
+      options.onStored?.();
       await this.answerCommand(store.messages.get(id)!, conversation);
       return { status: 'handled', conversationId: conversation.id, messageId: id };
     }
@@ -99,6 +100,7 @@ export class Intake {
     if (problem) {
       const id = store.messages.insert({ ...base, kind: 'prompt', status: 'failed' });
       if (id === 'duplicate') return this.earlier(inbound) ?? { status: 'duplicate' };
+      options.onStored?.();
       this.notice(conversation, id, problem.text, { errorCode: problem.code });
       return { status: 'handled', conversationId: conversation.id, messageId: id };
     }
@@ -113,6 +115,7 @@ export class Intake {
       return inserted;
     });
     if (id === 'duplicate') return this.earlier(inbound) ?? { status: 'duplicate' };
+    options.onStored?.();
     if (notes.length) this.outboxNotice(conversation, id, notes.join('\n'), { seq: NOTE_SEQ });
     const position = store.messages.counts(conversation.id).queued;
     this.deps.bus.publish({ type: 'queued', conversationId: conversation.id, messageId: id, position });

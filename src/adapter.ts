@@ -120,9 +120,18 @@ export interface ReceiveResult {
   messageId?: number;
 }
 
+export interface ReceiveOptions {
+  /**
+   * Called once, the moment the message is committed to the inbox, before a command runs: the time
+   * to acknowledge the platform, so a command that takes a while (/memory waits for its model) does
+   * not miss a 3 s deadline. Not called for refusals and duplicates. Must not throw.
+   */
+  onStored?: () => void;
+}
+
 /** What the core offers an adapter. */
 export interface AdapterHost {
-  receive(message: InboundMessage): Promise<ReceiveResult>;
+  receive(message: InboundMessage, options?: ReceiveOptions): Promise<ReceiveResult>;
   /** A button was clicked (approve, deny, an answer, Stop). */
   act(action: InboundAction): Promise<ActionResult>;
   /** Mount an HTTP handler (webhooks) on the gateway's HTTP server under `path`. */

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import type { LoadedConfig } from './config/load.js';
 import { Engines } from './engine/index.js';
 import { silentLogger } from './log.js';
+import { judgeNode } from './node-support.js';
 import { Store } from './store/index.js';
 
 interface Check {
@@ -23,6 +24,8 @@ export async function runDoctor(config: LoadedConfig, print: (line: string) => v
     print(`${check.ok ? (check.warn ? '!' : '✓') : '✗'} ${check.name}: ${check.message}`);
   };
 
+  const node = judgeNode();
+  add({ name: 'node', ok: node.level !== 'fail', warn: node.level === 'warn', message: node.message });
   add({ name: 'config', ok: true, message: config.source ? `read ${config.source}` : 'no config file; running on defaults (see config.example.toml)' });
 
   let store: Store | undefined;

@@ -152,7 +152,7 @@ export class Gateway {
 
   private adapterHost(): AdapterHost {
     return {
-      receive: (message) => this.intake!.receive(message),
+      receive: (message, options) => this.intake!.receive(message, options),
       act: (action) => this.intake!.act(action),
       mount: (path, handler) => this.http.mount(path, handler),
       workspaceFile: (address, relativePath) => {

@@ -30,6 +30,7 @@ describe('cligate', () => {
     const p = spawnCligate(['doctor', '--config', config], cliEnv(fake, dir));
     expect((await p.exited).code).toBe(0);
     const out = p.stdout.join('\n');
+    expect(out).toMatch(/^[✓!] node: \d+\.\d+\.\d+/m);
     expect(out).toMatch(/✓ database: .*cligate\.db/);
     expect(out).toMatch(/✓ engine claude: claude 2\.1\.330 .* logged in, answered in \d+ ms/);
   });

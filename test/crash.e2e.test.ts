@@ -1,15 +1,18 @@
 /**
  * Nothing lost, nothing doubled: `kill -9` of the process running a turn, then a restart, for both
- * queue drivers. The answer must arrive exactly once. Also: the bullmq driver with the worker in a
- * separate process, and an HTTP client retrying with its Idempotency-Key across the crash.
+ * queue drivers; and of a gateway that has stored a Slack or Discord message but not yet acknowledged
+ * it. The answer must arrive exactly once. Also: the bullmq driver with the worker in a separate process,
+ * and an HTTP client retrying with its Idempotency-Key across the crash.
  */
 import Database from 'better-sqlite3';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AnthropicFake } from './support/anthropic-fake.js';
 import { sha256 } from '../adapters/http/keys.js';
+import { DiscordFake } from './support/discord-fake.js';
 import { cliEnv, eventually, freePort, spawnCligate, testConfig, tmpDir, writeConfig, type CligateProcess } from './support/harness.js';
 import { RedisServer } from './support/redis.js';
+import { eventCallback, SlackFake } from './support/slack-fake.js';
 
 const fake = new AnthropicFake();
 let redis: RedisServer;
@@ -245,5 +248,147 @@ describe('bullmq driver with a separate worker process', () => {
     const db = new Database(path.join(dataDir, 'cligate.db'), { readonly: true });
     expect(db.prepare('select turns from sessions').all()).toEqual([{ turns: 2 }]);
     db.close();
+  });
+});
+
+describe('kill -9 between storing a message and acknowledging it', () => {
+  // The stand-in never takes the gateway's acknowledgement, as if the gateway had died before it went
+  // out, and checks as each one arrives that the message was already stored. The gateway is killed once
+  // the message row exists and the ack came; the restarted one must answer the message, once.
+  const slack = new SlackFake();
+  const discord = new DiscordFake();
+  const ALICE = '600000000000000001';
+  beforeAll(async () => {
+    await Promise.all([slack.start(), discord.start()]);
+    slack.dropAcks = true;
+    discord.holdInteractionCallbacks = true;
+  });
+  afterAll(async () => {
+    await Promise.all([slack.stop(), discord.stop()]);
+  });
+
+  type StandIn = SlackFake | DiscordFake;
+
+  /** The message the platform delivered with this id, if the gateway has stored it. */
+  function storedMessage(dataDir: string, platformMessageId: string): { id: number } | undefined {
+    const db = new Database(path.join(dataDir, 'cligate.db'), { readonly: true });
+    try {
+      return db.prepare('select id from messages where platform_message_id = ?').get(platformMessageId) as { id: number } | undefined;
+    } finally {
+      db.close();
+    }
+  }
+
+  /** Takes the database's write lock, as a long write of another process would; returns its release. */
+  function holdWriteLock(dataDir: string): () => void {
+    const db = new Database(path.join(dataDir, 'cligate.db'));
+    db.pragma('busy_timeout = 5000');
+    db.exec('begin immediate');
+    return () => {
+      db.exec('commit');
+      db.close();
+    };
+  }
+
+  /**
+   * Runs a gateway connected to `standIn`, lets `send` deliver a message (it returns the message's
+   * platform id), kills the gateway once the message is stored and its ack has come, and starts a
+   * second one. Returns a way to stop that one, and whether each ack found the message already stored.
+   */
+  async function crashAfterStoring(standIn: StandIn, platformConfig: Record<string, unknown>, send: () => string) {
+    const dir = tmpDir();
+    const dataDir = path.join(dir, 'data');
+    const config = writeConfig(dir, testConfig(dataDir, platformConfig));
+    const env = cliEnv(fake, dir);
+    let platformMessageId = '';
+    const storedAtAck: boolean[] = [];
+    standIn.onAck = () => storedAtAck.push(storedMessage(dataDir, platformMessageId) !== undefined);
+    const start = async () => {
+      const connections = standIn.connections;
+      const gateway = spawnCligate(['start', '--config', config], env);
+      await standIn.connected(connections + 1);
+      return gateway;
+    };
+    const first = await start();
+    // While the lock is held the gateway cannot store the message: an ack that comes meanwhile was sent first.
+    const release = holdWriteLock(dataDir);
+    platformMessageId = send();
+    await new Promise((r) => setTimeout(r, 300));
+    release();
+    // The ack arrived (and was dropped): the gateway is past the store and its acknowledgement.
+    await eventually(() => {
+      if (storedAtAck.includes(false)) throw new Error('the gateway acknowledged the message before storing it');
+      return storedAtAck.length > 0 && storedMessage(dataDir, platformMessageId);
+    }, 20_000, 'the message stored and acknowledged', 20);
+    first.kill('SIGKILL');
+    await first.exited;
+    const second = await start();
+    return {
+      storedAtAck,
+      stop: async () => {
+        second.kill('SIGTERM');
+        await second.exited;
+      },
+    };
+  }
+
+  /** Time for a second answer to show up, if one were coming. */
+  const settle = () => new Promise((r) => setTimeout(r, 800));
+  const slackConfig = () => ({ slack: { bot_token: slack.botToken, app_token: 'xapp-test', api_url: slack.apiUrl, allowed_users: ['U1'] } });
+
+  it('Slack Socket Mode event: answered after the restart, and Slack\'s resend is a duplicate', async () => {
+    const ts = '1700000100.000001';
+    const event = eventCallback({ type: 'message', channel_type: 'im', user: 'U1', text: 'stored, not acked (event)', ts, channel: 'DCRASH1' });
+    const run = await crashAfterStoring(slack, slackConfig(), () => {
+      void slack.sendEnvelope('events_api', event);
+      return `DCRASH1:${ts}`;
+    });
+    try {
+      // Slack got no ack, so it sends the event again.
+      slack.dropAcks = false;
+      await slack.sendEnvelope('events_api', event, 1);
+      await eventually(() => slack.inChannel('DCRASH1')[0]?.text === 'echo: stored, not acked (event)', 30_000, 'the answer');
+      await settle();
+    } finally {
+      slack.dropAcks = true;
+      await run.stop();
+    }
+    expect(slack.inChannel('DCRASH1')).toHaveLength(1);
+    expect(run.storedAtAck).toEqual([true, true]);
+  });
+
+  it('Slack slash command: answered after the restart', async () => {
+    const command = { command: '/claude', text: 'stored, not acked (command)', user_id: 'U1', channel_id: 'DCRASH2', team_id: 'T1', response_url: slack.responseUrl(), trigger_id: 'trig-crash' };
+    const run = await crashAfterStoring(slack, slackConfig(), () => {
+      void slack.sendEnvelope('slash_commands', command);
+      return `command:${command.trigger_id}`;
+    });
+    try {
+      await eventually(() => slack.inChannel('DCRASH2')[0]?.text === 'echo: stored, not acked (command)', 30_000, 'the answer');
+      await settle();
+    } finally {
+      await run.stop();
+    }
+    expect(slack.inChannel('DCRASH2')).toHaveLength(1);
+    expect(run.storedAtAck).toEqual([true]);
+  });
+
+  it('Discord slash command: run after the restart, answered in DMs since Discord dropped the interaction', async () => {
+    let interaction = { id: '', token: '' };
+    const config = { discord: { token: 'fake.discord.token', api_url: discord.api, allowed_users: [ALICE], dev_guild_id: discord.guildId } };
+    const run = await crashAfterStoring(discord, config, () => {
+      interaction = discord.slashCommand('status', undefined);
+      return `interaction:${interaction.id}`;
+    });
+    const dm = () => discord.inChannel(discord.dmChannelOf(ALICE));
+    try {
+      await eventually(() => dm().length === 1, 30_000, 'the answer in DMs');
+      await settle();
+    } finally {
+      await run.stop();
+    }
+    expect(dm().map((m) => m.content)).toEqual([expect.stringMatching(/^Queue \(sqlite\)/)]);
+    expect(discord.inChannel(`interaction:${interaction.token}`)).toEqual([]);
+    expect(run.storedAtAck).toEqual([true]);
   });
 });

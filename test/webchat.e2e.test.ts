@@ -18,6 +18,7 @@ import { AnthropicFake } from './support/anthropic-fake.js';
 import { startTestGateway, type TestGateway } from './support/gateway.js';
 import { TestAdapter } from './support/test-adapter.js';
 import { workspacePath } from '../src/workspace.js';
+import { requireTool } from './system/host.js';
 
 const fake = new AnthropicFake();
 const KEY = 'cg_webchat_test_key_0123456789';
@@ -41,7 +42,7 @@ beforeAll(async () => {
     adapters: (config) => [new HttpAdapter({ http: config.http }), other],
   });
   browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    executablePath: requireTool('chromium'),
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
 });

@@ -4,25 +4,23 @@
  * DMs: every message is a prompt. Servers: a message that mentions the bot starts a thread from it
  * where the channel allows (the thread is the conversation; later messages there need no mention),
  * else the answer goes to the channel. Slash commands are registered at start (in one guild while
- * developing, globally otherwise), deferred at once and answered ephemerally. Every message goes out
- * with allowed_mentions = none: nothing Claude writes can ping anyone.
+ * developing, globally otherwise), stored, deferred, and answered ephemerally (interactions.ts).
+ * Every message goes out with allowed_mentions = none: nothing Claude writes can ping anyone.
  */
 import fs from 'node:fs';
 import {
   ChannelType, Client, DiscordAPIError, Events, GatewayIntentBits, HTTPError, MessageFlags, Partials, RateLimitError, Routes,
-  type ChatInputCommandInteraction, type Interaction, type Message,
+  type Interaction, type Message,
 } from 'discord.js';
 import { DeliveryError, type Adapter, type AdapterCaps, type AdapterHost, type ReplyTarget, type ReplyText } from '../../src/adapter.js';
 import { COMMANDS } from '../../src/commands.js';
 import type { Config } from '../../src/config/schema.js';
 import type { InboundFile } from '../../src/message.js';
+import { InteractionReplies, NO_PINGS } from './interactions.js';
 import { toDiscord } from './markdown.js';
 import type { Card } from '../../src/adapter.js';
 import { cardComponents, cardContent, componentsOf, type ButtonRow } from './buttons.js';
 import { DiscordClicks } from './clicks.js';
-
-/** Nothing in a message of ours may ping anyone. */
-const NO_PINGS = { parse: [] as never[] };
 
 export class DiscordAdapter implements Adapter {
   readonly platform = 'discord' as const;
@@ -32,13 +30,17 @@ export class DiscordAdapter implements Adapter {
   private readonly clicks = new DiscordClicks();
   private host?: AdapterHost;
   private applicationId = '';
-  /** Interactions whose deferred reply was already replaced by an answer: further chunks are follow-ups. */
-  private readonly answered = new Set<string>();
+  private readonly interactions: InteractionReplies;
+  /** Replies wait for the login: the gateway delivers what a restart left in the outbox before adapters start. */
+  private readonly loggedIn: Promise<void>;
+  private markLoggedIn = () => {};
 
   constructor(private readonly config: Config['discord']) {
     const intents = [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.DirectMessages];
     if (config.message_content) intents.push(GatewayIntentBits.MessageContent);
     this.client = new Client({ intents, partials: [Partials.Channel], rest: { api: config.api_url }, allowedMentions: NO_PINGS });
+    this.interactions = new InteractionReplies(this.client, () => this.applicationId, () => this.host?.log);
+    this.loggedIn = new Promise((resolve) => (this.markLoggedIn = resolve));
   }
 
   async start(host: AdapterHost): Promise<void> {
@@ -51,6 +53,7 @@ export class DiscordAdapter implements Adapter {
     await this.client.login(this.config.token);
     await ready;
     this.applicationId = this.client.application?.id ?? this.client.user!.id;
+    this.markLoggedIn();
     await this.registerCommands().catch((err) => host.log.warn({ err: (err as Error).message }, 'discord: registering slash commands failed'));
     host.log.info({ bot: this.client.user?.tag }, 'discord: started');
   }
@@ -106,20 +109,23 @@ export class DiscordAdapter implements Adapter {
 
   private async onInteraction(interaction: Interaction): Promise<void> {
     if (!interaction.isChatInputCommand()) return;
-    // Discord wants an answer within 3 s: defer first, answer when the work is done.
-    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-    const args = (interaction as ChatInputCommandInteraction).options.getString('args') ?? '';
+    const args = interaction.options.getString('args') ?? '';
     const channelId = interaction.channelId;
     const isDm = !interaction.guildId;
+    // Stored first, deferred the moment it is stored (Discord allows 3 s, a store takes well under a
+    // millisecond, and the command itself may take longer): a crash in between leaves the command in
+    // the inbox, run and answered after restart.
     const result = await this.host!.receive({
       address: { platform: 'discord', chatId: channelId },
       userId: interaction.user.id,
       placeIds: isDm ? undefined : [interaction.guildId!, channelId],
       messageId: `interaction:${interaction.id}`,
       text: `/${interaction.commandName} ${args}`.trim(),
-      replyContext: { interactionToken: interaction.token, ephemeral: true },
-    });
-    if (result.status === 'refused' && result.text) await interaction.editReply({ content: result.text, allowedMentions: NO_PINGS });
+      replyContext: { interactionToken: interaction.token, userId: interaction.user.id, ephemeral: true },
+    }, { onStored: () => this.interactions.defer(interaction) });
+    if (result.status === 'refused' && result.text) {
+      await interaction.reply({ content: result.text, flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS });
+    }
   }
 
   private file(name: string, size: number, mime: string | undefined, url: string): InboundFile {
@@ -136,17 +142,7 @@ export class DiscordAdapter implements Adapter {
   async post(target: ReplyTarget, reply: ReplyText): Promise<string> {
     const content = render(reply);
     const token = target.context?.interactionToken as string | undefined;
-    if (token) {
-      if (!this.answered.has(token)) {
-        this.answered.add(token);
-        await this.call(() => this.client.rest.patch(Routes.webhookMessage(this.applicationId, token, '@original'), { body: { content, allowed_mentions: NO_PINGS } }));
-        return `interaction:${token}`;
-      }
-      const followUp = await this.call(() => this.client.rest.post(Routes.webhook(this.applicationId, token), {
-        body: { content, allowed_mentions: NO_PINGS, flags: MessageFlags.Ephemeral }, auth: false,
-      })) as { id: string };
-      return followUp.id;
-    }
+    if (token) return this.call(() => this.interactions.post(token, target.context?.userId as string | undefined, content));
     const replyTo = target.context?.replyTo as string | undefined;
     const sent = await this.call(() => this.client.rest.post(Routes.channelMessages(target.address.chatId), {
       body: { content, allowed_mentions: NO_PINGS, ...(replyTo ? { message_reference: { message_id: replyTo, fail_if_not_exists: false } } : {}), ...(reply.actions ? { components: componentsOf([reply.actions]) } : {}) },
@@ -158,10 +154,7 @@ export class DiscordAdapter implements Adapter {
     if (!target.context?.interactionToken) return this.editInChannel(target.address.chatId, ref, render(reply), componentsOf(reply.actions && [reply.actions]));
     const content = render(reply);
     const token = target.context?.interactionToken as string | undefined;
-    if (token && ref === `interaction:${token}`) {
-      await this.call(() => this.client.rest.patch(Routes.webhookMessage(this.applicationId, token, '@original'), { body: { content, allowed_mentions: NO_PINGS } }));
-      return;
-    }
+    if (await this.call(() => this.interactions.edit(token, ref, content))) return;
     await this.call(() => this.client.rest.patch(Routes.channelMessage(target.address.chatId, ref), { body: { content, allowed_mentions: NO_PINGS } }));
   }
 
@@ -188,28 +181,31 @@ export class DiscordAdapter implements Adapter {
   }
 
   async remove(target: ReplyTarget, ref: string): Promise<void> {
-    if (ref.startsWith('interaction:')) return;
+    if (await this.call(() => this.interactions.remove(ref))) return;
     await this.call(() => this.client.rest.delete(Routes.channelMessage(target.address.chatId, ref)));
   }
 
   async typing(target: ReplyTarget): Promise<void> {
     if (target.context?.interactionToken) return; // the deferred reply already shows "thinking…"
-    await this.client.rest.post(Routes.channelTyping(target.address.chatId));
+    await this.call(() => this.client.rest.post(Routes.channelTyping(target.address.chatId)));
   }
 
   async sendFile(target: ReplyTarget, file: { path: string; name: string }): Promise<void> {
     const data = fs.readFileSync(file.path);
     const token = target.context?.interactionToken as string | undefined;
-    const route = token ? Routes.webhook(this.applicationId, token) : Routes.channelMessages(target.address.chatId);
-    await this.call(() => this.client.rest.post(route, {
+    if (token) {
+      await this.call(() => this.interactions.sendFile(token, target.context?.userId as string | undefined, { name: file.name, data }));
+      return;
+    }
+    await this.call(() => this.client.rest.post(Routes.channelMessages(target.address.chatId), {
       body: { content: '', allowed_mentions: NO_PINGS, attachments: [{ id: 0, filename: file.name }] },
       files: [{ name: file.name, data }],
-      ...(token ? { auth: false } : {}),
     }));
   }
 
   /** discord.js waits out rate limits itself; what reaches here is a real failure. */
   private async call<T>(send: () => Promise<T>): Promise<T> {
+    await this.loggedIn;
     try {
       return await send();
     } catch (err) {
@@ -230,6 +226,7 @@ function threadName(content: string): string {
 }
 
 function toDeliveryError(err: unknown): DeliveryError {
+  if (err instanceof DeliveryError) return err;
   if (err instanceof RateLimitError) return new DeliveryError(`Discord rate limit on ${err.route}`, true, err.retryAfter);
   if (err instanceof DiscordAPIError) {
     return new DeliveryError(`Discord ${err.status} (${err.code}): ${err.message}`, err.status >= 500 || err.status === 429);

@@ -4,8 +4,9 @@
  *
  * A mention in a channel starts or continues the conversation of its thread, answered in the thread.
  * A DM is a conversation, and so is each thread inside it. The slash command (`/claude new`,
- * `/claude status`, or `/claude <question>`) is acknowledged at once and answered after, ephemerally
- * for commands. While an answer is queued or written, the asker's message carries a ⏳ reaction.
+ * `/claude status`, or `/claude <question>`) is acknowledged as soon as it is stored and answered
+ * after, ephemerally for commands. Events, in both modes, are acknowledged once stored too. While an
+ * answer is queued or written, the asker's message carries a ⏳ reaction.
  */
 import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
 import { DeliveryError, type Adapter, type AdapterCaps, type AdapterHost, type ReplyTarget, type ReplyText } from '../../src/adapter.js';
@@ -16,6 +17,7 @@ import type { Card } from '../../src/adapter.js';
 import { cardAsPlainText, cardMessage, withActions, type SlackBlock } from './buttons.js';
 import { SlackClicks } from './clicks.js';
 import { slackMessage, type SlackMessage } from './markdown.js';
+import { StoreThenAckApp } from './store-then-ack.js';
 
 const WORKING = 'hourglass_flowing_sand';
 
@@ -47,7 +49,8 @@ export class SlackAdapter implements Adapter {
       this.receiver = new HTTPReceiver({ signingSecret: config.signing_secret, endpoints: config.events_path, logLevel: LogLevel.ERROR, processBeforeResponse: true });
       this.app = new App({ token: config.bot_token, receiver: this.receiver, clientOptions, logLevel: LogLevel.ERROR, deferInitialization: true });
     } else {
-      this.app = new App({
+      // Socket Mode has no processBeforeResponse: this App holds Bolt's early ack of events instead.
+      this.app = new StoreThenAckApp({
         token: config.bot_token, appToken: config.app_token, socketMode: true, clientOptions,
         installerOptions: { clientOptions: { slackApiUrl: config.api_url } },
         logLevel: LogLevel.ERROR, deferInitialization: true,
@@ -71,12 +74,18 @@ export class SlackAdapter implements Adapter {
       await this.accept(m, { threadId: m.thread_ts, place: undefined });
     });
     this.app.command(this.config.command, async ({ command, ack }) => {
-      // Slack wants an answer within 3 s: acknowledge first, work after.
-      await ack();
-      if (this.config.team_id && command.team_id !== this.config.team_id) return;
+      if (this.config.team_id && command.team_id !== this.config.team_id) return ack();
       const [first = '', ...rest] = command.text.trim().split(/\s+/);
       const isCommand = !first || COMMANDS.some((c) => c.name === first.replace(/^\//, '').toLowerCase());
       const text = !first ? '/help' : isCommand ? `/${first.replace(/^\//, '')} ${rest.join(' ')}`.trim() : command.text.trim();
+      // Acknowledged the moment it is stored, before a command runs (Slack allows 3 s; /memory may wait
+      // longer for its model). Slack never resends a slash command; a crash after the store leaves it
+      // in the inbox, answered after restart (ephemerally through its response_url, valid 30 minutes).
+      let acknowledged: Promise<void> | undefined;
+      const acknowledge = () => {
+        acknowledged = ack();
+        acknowledged.catch(() => {}); // awaited below; this keeps an early failure from counting as unhandled
+      };
       const result = await this.host!.receive({
         address: { platform: 'slack', chatId: command.channel_id },
         userId: command.user_id,
@@ -84,11 +93,14 @@ export class SlackAdapter implements Adapter {
         messageId: `command:${command.trigger_id}`,
         text,
         replyContext: { responseUrl: command.response_url, ephemeral: isCommand, user: command.user_id },
-      });
+      }, { onStored: acknowledge });
+      await (acknowledged ?? ack());
       if (result.status === 'refused' && result.text) await this.respond(command.response_url, result.text);
     });
     this.app.error(async (err) => {
       host.log.error({ err: err.message }, 'slack: listener failed');
+      // Rethrown so that Bolt leaves an event it could not store unacknowledged, and Slack retries it.
+      throw err;
     });
 
     await this.app.init();
@@ -126,7 +138,8 @@ export class SlackAdapter implements Adapter {
     };
     const result = await this.host!.receive(inbound);
     if (result.status === 'refused' && result.text) {
-      await this.app.client.chat.postEphemeral({ channel: m.channel, user: m.user, text: result.text, thread_ts: where.threadId }).catch(() => {});
+      // Not awaited: the event's acknowledgement waits for this listener, and a refusal needs no store.
+      void this.app.client.chat.postEphemeral({ channel: m.channel, user: m.user, text: result.text, thread_ts: where.threadId }).catch(() => {});
     }
   }
 

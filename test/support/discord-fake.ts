@@ -2,7 +2,9 @@
  * A loopback stand-in for Discord: REST (/api/v10/...) and the gateway (v10, JSON, no compression)
  * on one port. Enough protocol for discord.js: HELLO, IDENTIFY -> READY + GUILD_CREATE, heartbeats,
  * MESSAGE_CREATE (guild, thread, DM), THREAD_CREATE, INTERACTION_CREATE; messages, edits, typing,
- * threads, interaction callbacks and webhooks, command registration, attachments.
+ * threads, interaction callbacks and webhooks, DM channels, command registration, attachments.
+ * As Discord does, an interaction's webhook answers 404 until the interaction was acknowledged; the
+ * stand-in can hold callbacks unanswered, for an app that dies before its acknowledgement lands.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -42,6 +44,14 @@ export class DiscordFake {
   readonly messages: PostedMessage[] = [];
   readonly files = new Map<string, Buffer>();
   api = '';
+  /** Interaction callbacks are left unanswered and do not acknowledge anything. */
+  holdInteractionCallbacks = false;
+  /** Called as each interaction callback (the acknowledgement) arrives. */
+  onAck?: (path: string) => void;
+  /** Gateway connections made so far. */
+  connections = 0;
+  /** Tokens of the interactions acknowledged with a callback. */
+  private readonly acknowledged = new Set<string>();
   private server?: http.Server;
   private wss?: WebSocketServer;
   private readonly sockets = new Set<WebSocket>();
@@ -66,8 +76,9 @@ export class DiscordFake {
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
   }
 
-  async ready(): Promise<void> {
-    await eventually(() => this.sockets.size > 0, 20_000, 'the bot to connect', 5);
+  /** Waits for the bot's `nth` gateway connection (a restarted bot makes a new one). */
+  async connected(nth = 1): Promise<void> {
+    await eventually(() => this.connections >= nth && this.sockets.size > 0, 20_000, 'the bot to connect', 5);
   }
 
   inChannel(channelId: string): PostedMessage[] {
@@ -117,7 +128,7 @@ export class DiscordFake {
     if (options.replyTo) Object.assign(d, { type: 19, message_reference: { type: 0, message_id: options.replyTo, channel_id: d.channel_id } });
     // Discord says which kind of channel it is (discord.js needs it to make a DM channel it has not seen).
     if (options.dm) {
-      d.channel_id = '500000000000000' + author.id.slice(-3);
+      d.channel_id = this.dmChannelOf(author.id);
       d.channel_type = 1;
     } else {
       d.channel_type = this.threads.has(d.channel_id) ? 11 : 0;
@@ -126,6 +137,11 @@ export class DiscordFake {
     }
     this.dispatch('MESSAGE_CREATE', d);
     return d;
+  }
+
+  /** The id of the DM channel between the bot and this user. */
+  dmChannelOf(userId: string): string {
+    return '500000000000000' + userId.slice(-3);
   }
 
   /** A user runs a slash command. */
@@ -146,6 +162,7 @@ export class DiscordFake {
 
   private connect(ws: WebSocket): void {
     this.sockets.add(ws);
+    this.connections++;
     ws.on('close', () => this.sockets.delete(ws));
     ws.send(JSON.stringify({ op: 10, d: { heartbeat_interval: 41_250 }, s: null, t: null }));
     ws.on('message', (raw) => {
@@ -240,7 +257,14 @@ export class DiscordFake {
       if (i >= 0) this.messages.splice(i, 1);
       return send(204);
     }
-    if (req.method === 'POST' && /^\/interactions\/[^/]+\/[^/]+\/callback$/.test(path)) return send(204);
+    if (req.method === 'POST' && (m = /^\/interactions\/[^/]+\/([^/]+)\/callback$/.exec(path))) {
+      this.onAck?.(path);
+      if (this.holdInteractionCallbacks) return;
+      this.acknowledged.add(m[1]!);
+      return send(204);
+    }
+    if (req.method === 'POST' && path === '/users/@me/channels') return send(200, { id: this.dmChannelOf(body.recipient_id), type: 1, recipients: [{ id: body.recipient_id }] });
+    if ((m = /^\/webhooks\/[^/]+\/([^/]+)/.exec(path)) && !this.acknowledged.has(m[1]!)) return send(404, { message: 'Unknown Webhook', code: 10015 });
     if (req.method === 'PATCH' && (m = /^\/webhooks\/[^/]+\/([^/]+)\/messages\/(?:@|%40)original$/.exec(path))) {
       const id = `original-${m[1]}`;
       const existing = this.messages.find((x) => x.id === id);

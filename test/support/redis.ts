@@ -1,5 +1,6 @@
 /** A real redis-server (Debian's) on a free loopback port, started and stopped by a test. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { requireTool } from '../system/host.js';
 import { freePort, tmpDir } from './harness.js';
 
 export class RedisServer {
@@ -19,7 +20,8 @@ export class RedisServer {
   }
 
   async launch(): Promise<void> {
-    const child = spawn('redis-server', [
+    const redisServer = requireTool('redis-server');
+    const child = spawn(redisServer, [
       '--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir,
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
@@ -28,7 +30,7 @@ export class RedisServer {
       const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${out}`)), 10_000);
       child.once('error', (err) => {
         clearTimeout(timer);
-        reject(new Error(`cannot run redis-server (install it: apt-get install -y redis-server): ${err.message}`));
+        reject(new Error(`cannot run ${redisServer}: ${err.message}`));
       });
       child.stdout!.on('data', (d: Buffer) => {
         out += d.toString();

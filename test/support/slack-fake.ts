@@ -1,7 +1,8 @@
 /**
  * A loopback stand-in for Slack: the Web API methods the adapter uses (with 429s on demand), a
- * Socket Mode WebSocket that pushes envelopes and collects their acks, response_url endpoints, and
- * private file downloads that need the bot token. Plus `signed()` to post HTTP events as Slack does.
+ * Socket Mode WebSocket that pushes envelopes and collects their acks (or loses them, to stand for
+ * an app that died before its ack went out), response_url endpoints, and private file downloads that
+ * need the bot token. Plus `signed()` to post HTTP events as Slack does.
  */
 import crypto from 'node:crypto';
 import http from 'node:http';
@@ -32,6 +33,12 @@ export class SlackFake {
   readonly files = new Map<string, Buffer>();
   readonly botToken = 'xoxb-test-token-0000000000';
   url = '';
+  /** Acks that arrive are thrown away, as if the app had died before sending them. */
+  dropAcks = false;
+  /** Called as each ack arrives, before it is taken (or dropped). */
+  onAck?: (ack: any) => void;
+  /** Socket Mode connections made so far. */
+  connections = 0;
   private server?: http.Server;
   private readonly wss = new WebSocketServer({ noServer: true });
   private readonly sockets = new Set<WebSocket>();
@@ -47,9 +54,11 @@ export class SlackFake {
     this.server = http.createServer((req, res) => void this.handle(req, res));
     this.server.on('upgrade', (req, socket, head) => this.wss.handleUpgrade(req, socket, head, (ws) => {
       this.sockets.add(ws);
+      this.connections++;
       ws.on('message', (m) => {
         const msg = JSON.parse(m.toString());
-        this.acks.get(msg.envelope_id)?.(msg);
+        this.onAck?.(msg);
+        if (!this.dropAcks) this.acks.get(msg.envelope_id)?.(msg);
       });
       ws.on('close', () => this.sockets.delete(ws));
       ws.send(JSON.stringify({ type: 'hello', num_connections: 1, connection_info: { app_id: 'A1' }, debug_info: { host: 'fake' } }));
@@ -73,18 +82,19 @@ export class SlackFake {
     this.rateLimits.push({ method, retryAfter });
   }
 
-  async connected(): Promise<void> {
-    await eventually(() => this.sockets.size > 0, 20_000, 'the bot to connect', 5);
+  /** Waits for the bot's `nth` Socket Mode connection (a restarted app makes a new one). */
+  async connected(nth = 1): Promise<void> {
+    await eventually(() => this.connections >= nth && this.sockets.size > 0, 20_000, 'the bot to connect', 5);
   }
 
-  /** Pushes a Socket Mode envelope; resolves with the app's ack and how long it took. */
+  /** Pushes a Socket Mode envelope; resolves with the app's ack and how long it took (never, while acks are dropped). */
   sendEnvelope(type: 'events_api' | 'slash_commands', payload: unknown, retryAttempt = 0): Promise<{ ack: any; ms: number }> {
     const envelope_id = `env-${crypto.randomBytes(4).toString('hex')}`;
     const started = Date.now();
     return new Promise((resolve) => {
       this.acks.set(envelope_id, (ack) => resolve({ ack, ms: Date.now() - started }));
       for (const ws of this.sockets) {
-        ws.send(JSON.stringify({ envelope_id, type, payload, accepts_response_payload: type !== 'events_api', retry_attempt: retryAttempt, retry_reason: retryAttempt ? 'timeout' : '' }));
+        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ envelope_id, type, payload, accepts_response_payload: type !== 'events_api', retry_attempt: retryAttempt, retry_reason: retryAttempt ? 'timeout' : '' }));
       }
     });
   }

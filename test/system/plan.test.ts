@@ -1,0 +1,95 @@
+/** What `npm test` decides about missing system tools, on machines described by a stand-in probe. */
+import { describe, expect, it } from 'vitest';
+import { describeStep, planSetup } from './plan.js';
+import type { SystemProbe } from './tools.js';
+
+interface Machine {
+  /** Commands on PATH, by name. */
+  onPath?: string[];
+  env?: Record<string, string>;
+  /** Files outside PATH that can be run. */
+  executables?: string[];
+  isRoot?: boolean;
+  sudo?: boolean;
+  distro?: string[];
+}
+
+function probe(machine: Machine): SystemProbe & { sudoAsked: () => boolean } {
+  let asked = false;
+  const onPath = new Set(machine.onPath ?? []);
+  return {
+    which: (command) => (onPath.has(command) ? `/usr/bin/${command}` : undefined),
+    isExecutable: (file) => (machine.executables ?? []).includes(file),
+    env: machine.env ?? {},
+    isRoot: machine.isRoot ?? false,
+    canSudo: () => {
+      asked = true;
+      return machine.sudo ?? false;
+    },
+    distro: machine.distro ?? ['debian'],
+    sudoAsked: () => asked,
+  };
+}
+
+const steps = (machine: Machine) => {
+  const plan = planSetup(probe(machine));
+  if (plan.kind !== 'install') throw new Error(`expected an install, got ${JSON.stringify(plan)}`);
+  return plan.steps.map(describeStep);
+};
+
+describe('planSetup', () => {
+  it('does nothing when both tools are on PATH, and asks nothing of sudo', () => {
+    const machine = probe({ onPath: ['redis-server', 'chromium'] });
+    expect(planSetup(machine)).toEqual({ kind: 'ready', found: [{ name: 'redis-server', path: '/usr/bin/redis-server' }, { name: 'chromium', path: '/usr/bin/chromium' }] });
+    expect(machine.sudoAsked()).toBe(false);
+  });
+
+  it('takes Chromium from CHROMIUM_PATH, or as chromium-browser', () => {
+    expect(planSetup(probe({ onPath: ['redis-server'], env: { CHROMIUM_PATH: '/opt/chrome/chrome' }, executables: ['/opt/chrome/chrome'] })))
+      .toMatchObject({ kind: 'ready', found: [{ name: 'redis-server' }, { name: 'chromium', path: '/opt/chrome/chrome' }] });
+    expect(planSetup(probe({ onPath: ['redis-server', 'chromium-browser'] })))
+      .toMatchObject({ kind: 'ready', found: [{ name: 'redis-server' }, { name: 'chromium', path: '/usr/bin/chromium-browser' }] });
+  });
+
+  it('stops on a CHROMIUM_PATH that cannot be run, even as root: installing would not help', () => {
+    expect(planSetup(probe({ onPath: ['redis-server', 'chromium', 'apt-get'], env: { CHROMIUM_PATH: '/nowhere/chrome' }, isRoot: true }))).toEqual({
+      kind: 'stop', reason: 'CHROMIUM_PATH=/nowhere/chrome is not an executable file.', fix: 'unset CHROMIUM_PATH   # or point it at chromium',
+    });
+  });
+
+  it('as root: apt-get update, then one install for everything missing', () => {
+    expect(steps({ onPath: ['apt-get'], isRoot: true })).toEqual([
+      'DEBIAN_FRONTEND=noninteractive /usr/bin/apt-get update -qq',
+      'DEBIAN_FRONTEND=noninteractive /usr/bin/apt-get install -y --no-install-recommends redis-server chromium',
+    ]);
+  });
+
+  it('with passwordless sudo: the same through sudo -n, only for what is missing', () => {
+    expect(steps({ onPath: ['apt-get', 'redis-server'], sudo: true })).toEqual([
+      'sudo -n DEBIAN_FRONTEND=noninteractive /usr/bin/apt-get update -qq',
+      'sudo -n DEBIAN_FRONTEND=noninteractive /usr/bin/apt-get install -y --no-install-recommends chromium',
+    ]);
+  });
+
+  it("on Ubuntu, Chromium's package is chromium-browser", () => {
+    expect(steps({ onPath: ['apt-get', 'redis-server'], isRoot: true, distro: ['ubuntu', 'debian'] }).at(-1)).toMatch(/install -y --no-install-recommends chromium-browser$/);
+  });
+
+  it('a user who is neither root nor allowed sudo without a password gets the line to run', () => {
+    const machine = probe({ onPath: ['apt-get'] });
+    expect(planSetup(machine)).toEqual({
+      kind: 'stop',
+      reason: 'The tests need redis-server and chromium, not found on PATH; installing them takes root, and this user is not root and has no sudo without a password.',
+      fix: 'sudo apt-get update && sudo apt-get install -y --no-install-recommends redis-server chromium',
+    });
+    expect(machine.sudoAsked()).toBe(true);
+  });
+
+  it('without apt-get, names what to install', () => {
+    expect(planSetup(probe({ onPath: ['chromium'], isRoot: true }))).toEqual({
+      kind: 'stop',
+      reason: 'The tests need redis-server, not found on PATH, and this machine has no apt-get to install it with.',
+      fix: 'install redis-server with your package manager, so that it is on PATH',
+    });
+  });
+});
