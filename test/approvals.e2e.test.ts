@@ -88,6 +88,20 @@ describe('tool approvals', () => {
     expect(t.gateway.store.approvals.rules('local:C').map((r) => r.rule)).toEqual(['Bash(echo hi *)']);
   });
 
+  it('with a live CLI too: Allow in this conversation is handed to the running process, and the next turn does not ask', async () => {
+    const t = await start({ config: { live: { enabled: true } } });
+    await t.adapter.say('L', WRITE);
+    await card(t, 'L');
+    await t.adapter.say('L', '2');
+    await eventually(() => t.adapter.finals('L').some((f) => f.startsWith('tool said')), 30_000, 'the first answer');
+    fs.rmSync(path.join(workspace(t, 'L'), 'made.txt'));
+    await t.adapter.say('L', WRITE);
+    await eventually(() => t.adapter.finals('L').filter((f) => f.startsWith('tool said')).length === 2, 30_000, 'the second answer');
+    expect(t.adapter.finals('L').filter((f) => f.startsWith('tool said'))).toEqual(['tool said: (Bash completed with no output)', 'tool said: (Bash completed with no output)']);
+    expect(fs.existsSync(path.join(workspace(t, 'L'), 'made.txt'))).toBe(true);
+    expect([...t.adapter.messages.values()].filter((m) => /Claude wants to run/.test(m.text))).toHaveLength(1);
+  });
+
   it('no answer in time denies it and says so; waiting does not count toward the job timeout', async () => {
     const t = await start({ config: { approvals: { timeout_s: 4 }, worker: { job_timeout_s: 3 } } });
     await t.adapter.say('D', WRITE);
