@@ -44,7 +44,7 @@ describe('Dockerfile', () => {
   it('copies in everything the build reads', () => {
     const copied = all(build, 'COPY').flatMap((args) => args.split(/\s+/).slice(0, -1));
     const include = (JSON.parse(read('tsconfig.json')) as { include: string[] }).include;
-    expect(copied).toEqual(expect.arrayContaining(['package.json', 'package-lock.json', '.npmrc', 'tsconfig.json', ...include, 'migrations']));
+    expect(copied).toEqual(expect.arrayContaining(['package.json', 'package-lock.json', 'tsconfig.json', ...include, 'migrations']));
     const ignored = read('.dockerignore').split('\n').map((l) => l.trim());
     expect(copied.filter((c) => ignored.includes(c))).toEqual([]);
   });
