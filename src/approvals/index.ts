@@ -166,7 +166,8 @@ export class ApprovalDesk {
     const clicked = decision.action ? parseActionId(decision.action) : undefined;
     if (decision.action && clicked?.approvalId !== row.id) return { status: 422, text: `"${decision.action}" is not a button of request ${row.id}.` };
     if (clicked) {
-      what = clicked.choice;
+      // A client drawing the card's buttons may send a reason with Deny / Keep planning.
+      what = 'choice' in clicked.choice && clicked.choice.choice === 'deny' ? { choice: 'deny', reason: decision.message } : clicked.choice;
     } else if (decision.answers && row.kind === 'question') {
       const questions = askOf(row).questions ?? [];
       const answers: Record<string, string[]> = {};

@@ -51,6 +51,7 @@ interface JobEvent {
 interface Approval {
   approval_id: number;
   conversation_id: string;
+  kind: 'tool' | 'question' | 'plan';
   status: string;
   card: { markdown: string; actions: { id: string; label: string; style?: 'primary' | 'danger' }[][] };
 }
@@ -212,6 +213,11 @@ function approvalCard(approval: Approval): HTMLElement {
   div.className = `msg approval ${approval.status}`;
   div.dataset.approval = String(approval.approval_id);
   div.innerHTML = render(approval.card.markdown);
+  // Deny (or Keep planning) can carry a reason Claude reads, as a reply does on a messenger.
+  const reason = document.createElement('input');
+  reason.className = 'reason';
+  reason.placeholder = 'Reason or feedback (optional, sent with Deny / Keep planning)';
+  if (approval.card.actions.length && approval.kind !== 'question') div.append(reason);
   for (const row of approval.card.actions) {
     const buttons = document.createElement('div');
     buttons.className = 'actions';
@@ -220,7 +226,7 @@ function approvalCard(approval: Approval): HTMLElement {
       button.type = 'button';
       button.textContent = action.label;
       if (action.style) button.className = action.style;
-      button.addEventListener('click', () => void decide(approval, action.id, div));
+      button.addEventListener('click', () => void decide(approval, action.id, div, reason.value.trim()));
       buttons.append(button);
     }
     div.append(buttons);
@@ -228,11 +234,11 @@ function approvalCard(approval: Approval): HTMLElement {
   return div;
 }
 
-async function decide(approval: Approval, action: string, card: HTMLElement): Promise<void> {
+async function decide(approval: Approval, action: string, card: HTMLElement, message: string): Promise<void> {
   const name = approval.conversation_id.startsWith('http:') ? approval.conversation_id.split(':').slice(2).join(':') : approval.conversation_id;
   for (const b of card.querySelectorAll('button')) b.disabled = true;
   try {
-    const result = await api<{ approval: Approval }>(`/v1/conversations/${encodeURIComponent(name)}/approvals/${approval.approval_id}`, { method: 'POST', body: JSON.stringify({ action }) });
+    const result = await api<{ approval: Approval }>(`/v1/conversations/${encodeURIComponent(name)}/approvals/${approval.approval_id}`, { method: 'POST', body: JSON.stringify({ action, ...(message ? { message } : {}) }) });
     showApproval(result.approval);
   } catch (err) {
     for (const b of card.querySelectorAll('button')) b.disabled = false;
