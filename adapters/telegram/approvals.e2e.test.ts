@@ -96,17 +96,17 @@ describe('Telegram approvals', () => {
     expect(approvalsOf(t, `telegram:${BOB}`).map((a) => a.decided_by)).toEqual(['@user43', 'rule Bash(echo hi > made.txt)']);
   });
 
-  it('a double press (Allow once, then Deny at once) decides once; the second press is told it was already answered', async () => {
+  it('a double press (Deny, then Allow once at once) decides once: nothing runs, Claude hears the denial; the second press is told it was already answered', async () => {
     const chat = -1003;
     telegram.userMessage({ chatId: chat, userId: ALICE, chatType: 'group', text: `@cligate_test_bot ${WRITE}` });
     const card = await requestCard(chat);
-    const first = telegram.clickButton({ chatId: chat, userId: ALICE, messageId: card.message_id, data: button(card, 'Allow once') });
-    const second = telegram.clickButton({ chatId: chat, userId: ALICE, messageId: card.message_id, data: button(card, 'Deny') });
+    const first = telegram.clickButton({ chatId: chat, userId: ALICE, messageId: card.message_id, data: button(card, 'Deny') });
+    const second = telegram.clickButton({ chatId: chat, userId: ALICE, messageId: card.message_id, data: button(card, 'Allow once') });
     expect((await toast(second)).text).toMatch(/already answered/);
-    expect((await toast(first)).text).toBe('Allowed.');
-    await answer(chat);
-    expect(fs.existsSync(made(chat))).toBe(true);
-    expect(approvalsOf(t, `telegram:${chat}`).map((a) => [a.status, a.choice])).toEqual([['allowed', 'allow']]);
+    expect((await toast(first)).text).toBe('Denied.');
+    expect((await answer(chat)).text).toMatch(/denied this in the chat/);
+    expect(fs.existsSync(made(chat))).toBe(false);
+    expect(approvalsOf(t, `telegram:${chat}`).map((a) => [a.status, a.choice])).toEqual([['denied', 'deny']]);
     await new Promise((r) => setTimeout(r, 300));
     expect(answers(chat)).toHaveLength(1);
   });
