@@ -3,14 +3,17 @@
  * OpenAI-compatible endpoint through the official `openai` client, auth, parallel conversations,
  * idempotent retries, security headers, health, metrics and bad input.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpAdapter } from '../adapters/http/index.js';
 import { sha256 } from '../adapters/http/keys.js';
 import { AnthropicFake } from './support/anthropic-fake.js';
-import { startTestGateway, type TestGateway } from './support/gateway.js';
+import { startTestGateway, withApprovalTimeout, type TestGateway } from './support/gateway.js';
 import { eventually } from './support/harness.js';
-import { readSse } from './support/sse.js';
+import { readSse, type SseEvent } from './support/sse.js';
+import { workspacePath } from '../src/workspace.js';
 
 const fake = new AnthropicFake();
 const KEY = 'cg_test_key_for_alice_0123456789';
@@ -72,6 +75,42 @@ describe('approvals over HTTP', () => {
     const completion = await client().chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: '[[tool Bash: echo hi > made.txt]]' }] }, { headers: { 'x-conversation-id': 'openai-ask' } });
     expect(completion.choices[0]!.message.content).toMatch(/^tool said: The person is using a client that cannot show approval requests/);
     expect(t.gateway.store.approvals.pending()).toEqual([]);
+  });
+
+  /** Sends the Bash call to conversation `name`; each request is answered with all of `decisions` at once. */
+  async function runAsking(name: string, ...decisions: object[]): Promise<{ events: SseEvent[]; statuses: number[]; made: string }> {
+    const res = await post(`/v1/conversations/${name}/messages`, { text: '[[tool Bash: echo hi > made.txt]]' });
+    let answered: Promise<number[]> = Promise.resolve([]);
+    const events = await readSse(res, (e) => {
+      if (e.event === 'approval') answered = Promise.all(decisions.map(async (d) => (await post(`/v1/conversations/${name}/approvals/${e.data.approvalId}`, d)).status));
+    });
+    const made = path.join(workspacePath(t.config.workspace.root, `http:alice:${name}`), 'made.txt');
+    return { events, statuses: await answered, made };
+  }
+
+  it('deny with a message: nothing runs and Claude hears why; the same answer sent twice at once decides once (200, then 409)', async () => {
+    const deny = { decision: 'deny', message: 'not on a Friday' };
+    const { events, statuses, made } = await runAsking('deny', deny, deny);
+    expect(statuses.sort()).toEqual([200, 409]);
+    expect(events.at(-1)!.data.text).toMatch(/denied this in the chat, saying: not on a Friday/);
+    expect(fs.existsSync(made)).toBe(false);
+  });
+
+  it('allow_always: the same call in the next turn runs without asking', async () => {
+    const first = await runAsking('always', { decision: 'allow_always' });
+    expect(first.statuses).toEqual([200]);
+    fs.rmSync(first.made);
+    const second = await runAsking('always');
+    expect(second.events.filter((e) => e.event === 'approval')).toEqual([]);
+    expect(second.events.at(-1)!.data).toMatchObject({ status: 'done', text: 'tool said: (Bash completed with no output)' });
+    expect(fs.readFileSync(second.made, 'utf8')).toBe('hi\n');
+  });
+
+  it('a request nobody answers in time is denied: an approval_update says expired, and Claude says so', async () => {
+    const { events, made } = await withApprovalTimeout(t, 1, () => runAsking('late'));
+    expect(events.find((e) => e.event === 'approval_update')!.data.approval).toMatchObject({ status: 'expired' });
+    expect(events.at(-1)!.data.text).toMatch(/Nobody answered within 1 second\b/);
+    expect(fs.existsSync(made)).toBe(false);
   });
 
   it('answers a question with {"answers": ...}', async () => {

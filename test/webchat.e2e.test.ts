@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpAdapter } from '../adapters/http/index.js';
 import { sha256 } from '../adapters/http/keys.js';
 import { AnthropicFake } from './support/anthropic-fake.js';
-import { startTestGateway, type TestGateway } from './support/gateway.js';
+import { approvalsOf, startTestGateway, withApprovalTimeout, type TestGateway } from './support/gateway.js';
 import { TestAdapter } from './support/test-adapter.js';
 import { workspacePath } from '../src/workspace.js';
 import { requireTool } from './system/host.js';
@@ -80,6 +80,28 @@ async function watchedPage(options: Parameters<Browser['newPage']>[0] = {}): Pro
 async function onScreen(page: Page): Promise<{ login: boolean; app: boolean }> {
   return { login: await page.isVisible('#login'), app: await page.isVisible('#app') };
 }
+
+/** Logs in with the key, starts a new chat and returns its conversation id. */
+async function newChat(page: Page): Promise<string> {
+  await page.goto(`${t.gateway.httpUrl}/#key=${KEY}`);
+  await page.waitForSelector('#app:not([hidden])');
+  await page.click('#new-chat');
+  await page.waitForFunction(() => document.querySelector('#title')?.textContent?.startsWith('http:web:chat-'));
+  return (await page.textContent('#title'))!.split(' ')[0]!;
+}
+
+async function send(page: Page, text: string): Promise<void> {
+  await page.fill('#input', text);
+  await page.press('#input', 'Enter');
+}
+
+/** Waits until `count` finished answers match `pattern`. */
+async function answered(page: Page, pattern: RegExp, count = 1): Promise<void> {
+  await page.waitForFunction(([source, n]) => [...document.querySelectorAll('.msg.assistant:not(.live)')].filter((m) => new RegExp(source as string).test(m.textContent ?? '')).length >= (n as number), [pattern.source, count] as const);
+}
+
+const WRITE = '[[tool Bash: echo hi > made.txt]]';
+const madeIn = (conversationId: string) => path.join(workspacePath(t.config.workspace.root, conversationId), 'made.txt');
 
 describe('web chat', () => {
   it('shows only the login card, then only the app, and the answer streamed and rendered; log out shows only the card', async () => {
@@ -158,10 +180,7 @@ describe('web chat', () => {
 
   it('shows Claude\'s requests with buttons: Allow once runs the command, a question is answered by a click, a plan approved', async () => {
     const { page, violations } = await watchedPage({ viewport: { width: 1100, height: 700 } });
-    await page.goto(`${t.gateway.httpUrl}/#key=${KEY}`);
-    await page.waitForSelector('#app:not([hidden])');
-    await page.click('#new-chat');
-    await page.waitForFunction(() => document.querySelector('#title')?.textContent?.startsWith('http:web:chat-'));
+    const conversationId = await newChat(page);
 
     await page.fill('#input', '[[tool Bash: echo hi > made.txt]]');
     await page.press('#input', 'Enter');
@@ -172,8 +191,7 @@ describe('web chat', () => {
     if (process.env.APPROVAL_SCREENSHOT) await page.screenshot({ path: process.env.APPROVAL_SCREENSHOT });
     await page.click('.msg.approval button:text("Allow once")');
     await page.waitForFunction(() => /tool said: \(Bash completed with no output\)/.test(document.querySelector('#transcript')?.textContent ?? ''));
-    const conversationId = (await page.textContent('#title'))!.split(' ')[0]!;
-    expect(fs.readFileSync(path.join(workspacePath(t.config.workspace.root, conversationId), 'made.txt'), 'utf8')).toBe('hi\n');
+    expect(fs.readFileSync(madeIn(conversationId), 'utf8')).toBe('hi\n');
 
     const question = { questions: [{ question: 'Which database?', header: 'DB', multiSelect: false, options: [{ label: 'SQLite', description: 'a file' }, { label: 'Postgres', description: 'a server' }] }] };
     await page.fill('#input', `[[call AskUserQuestion ${JSON.stringify(question)}]]`);
@@ -193,12 +211,48 @@ describe('web chat', () => {
     await page.close();
   });
 
+  it('Deny (double-clicked: decided once): nothing runs, Claude says so; Allow in this conversation: the same call next turn runs without a card', async () => {
+    const { page, violations } = await watchedPage();
+    const conversationId = await newChat(page);
+    await send(page, WRITE);
+    await page.dblclick('.msg.approval button:text("Deny")');
+    await answered(page, /denied this in the chat/);
+    expect(approvalsOf(t, conversationId).map((a) => [a.status, a.decided_by])).toEqual([['denied', 'web']]);
+    expect(await page.locator('.msg.approval .error').count()).toBe(0);
+    // The decided request stays in view, before the answer, saying who decided what.
+    expect(await page.locator('.msg.approval:has-text("Denied by web") + .msg.assistant:has-text("denied this in the chat")').count()).toBe(1);
+    expect(fs.existsSync(madeIn(conversationId))).toBe(false);
+
+    await send(page, WRITE);
+    await page.click('.msg.approval button:text("Allow in this conversation")');
+    await answered(page, /tool said: \(Bash completed/);
+    fs.rmSync(madeIn(conversationId));
+    await send(page, WRITE);
+    await answered(page, /tool said: \(Bash completed/, 2);
+    expect(fs.readFileSync(madeIn(conversationId), 'utf8')).toBe('hi\n');
+    expect(await page.locator('.msg.approval').count()).toBe(2);
+    expect(approvalsOf(t, conversationId).at(-1)!.decided_by).toBe('rule Bash(echo hi > made.txt)');
+    expect(violations).toEqual([]);
+    await page.close();
+  });
+
+  it('a request nobody answers in time: the card and Claude\'s answer say it was denied', async () => {
+    const { page, violations } = await watchedPage();
+    const conversationId = await newChat(page);
+    await withApprovalTimeout(t, 1, async () => {
+      await send(page, WRITE);
+      await answered(page, /Nobody answered within 1 second\b/);
+      await page.waitForSelector('.msg.approval:has-text("Nobody answered within 1 second: denied")');
+    });
+    expect(await page.locator('.msg.approval button').count()).toBe(0);
+    expect(fs.existsSync(madeIn(conversationId))).toBe(false);
+    expect(violations).toEqual([]);
+    await page.close();
+  });
+
   it('escapes HTML in answers', async () => {
     const { page, violations } = await watchedPage();
-    await page.goto(`${t.gateway.httpUrl}/#key=${KEY}`);
-    await page.waitForSelector('#app:not([hidden])');
-    await page.click('#new-chat');
-    await page.waitForFunction(() => document.querySelector('#title')?.textContent?.startsWith('http:web:chat-'));
+    await newChat(page);
     fake.respond = (req) => (req.prompt === 'xss' ? { text: 'look <img src=x onerror="window.pwned=1"> [x](javascript:alert(1))' } : undefined);
     await page.fill('#input', 'xss');
     await page.press('#input', 'Enter');

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workspacePath } from '../../src/workspace.js';
 import { AnthropicFake } from '../../test/support/anthropic-fake.js';
 import { DiscordFake, type PostedMessage } from '../../test/support/discord-fake.js';
-import { startTestGateway, type TestGateway } from '../../test/support/gateway.js';
+import { approvalsOf as approvalsIn, startTestGateway, withApprovalTimeout, type TestGateway } from '../../test/support/gateway.js';
 import { eventually } from '../../test/support/harness.js';
 import { DiscordAdapter } from './index.js';
 
@@ -47,8 +47,19 @@ function cardIn(channelId: string): Promise<PostedMessage> {
   return eventually(() => discord.inChannel(channelId).find((m) => buttons(m).some((b) => b.customId.startsWith('ap:'))), 30_000, `the request in ${channelId}`);
 }
 
-function answerIn(channelId: string): Promise<PostedMessage> {
-  return eventually(() => (idle() ? discord.inChannel(channelId).find((m) => m.content.startsWith('tool said')) : undefined), 30_000, `the answer in ${channelId}`);
+const answersIn = (channelId: string) => discord.inChannel(channelId).filter((m) => m.content.startsWith('tool said'));
+
+/** The `count`th answer in `channelId`, once everything is delivered. */
+function answerIn(channelId: string, count = 1): Promise<PostedMessage> {
+  return eventually(() => (idle() ? answersIn(channelId)[count - 1] : undefined), 30_000, `the answer in ${channelId}`);
+}
+
+/** Alice mentions the bot in the guild channel; the request comes in the thread started for her message. */
+async function askInNewThread(): Promise<{ thread: string; card: PostedMessage }> {
+  const known = new Set(discord.messages.map((m) => m.channel_id));
+  discord.userMessage(`<@${discord.botUser.id}> ${WRITE}`, { mentionBot: true, userId: ALICE });
+  const card = await eventually(() => discord.messages.find((m) => !known.has(m.channel_id) && buttons(m).some((b) => b.customId.startsWith('ap:'))), 30_000, 'the request in a new thread');
+  return { thread: card.channel_id, card };
 }
 
 /** What the bot answered to an interaction, through its callback. */
@@ -60,10 +71,7 @@ function workspace(conversationId: string): string {
   return workspacePath(t.config.workspace.root, conversationId);
 }
 
-function approvalsOf(conversationId: string) {
-  const { db } = t.gateway.store;
-  return db.all(db.q.selectFrom('approvals').selectAll().where('conversation_id', '=', conversationId));
-}
+const approvalsOf = (conversationId: string) => approvalsIn(t, conversationId);
 
 describe('Discord approvals (button components)', () => {
   it('shows the request with buttons; Allow once runs it, the answer arrives, the card says who allowed it', async () => {
@@ -149,5 +157,39 @@ describe('Discord approvals (button components)', () => {
     expect(fs.existsSync(path.join(workspace(`discord:${channel}`), 'made.txt'))).toBe(false);
     await eventually(() => /\*\*Denied\*\* by alice: not in this folder, please/.test(card.content), 5000, 'the card says who denied it and why');
     expect(card.components).toEqual([]);
+  });
+
+  it('Allow in this conversation: the same command in the next turn runs without a second request', async () => {
+    const { thread, card } = await askInNewThread();
+    expect(await callbackOf(discord.click(card, 'Allow in this conversation', ALICE))).toEqual({ type: 6 });
+    await answerIn(thread);
+    fs.rmSync(path.join(workspace(`discord:${thread}`), 'made.txt'));
+    discord.userMessage(WRITE, { userId: ALICE, channelId: thread });
+    await answerIn(thread, 2);
+    expect(fs.readFileSync(path.join(workspace(`discord:${thread}`), 'made.txt'), 'utf8')).toBe('hi\n');
+    expect(discord.inChannel(thread).filter((m) => m.content.includes('Claude wants to run a command'))).toHaveLength(1);
+    expect(approvalsOf(`discord:${thread}`).map((a) => a.decided_by)).toEqual(['alice', 'rule Bash(echo hi > made.txt)']);
+  });
+
+  it('a double click (Allow once and Deny at once) decides once; the other click is told it was already answered', async () => {
+    const { thread, card } = await askInNewThread();
+    const callbacks = await Promise.all([discord.click(card, 'Allow once', ALICE), discord.click(card, 'Deny', ALICE)].map(callbackOf));
+    expect(callbacks).toContainEqual({ type: 6 });
+    expect(callbacks).toContainEqual({ type: 4, data: expect.objectContaining({ flags: 64, content: expect.stringMatching(/already answered/) }) });
+    await answerIn(thread);
+    const [decided, ...more] = approvalsOf(`discord:${thread}`);
+    expect(more).toEqual([]);
+    expect(fs.existsSync(path.join(workspace(`discord:${thread}`), 'made.txt'))).toBe(decided!.status === 'allowed');
+    expect(answersIn(thread)).toHaveLength(1);
+  });
+
+  it('nobody answering in time denies the request: the card and Claude\'s answer say so', async () => {
+    await withApprovalTimeout(t, 2, async () => {
+      const { thread, card } = await askInNewThread();
+      expect((await answerIn(thread)).content).toMatch(/Nobody answered within 2 seconds/);
+      await eventually(() => /Nobody answered within 2 seconds: denied/.test(card.content), 5000, 'the card says nobody answered');
+      expect(card.components).toEqual([]);
+      expect(fs.existsSync(path.join(workspace(`discord:${thread}`), 'made.txt'))).toBe(false);
+    });
   });
 });

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workspacePath } from '../../src/workspace.js';
 import { AnthropicFake } from '../../test/support/anthropic-fake.js';
-import { startTestGateway, type TestGateway } from '../../test/support/gateway.js';
+import { approvalsOf as approvalsIn, startTestGateway, withApprovalTimeout, type TestGateway } from '../../test/support/gateway.js';
 import { eventually } from '../../test/support/harness.js';
 import { eventCallback, SlackFake, type SlackPosted } from '../../test/support/slack-fake.js';
 import { SlackAdapter } from './index.js';
@@ -53,18 +53,23 @@ function cardIn(channel: string): Promise<SlackPosted> {
   return eventually(() => slack.inChannel(channel).find((m) => buttons(m).some((b) => b.value.startsWith('ap:'))), 30_000, `the request in ${channel}`);
 }
 
-function answerIn(channel: string): Promise<SlackPosted> {
-  return eventually(() => (idle() ? slack.inChannel(channel).find((m) => m.text.startsWith('tool said')) : undefined), 30_000, `the answer in ${channel}`);
+const answersIn = (channel: string) => slack.inChannel(channel).filter((m) => m.text.startsWith('tool said'));
+
+/** The `count`th answer in `channel`, once everything is delivered. */
+function answerIn(channel: string, count = 1): Promise<SlackPosted> {
+  return eventually(() => (idle() ? answersIn(channel)[count - 1] : undefined), 30_000, `the answer in ${channel}`);
+}
+
+/** U1 writes to the bot in the direct message channel `channel`. */
+function dm(channel: string, text = WRITE): Promise<unknown> {
+  return slack.sendEnvelope('events_api', eventCallback({ type: 'message', channel_type: 'im', user: 'U1', text, ts: nextTs(), channel }));
 }
 
 function workspace(conversationId: string): string {
   return workspacePath(t.config.workspace.root, conversationId);
 }
 
-function approvalsOf(conversationId: string) {
-  const { db } = t.gateway.store;
-  return db.all(db.q.selectFrom('approvals').selectAll().where('conversation_id', '=', conversationId));
-}
+const approvalsOf = (conversationId: string) => approvalsIn(t, conversationId);
 
 describe('Slack approvals (Block Kit buttons)', () => {
   it('shows the request with buttons; Allow once runs it, the answer arrives, the card says who allowed it', async () => {
@@ -146,5 +151,41 @@ describe('Slack approvals (Block Kit buttons)', () => {
     anthropic.respond = undefined;
     expect(buttons(draft)).toEqual([]);
     expect(draft.text.length).toBeLessThan('word '.repeat(400).length);
+  });
+
+  it('Allow in this conversation: the same command in the next turn runs without a second request', async () => {
+    await dm('D4');
+    await slack.click(await cardIn('D4'), 'Allow in this conversation', 'U1');
+    await answerIn('D4');
+    fs.rmSync(path.join(workspace('slack:D4'), 'made.txt'));
+    await dm('D4');
+    await answerIn('D4', 2);
+    expect(fs.readFileSync(path.join(workspace('slack:D4'), 'made.txt'), 'utf8')).toBe('hi\n');
+    expect(slack.inChannel('D4').filter((m) => textOf(m).includes('Claude wants to run a command'))).toHaveLength(1);
+    expect(approvalsOf('slack:D4').map((a) => a.decided_by)).toEqual(['user-u1', 'rule Bash(echo hi > made.txt)']);
+  });
+
+  it('a double click (Allow once and Deny at once) decides once; the other click is told it was already answered', async () => {
+    await dm('D5');
+    const card = await cardIn('D5');
+    await Promise.all([slack.click(card, 'Allow once', 'U1'), slack.click(card, 'Deny', 'U1')]);
+    await answerIn('D5');
+    const [decided, ...more] = approvalsOf('slack:D5');
+    expect(more).toEqual([]);
+    expect(fs.existsSync(path.join(workspace('slack:D5'), 'made.txt'))).toBe(decided!.status === 'allowed');
+    const notices = slack.callsOf('chat.postEphemeral').filter((c) => c.body.channel === 'D5');
+    expect(notices.map((c) => c.body.text)).toEqual([expect.stringMatching(/already answered/)]);
+    expect(answersIn('D5')).toHaveLength(1);
+  });
+
+  it('nobody answering in time denies the request: the card and Claude\'s answer say so', async () => {
+    await withApprovalTimeout(t, 2, async () => {
+      await dm('D6');
+      const card = await cardIn('D6');
+      expect((await answerIn('D6')).text).toMatch(/Nobody answered within 2 seconds/);
+      await eventually(() => /Nobody answered within 2 seconds: denied/.test(textOf(card)), 5000, 'the card says nobody answered');
+      expect(buttons(card)).toEqual([]);
+    });
+    expect(fs.existsSync(path.join(workspace('slack:D6'), 'made.txt'))).toBe(false);
   });
 });

@@ -7,8 +7,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workspacePath } from '../../src/workspace.js';
 import { AnthropicFake } from '../../test/support/anthropic-fake.js';
-import { startTestGateway, type TestGateway } from '../../test/support/gateway.js';
-import { eventually } from '../../test/support/harness.js';
+import { approvalsOf, startTestGateway, withApprovalTimeout, type TestGateway } from '../../test/support/gateway.js';
+import { cliEnv, eventually, spawnCligate, testConfig, tmpDir, writeConfig } from '../../test/support/harness.js';
 import { TelegramFake, type BotMessage } from '../../test/support/telegram-fake.js';
 import { TelegramAdapter } from './index.js';
 
@@ -31,17 +31,23 @@ afterAll(async () => {
   await Promise.all([anthropic.stop(), telegram.stop()]);
 });
 
-const made = (chatId: number) => path.join(workspacePath(t.config.workspace.root, `telegram:${chatId}`), 'made.txt');
+const WRITE = '[[tool Bash: echo hi > made.txt]]';
+const made = (chatId: number, root = t.config.workspace.root) => path.join(workspacePath(root, `telegram:${chatId}`), 'made.txt');
 
-async function requestCard(chatId: number): Promise<BotMessage> {
-  return eventually(() => telegram.chat(chatId).find((m) => m.text.includes('Claude wants to run a command') && m.buttons), 30_000, 'the request with its buttons');
+async function requestCard(chatId: number, fake = telegram, earlier?: BotMessage): Promise<BotMessage> {
+  return eventually(() => fake.chat(chatId).find((m) => m !== earlier && m.text.includes('Claude wants to run a command') && m.buttons), 30_000, 'the request with its buttons');
 }
+
+const answers = (chatId: number, fake = telegram) => fake.chat(chatId).filter((m) => m.text.startsWith('tool said'));
+
+/** What the bot answered to a button press, by the press's update. */
+const toast = (press: any) => eventually(() => telegram.callsOf('answerCallbackQuery').find((c) => c.params.callback_query_id === press.callback_query.id)?.params, 10_000, 'the answer to the press');
 
 function button(card: BotMessage, label: string): string {
   return card.buttons!.flat().find((b) => b.text === label)!.data;
 }
 
-const answer = (chatId: number) => eventually(() => telegram.chat(chatId).find((m) => m.text.startsWith('tool said')), 30_000, 'the answer');
+const answer = (chatId: number, count = 1) => eventually(() => answers(chatId)[count - 1], 30_000, 'the answer');
 
 describe('Telegram approvals', () => {
   it('shows the command with Allow / Allow in this conversation / Deny; a non-approver is refused; Allow once runs it', async () => {
@@ -75,5 +81,81 @@ describe('Telegram approvals', () => {
     expect(answered.text).toContain('denied this in the chat, saying: no, use printf');
     expect(fs.existsSync(made(ALICE))).toBe(false);
     await eventually(() => /Denied<\/b> by @?user42: no, use printf/.test(card.text) && !card.buttons, 10_000, 'the card says who denied it');
+  });
+
+  it('Allow in this conversation: the same command in the next turn runs without a second request', async () => {
+    telegram.userMessage({ chatId: BOB, userId: BOB, text: WRITE });
+    const card = await requestCard(BOB);
+    telegram.clickButton({ chatId: BOB, userId: BOB, messageId: card.message_id, data: button(card, 'Allow in this conversation') });
+    await answer(BOB);
+    fs.rmSync(made(BOB));
+    telegram.userMessage({ chatId: BOB, userId: BOB, text: WRITE });
+    await answer(BOB, 2);
+    expect(fs.readFileSync(made(BOB), 'utf8')).toBe('hi\n');
+    expect(telegram.chat(BOB).filter((m) => m.text.includes('Claude wants to run a command'))).toHaveLength(1);
+    expect(approvalsOf(t, `telegram:${BOB}`).map((a) => a.decided_by)).toEqual(['@user43', 'rule Bash(echo hi > made.txt)']);
+  });
+
+  it('a double press (Deny, then Allow once at once) decides once: nothing runs, Claude hears the denial; the second press is told it was already answered', async () => {
+    const chat = -1003;
+    telegram.userMessage({ chatId: chat, userId: ALICE, chatType: 'group', text: `@cligate_test_bot ${WRITE}` });
+    const card = await requestCard(chat);
+    const first = telegram.clickButton({ chatId: chat, userId: ALICE, messageId: card.message_id, data: button(card, 'Deny') });
+    const second = telegram.clickButton({ chatId: chat, userId: ALICE, messageId: card.message_id, data: button(card, 'Allow once') });
+    expect((await toast(second)).text).toMatch(/already answered/);
+    expect((await toast(first)).text).toBe('Denied.');
+    expect((await answer(chat)).text).toMatch(/denied this in the chat/);
+    expect(fs.existsSync(made(chat))).toBe(false);
+    expect(approvalsOf(t, `telegram:${chat}`).map((a) => [a.status, a.choice])).toEqual([['denied', 'deny']]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(answers(chat)).toHaveLength(1);
+  });
+
+  it('nobody answering in time denies the request: the card and Claude\'s answer say so', async () => {
+    const chat = -1004;
+    await withApprovalTimeout(t, 2, async () => {
+      telegram.userMessage({ chatId: chat, userId: ALICE, chatType: 'group', text: `@cligate_test_bot ${WRITE}` });
+      const card = await requestCard(chat);
+      expect((await answer(chat)).text).toMatch(/Nobody answered within 2 seconds/);
+      await eventually(() => /Nobody answered within 2 seconds: denied/.test(card.text) && !card.buttons, 10_000, 'the card says nobody answered');
+    });
+    expect(fs.existsSync(made(chat))).toBe(false);
+  });
+});
+
+describe('Telegram approvals across a crash', () => {
+  it('kill -9 while a request waits: after the restart the old card expires, a new one asks, one press answers once', async () => {
+    const fake = await new TelegramFake().start();
+    const dir = tmpDir();
+    const config = writeConfig(dir, testConfig(path.join(dir, 'data'), {
+      telegram: { token: fake.token, api_root: fake.url, allowed_users: [ALICE] }, workspace: { root: path.join(dir, 'ws') },
+    }));
+    const env = cliEnv(anthropic, dir);
+    const first = spawnCligate(['start', '--config', config], env);
+    let second: ReturnType<typeof spawnCligate> | undefined;
+    try {
+      fake.userMessage({ chatId: ALICE, userId: ALICE, text: WRITE });
+      const old = await requestCard(ALICE, fake);
+      const oldAllow = button(old, 'Allow once');
+      first.kill('SIGKILL');
+      await first.exited;
+
+      second = spawnCligate(['start', '--config', config], env);
+      const fresh = await requestCard(ALICE, fake, old);
+      await eventually(() => /Expired/.test(old.text) && !old.buttons, 10_000, 'the old card expired, without buttons');
+      const late = fake.clickButton({ chatId: ALICE, userId: ALICE, messageId: old.message_id, data: oldAllow });
+      await fake.until(() => fake.callsOf('answerCallbackQuery').some((c) => c.params.callback_query_id === late.callback_query.id), 10_000, 'the late press answered');
+      expect(fake.callsOf('answerCallbackQuery').at(-1)!.params.text).toMatch(/expired/);
+      fake.clickButton({ chatId: ALICE, userId: ALICE, messageId: fresh.message_id, data: button(fresh, 'Allow once') });
+      await eventually(() => answers(ALICE, fake)[0], 30_000, 'the answer');
+      expect(fs.readFileSync(made(ALICE, path.join(dir, 'ws')), 'utf8')).toBe('hi\n');
+      await new Promise((r) => setTimeout(r, 500));
+      expect(answers(ALICE, fake)).toHaveLength(1);
+    } finally {
+      first.kill();
+      second?.kill('SIGTERM');
+      await second?.exited;
+      await fake.stop();
+    }
   });
 });

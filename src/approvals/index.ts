@@ -448,5 +448,5 @@ function ruleValue(rule: string): { toolName: string; ruleContent?: string } {
 }
 
 function minutesText(seconds: number): string {
-  return seconds >= 120 ? `${Math.round(seconds / 60)} minutes` : `${seconds} seconds`;
+  return seconds >= 120 ? `${Math.round(seconds / 60)} minutes` : `${seconds} second${seconds === 1 ? '' : 's'}`;
 }

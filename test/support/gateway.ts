@@ -67,3 +67,24 @@ export async function startTestGateway(fake: AnthropicFake, options: TestGateway
   });
   return { gateway, config: loaded.config, adapter, dir, stop: () => gateway.stop() };
 }
+
+/**
+ * Runs `body` with `approvals.timeout_s` shortened to `seconds`, so that a test can let one request
+ * time out without slowing the other tests of its gateway. The desk reads the setting when a request
+ * is made and when its card is redrawn: `body` should see the timeout happen before it returns.
+ */
+export async function withApprovalTimeout<T>(t: TestGateway, seconds: number, body: () => Promise<T>): Promise<T> {
+  const before = t.config.approvals.timeout_s;
+  t.config.approvals.timeout_s = seconds;
+  try {
+    return await body();
+  } finally {
+    t.config.approvals.timeout_s = before;
+  }
+}
+
+/** The approval requests recorded for a conversation, oldest first. */
+export function approvalsOf(t: TestGateway, conversationId: string) {
+  const { db } = t.gateway.store;
+  return db.all(db.q.selectFrom('approvals').selectAll().where('conversation_id', '=', conversationId).orderBy('id'));
+}

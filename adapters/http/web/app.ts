@@ -51,6 +51,7 @@ interface JobEvent {
 interface Approval {
   approval_id: number;
   conversation_id: string;
+  message_id: number;
   kind: 'tool' | 'question' | 'plan';
   status: string;
   card: { markdown: string; actions: { id: string; label: string; style?: 'primary' | 'danger' }[][] };
@@ -168,7 +169,12 @@ async function open(id: string): Promise<void> {
   const box = $('transcript');
   box.replaceChildren(...detail.transcript.map(bubble));
   for (const [messageId, job] of running) if (job.conversationId === id) box.append(liveBubble(messageId, job));
-  for (const approval of approvals.values()) if (approval.conversation_id === id && approval.status === 'pending') box.append(approvalCard(approval));
+  for (const approval of approvals.values()) {
+    if (approval.conversation_id !== id) continue;
+    // A decided request stays in view, saying who decided what, before the answer of its turn.
+    const reply = approval.status === 'pending' ? undefined : box.querySelector(`.msg:not(.user)[data-message="${approval.message_id}"]`);
+    box.insertBefore(approvalCard(approval), reply ?? null);
+  }
   const writable = id.startsWith('http:');
   const composer = $('composer');
   composer.classList.toggle('readonly', !writable);
@@ -181,6 +187,7 @@ async function open(id: string): Promise<void> {
 function bubble(row: TranscriptRow): HTMLElement {
   const div = document.createElement('div');
   div.className = `msg ${row.role}`;
+  if (row.message_id !== null) div.dataset.message = String(row.message_id);
   if (row.role === 'user') div.textContent = row.text;
   else div.innerHTML = render(row.text);
   return div;
