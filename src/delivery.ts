@@ -393,6 +393,11 @@ class LiveReply {
 
   private async flush(): Promise<void> {
     if (this.finished) return;
+    // A 429 may have paused this conversation after this edit was scheduled: wait it out first.
+    if (this.delivery.resumesAt(this.conversation.id) > Date.now()) {
+      this.schedule();
+      return;
+    }
     const reply = this.preview();
     const key = `${reply.markdown}\u0000${reply.status ?? ''}`;
     if (key === this.shown || (!reply.markdown && !reply.status)) return;
