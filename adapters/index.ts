@@ -11,10 +11,11 @@ import { discord } from './discord/definition.js';
 import { http } from './http/definition.js';
 import { local } from './local/definition.js';
 import { slack } from './slack/definition.js';
+import { matrix } from './matrix/definition.js';
 import { telegram } from './telegram/definition.js';
 
 /** Every platform, in the order adapters start. */
-export const platforms = [local, http, telegram, slack, discord] as const;
+export const platforms = [local, http, telegram, slack, discord, matrix] as const;
 
 export function platformNamed(name: string): AnyPlatformDefinition | undefined {
   return (platforms as readonly AnyPlatformDefinition[]).find((p) => p.name === name);
