@@ -5,6 +5,7 @@
  * gateway pays in memory only for the platforms it serves.
  */
 import type { Adapter } from '../src/adapter.js';
+import type { LoadedConfig } from '../src/config/load.js';
 import type { Logger } from '../src/log.js';
 import { sectionOf, type AnyPlatformDefinition } from '../src/platform.js';
 import { discord } from './discord/definition.js';
@@ -21,7 +22,7 @@ export function platformNamed(name: string): AnyPlatformDefinition | undefined {
   return (platforms as readonly AnyPlatformDefinition[]).find((p) => p.name === name);
 }
 
-export async function messengerAdapters(config: object, log: Logger): Promise<Adapter[]> {
+export async function messengerAdapters(config: LoadedConfig, log: Logger): Promise<Adapter[]> {
   const adapters: Adapter[] = [];
   for (const platform of platforms as readonly AnyPlatformDefinition[]) {
     const section = sectionOf(config, platform);
@@ -35,7 +36,7 @@ export async function messengerAdapters(config: object, log: Logger): Promise<Ad
 }
 
 /** Default deny: a messenger with a token but no allow-list answers nobody. Say how to fix it. */
-function warnIfNobodyAllowed(config: object, log: Logger): void {
+function warnIfNobodyAllowed(config: LoadedConfig, log: Logger): void {
   for (const platform of platforms as readonly AnyPlatformDefinition[]) {
     const section = sectionOf(config, platform);
     const policy = platform.access(section);

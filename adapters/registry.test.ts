@@ -54,6 +54,12 @@ describe('the platform registry', () => {
     await expect(messengerAdapters(config, silentLogger)).rejects.toThrow(/matrix\.homeserver_url is empty/);
   });
 
+  it('makes the adapters the config switches on, importing each SDK only then', async () => {
+    const config = load('[http]\nenabled = false\n[matrix]\nhomeserver_url = "http://127.0.0.1:1"\naccess_token = "syt_token"\nuser_id = "@bot:example.org"\n');
+    const adapters = await messengerAdapters(config, silentLogger);
+    expect(adapters.map((a) => a.platform)).toEqual(['matrix']);
+  });
+
   it('gives the allow-list and the system prompt what the definition says', () => {
     const config = load('[matrix]\nallowed_users = ["@alice:example.org"]\nallowed_rooms = ["!room:example.org"]\n');
     expect(accessPolicy(config, 'matrix')).toMatchObject({ open: false, users: ['@alice:example.org'], places: ['!room:example.org'], placesKey: 'allowed_rooms' });

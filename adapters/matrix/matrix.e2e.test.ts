@@ -120,6 +120,13 @@ describe('Matrix', () => {
     expect(matrix.callsTo('GET', /^\/_matrix\/client\/v1\/media\/download\/fake\.local\/script1/).length).toBe(1);
   });
 
+  it('joins a room when an allowed person invites it, and not when a stranger does', async () => {
+    matrix.invite('!from-stranger:fake.local', STRANGER);
+    matrix.invite('!from-alice:fake.local', ALICE);
+    await eventually(() => matrix.callsTo('POST', /\/join\/!from-alice:fake\.local$/).length === 1, 10_000, 'the join');
+    expect(matrix.callsTo('POST', /\/join\/!from-stranger/)).toEqual([]);
+  });
+
   it('asks for approval as text with numbered choices; a reply with the number allows it', async () => {
     const made = path.join(workspacePath(t.config.workspace.root, `matrix:${DM}`), 'made.txt');
     matrix.say(DM, ALICE, text('[[tool Bash: echo hi > made.txt]]'));

@@ -48,6 +48,8 @@ export class MatrixFake {
   private readonly pending: RoomEvent[] = [];
   private readonly waiting = new Set<() => void>();
   private readonly newRooms = new Set<string>();
+  /** Invitations not yet delivered to the bot's sync: room -> inviter. */
+  private readonly invites = new Map<string, string>();
 
   async start(): Promise<void> {
     this.server = http.createServer((req, res) => void this.handle(req, res).catch((err) => this.send(res, 500, { errcode: 'M_UNKNOWN', error: String(err) })));
@@ -68,6 +70,12 @@ export class MatrixFake {
     this.newRooms.add(id);
     this.wake();
     return room;
+  }
+
+  /** A person invites the bot to a room; the bot sees the invitation in its next sync. */
+  invite(roomId: string, inviter: string): void {
+    this.invites.set(roomId, inviter);
+    this.wake();
   }
 
   /** A person sends an event; it reaches the bot through /sync. */
@@ -144,7 +152,7 @@ export class MatrixFake {
   /** Held until there is something new for the bot, or the client's timeout passes. */
   private async sync(url: URL, res: http.ServerResponse): Promise<void> {
     const timeout = Math.min(Number(url.searchParams.get('timeout') ?? 0), 2000);
-    if (!this.pending.length && !this.newRooms.size && timeout > 0) {
+    if (!this.pending.length && !this.newRooms.size && !this.invites.size && timeout > 0) {
       await new Promise<void>((resolve) => {
         const wake = () => {
           this.waiting.delete(wake);
@@ -172,8 +180,16 @@ export class MatrixFake {
         unread_notifications: {},
       };
     }
+    const invite: Record<string, unknown> = {};
+    for (const [roomId, inviter] of this.invites) {
+      invite[roomId] = { invite_state: { events: [
+        { type: 'm.room.member', state_key: inviter, sender: inviter, content: { membership: 'join' } },
+        { type: 'm.room.member', state_key: this.botUserId, sender: inviter, content: { membership: 'invite' } },
+      ] } };
+    }
+    this.invites.clear();
     this.batch++;
-    this.send(res, 200, { next_batch: `s${this.batch}`, rooms: { join, invite: {}, leave: {} }, presence: { events: [] }, account_data: { events: [] }, to_device: { events: [] }, device_lists: {} });
+    this.send(res, 200, { next_batch: `s${this.batch}`, rooms: { join, invite, leave: {} }, presence: { events: [] }, account_data: { events: [] }, to_device: { events: [] }, device_lists: {} });
   }
 
   private mediaRequest(req: http.IncomingMessage, res: http.ServerResponse, path: string, raw: Buffer): void {
