@@ -16,6 +16,7 @@ const platformNames = platforms.map((p) => p.name) as [PlatformName, ...Platform
 function platformSections(): { [P in Platforms as P['name']]: z.ZodPrefault<P['config']> } {
   return Object.fromEntries(platforms.map((p) => [p.name, (p.config as z.ZodObject).prefault({})])) as never;
 }
+
 const seconds = z.number().positive();
 const env = z.record(z.string(), z.string()).default({});
 
