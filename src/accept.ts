@@ -4,6 +4,7 @@
  * over the sender's rate or budget; then stores it (before the platform is acknowledged) and wakes
  * the queue. Every refusal to an allowed person is a reply through the outbox, like any answer.
  */
+import { platformNamed } from '../adapters/index.js';
 import { STOP_ACTION, type ActionResult, type InboundAction, type ReceiveOptions, type ReceiveResult } from './adapter.js';
 import type { ApprovalDesk } from './approvals/index.js';
 import type { Bus, BusEvent } from './bus.js';
@@ -11,28 +12,17 @@ import { parseCommand, runCommand, type CommandHandler, type CommandResult } fro
 import type { Config, EngineName } from './config/schema.js';
 import type { Logger } from './log.js';
 import { conversationIdOf, type InboundMessage, type Platform, type SavedFile } from './message.js';
+import { sectionOf, type AccessPolicy } from './platform.js';
 import type { JobQueue } from './queue/types.js';
 import type { Conversation, Message } from './store/db.js';
 import type { Store } from './store/index.js';
 import { NOTE_SEQ, type ReplyOptions } from './store/outbox.js';
 import { saveUpload, workspacePath } from './workspace.js';
 
-export interface AccessPolicy {
-  /** Anyone who reaches this platform may talk (the terminal; HTTP, where keys are checked first). */
-  open: boolean;
-  users: string[];
-  /** If non-empty, a message must come from one of these places (chats, channels, guilds). */
-  places: string[];
-}
-
-export function accessPolicies(config: Config): Record<Platform, AccessPolicy> {
-  return {
-    local: { open: true, users: [], places: [] },
-    http: { open: true, users: [], places: [] },
-    telegram: { open: false, users: config.telegram.allowed_users, places: config.telegram.allowed_chats },
-    slack: { open: false, users: config.slack.allowed_users, places: config.slack.allowed_channels },
-    discord: { open: false, users: config.discord.allowed_users, places: [...config.discord.allowed_guilds, ...config.discord.allowed_channels] },
-  };
+/** Who may talk on a platform, as its definition in the registry says; an unknown platform: nobody. */
+export function accessPolicy(config: Config, platform: Platform): AccessPolicy {
+  const definition = platformNamed(platform);
+  return definition ? definition.access(sectionOf(config, definition)) : { open: false, users: [], places: [] };
 }
 
 /** The person a platform user is: a name from [people] when configured, else "platform:id". */
@@ -147,7 +137,7 @@ export class Intake {
   }
 
   private checkAccess(inbound: InboundMessage): ReceiveResult | undefined {
-    const policy = accessPolicies(this.deps.config)[inbound.address.platform];
+    const policy = accessPolicy(this.deps.config, inbound.address.platform);
     if (policy.open) return undefined;
     const userOk = policy.users.includes(inbound.userId);
     const places = inbound.placeIds ?? [];
@@ -158,7 +148,7 @@ export class Intake {
     this.deps.log.info({ platform: inbound.address.platform, userId: inbound.userId, chatId: inbound.address.chatId }, 'message from a user not on the allow-list');
     if (this.refused.has(who)) return { status: 'ignored' };
     this.refused.add(who);
-    const key = `${inbound.address.platform}.allowed_${userOk ? (inbound.address.platform === 'telegram' ? 'chats' : inbound.address.platform === 'slack' ? 'channels' : 'guilds') : 'users'}`;
+    const key = `${inbound.address.platform}.${userOk ? policy.placesKey ?? 'allowed_places' : policy.usersKey ?? 'allowed_users'}`;
     return {
       status: 'refused',
       text: userOk

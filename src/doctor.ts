@@ -3,10 +3,12 @@
  * Exit code 0 when everything needed works.
  */
 import fs from 'node:fs';
+import { platforms } from '../adapters/index.js';
 import type { LoadedConfig } from './config/load.js';
 import { Engines } from './engine/index.js';
 import { silentLogger } from './log.js';
 import { judgeNode } from './node-support.js';
+import { sectionOf, type AnyPlatformDefinition } from './platform.js';
 import { Store } from './store/index.js';
 
 interface Check {
@@ -70,15 +72,17 @@ export async function runDoctor(config: LoadedConfig, print: (line: string) => v
   }
   await engines.close();
 
-  for (const [platform, users, on] of [
-    ['telegram', config.telegram.allowed_users, !!config.telegram.token],
-    ['slack', config.slack.allowed_users, !!config.slack.bot_token],
-    ['discord', config.discord.allowed_users, !!config.discord.token],
-  ] as const) {
-    if (!on) continue;
-    add(users.length
-      ? { name: platform, ok: true, message: `token set; ${users.length} allowed user(s)` }
-      : { name: platform, ok: true, warn: true, message: `token set but ${platform}.allowed_users is empty, so nobody can use the bot. Message it once: it replies with your user id to add there.` });
+  for (const platform of platforms as readonly AnyPlatformDefinition[]) {
+    const section = sectionOf(config, platform);
+    const policy = platform.access(section);
+    if (!platform.create || !platform.enabled(section) || policy.open) continue;
+    const problem = platform.problem?.(section);
+    const usersKey = `${platform.name}.${policy.usersKey ?? 'allowed_users'}`;
+    add(problem
+      ? { name: platform.name, ok: false, message: problem }
+      : policy.users.length
+        ? { name: platform.name, ok: true, message: `token set; ${policy.users.length} allowed user(s)` }
+        : { name: platform.name, ok: true, warn: true, message: `token set but ${usersKey} is empty, so nobody can use the bot. Message it once: it replies with your user id to add there.` });
   }
   store?.close();
   const failed = checks.filter((c) => !c.ok);

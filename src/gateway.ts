@@ -8,6 +8,7 @@
  * Roles: `all` runs everything in one process; `gateway` runs the adapters and delivery; `worker`
  * runs turns. Split roles need the bullmq driver (Redis carries jobs and events between processes).
  */
+import { platformNamed } from '../adapters/index.js';
 import type { Adapter, AdapterHost, GatewayApi } from './adapter.js';
 import { Intake } from './accept.js';
 import { ApprovalDesk } from './approvals/index.js';
@@ -21,6 +22,7 @@ import type { Logger } from './log.js';
 import type { Memory } from './memory/index.js';
 import { Metrics } from './metrics.js';
 import type { Platform } from './message.js';
+import { sectionOf } from './platform.js';
 import { SqliteQueue } from './queue/sqlite.js';
 import type { JobQueue } from './queue/types.js';
 import { Store } from './store/index.js';
@@ -201,11 +203,10 @@ export class Gateway {
   }
 }
 
+/** The platform's own limit, from its definition in the registry; 20 MB where it sets none. */
 function maxFileMb(config: LoadedConfig, platform: Platform): number {
-  if (platform === 'telegram') return config.telegram.max_file_mb;
-  if (platform === 'slack') return config.slack.max_file_mb;
-  if (platform === 'discord') return config.discord.max_file_mb;
-  return 20;
+  const definition = platformNamed(platform);
+  return definition?.maxFileMb?.(sectionOf(config, definition)) ?? 20;
 }
 
 function mergeHooks(all: TurnHooks[]): TurnHooks | undefined {

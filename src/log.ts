@@ -4,21 +4,32 @@
  * message or a URL, so the scrub runs on the serialized text.
  */
 import pino, { type Logger } from 'pino';
+import { platforms } from '../adapters/index.js';
 import type { Config } from './config/schema.js';
+import { sectionOf, type AnyPlatformDefinition } from './platform.js';
 
 export type { Logger };
 
-/** Environment variables whose values are credentials, wherever they show up. */
+const registered = platforms as readonly AnyPlatformDefinition[];
+
+/** Environment variables whose values are credentials, wherever they show up: the engines', Redis's, and each platform's secret keys'. */
 const SECRET_ENV = [
   'ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'CLAUDE_CODE_OAUTH_TOKEN', 'OPENAI_API_KEY', 'CODEX_API_KEY',
-  'GEMINI_API_KEY', 'GOOGLE_API_KEY', 'TELEGRAM_BOT_TOKEN', 'TELEGRAM_WEBHOOK_SECRET', 'SLACK_BOT_TOKEN',
-  'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET', 'DISCORD_BOT_TOKEN', 'REDIS_URL',
+  'GEMINI_API_KEY', 'GOOGLE_API_KEY', 'REDIS_URL',
+  ...registered.flatMap((p) => Object.entries(p.env ?? {}).filter(([, key]) => p.secrets?.includes(key)).map(([name]) => name)),
 ];
+
+/** The values of the platforms' secret keys in this config. */
+function platformSecrets(config: Config): unknown[] {
+  return registered.flatMap((p) => {
+    const section = sectionOf(config, p) as Record<string, unknown>;
+    return (p.secrets ?? []).map((key) => section[key]);
+  });
+}
 
 export function collectSecrets(config: Config, env: NodeJS.ProcessEnv = process.env): string[] {
   const values = [
-    config.telegram.token, config.telegram.webhook_secret, config.slack.bot_token, config.slack.app_token,
-    config.slack.signing_secret, config.discord.token, redisPassword(config.queue.redis_url),
+    ...platformSecrets(config), redisPassword(config.queue.redis_url),
     ...Object.values(config.engine.claude.env), ...Object.values(config.engine.codex.env),
     ...Object.values(config.engine.gemini.env),
     ...SECRET_ENV.map((name) => env[name] ?? ''),

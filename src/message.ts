@@ -3,7 +3,12 @@
  * where the flow starts: message -> accept (src/accept.ts) -> queue -> worker -> engine -> outbox -> adapter.
  */
 
-export type Platform = 'local' | 'http' | 'telegram' | 'slack' | 'discord';
+/**
+ * A platform's name, as registered in adapters/index.ts: its config section and its conversations'
+ * id prefix. A string, not a closed union, because the core does not know the platforms by name;
+ * the config's `PlatformName` is the registered set.
+ */
+export type Platform = string;
 
 /** Where a conversation lives on its platform. A thread (Telegram topic, Slack thread, Discord thread) is its own conversation. */
 export interface ChatAddress {

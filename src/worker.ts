@@ -7,6 +7,7 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
+import { platformNamed } from '../adapters/index.js';
 import type { ApprovalDesk } from './approvals/index.js';
 import { PERMISSION_MODES, type PermissionMode } from './approvals/types.js';
 import type { Bus, JobEvent } from './bus.js';
@@ -274,7 +275,7 @@ function toJobEvent(event: EngineEvent, ref: { conversationId: string; messageId
 
 /** The short context every turn gets, so Claude knows where its answer ends up. */
 export function gatewayContext(platform: Platform): string {
-  const where = platform === 'local' ? 'a terminal chat' : platform === 'http' ? 'an HTTP API or web chat' : `a ${platform[0]!.toUpperCase()}${platform.slice(1)} chat`;
+  const where = platformNamed(platform)?.where ?? `a ${platform} chat`;
   return [
     `You are answering through cligate, a gateway that relays messages from ${where} to Claude Code.`,
     'The person reads your answer in a chat window: keep it focused, and use plain Markdown (no HTML).',

@@ -14,7 +14,7 @@ import {
 } from 'discord.js';
 import { DeliveryError, type Adapter, type AdapterCaps, type AdapterHost, type ReplyTarget, type ReplyText } from '../../src/adapter.js';
 import { COMMANDS } from '../../src/commands.js';
-import type { Config } from '../../src/config/schema.js';
+import type { DiscordConfig } from './definition.js';
 import type { InboundFile } from '../../src/message.js';
 import { InteractionReplies, NO_PINGS } from './interactions.js';
 import { toDiscord } from './markdown.js';
@@ -35,7 +35,7 @@ export class DiscordAdapter implements Adapter {
   private readonly loggedIn: Promise<void>;
   private markLoggedIn = () => {};
 
-  constructor(private readonly config: Config['discord']) {
+  constructor(private readonly config: DiscordConfig) {
     const intents = [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.DirectMessages];
     if (config.message_content) intents.push(GatewayIntentBits.MessageContent);
     this.client = new Client({ intents, partials: [Partials.Channel], rest: { api: config.api_url }, allowedMentions: NO_PINGS });

@@ -23,7 +23,7 @@ import { cors } from 'hono/cors';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import type { Adapter, AdapterCaps, AdapterHost, ReceiveResult } from '../../src/adapter.js';
 import type { JobEvent } from '../../src/bus.js';
-import type { Config } from '../../src/config/schema.js';
+import type { HttpConfig } from './definition.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import type { MessageOutcome } from '../../src/store/messages.js';
 import { finishedOutcome, idempotentRequest, replayHeaders, REUSED_KEY_ERROR, type IdempotentRequest } from './idempotency.js';
@@ -39,7 +39,7 @@ const NAME = /^[A-Za-z0-9._-]{1,64}$/;
 type Env = { Variables: { user: string } };
 
 export interface HttpAdapterOptions {
-  http: Config['http'];
+  http: HttpConfig;
   /** Where to print the key made at first start. */
   announce?: (line: string) => void;
 }

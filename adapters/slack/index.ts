@@ -11,7 +11,7 @@
 import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
 import { DeliveryError, type Adapter, type AdapterCaps, type AdapterHost, type ReplyTarget, type ReplyText } from '../../src/adapter.js';
 import { COMMANDS } from '../../src/commands.js';
-import type { Config } from '../../src/config/schema.js';
+import type { SlackConfig } from './definition.js';
 import type { InboundFile, InboundMessage } from '../../src/message.js';
 import type { Card } from '../../src/adapter.js';
 import { cardAsPlainText, cardMessage, withActions, type SlackBlock } from './buttons.js';
@@ -42,7 +42,7 @@ export class SlackAdapter implements Adapter {
   private readonly reacted = new Set<string>();
   private readonly clicks: SlackClicks;
 
-  constructor(private readonly config: Config['slack']) {
+  constructor(private readonly config: SlackConfig) {
     const clientOptions = { slackApiUrl: config.api_url, rejectRateLimitedCalls: true, retryConfig: { retries: 0 } };
     if (config.mode === 'http') {
       // processBeforeResponse: Slack's 200 goes out once the event is stored, so a crash before that means a retry, not a loss.

@@ -12,7 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Message, MessageEntity, Update } from 'grammy/types';
 import { DeliveryError, type Adapter, type AdapterCaps, type AdapterHost, type Card, type CardAction, type ReplyTarget, type ReplyText } from '../../src/adapter.js';
 import { COMMANDS } from '../../src/commands.js';
-import type { Config } from '../../src/config/schema.js';
+import type { TelegramConfig } from './definition.js';
 import type { InboundFile, InboundMessage } from '../../src/message.js';
 import { toPlainText } from '../../src/reply/markdown.js';
 import { statusLine, toTelegram, type ParseMode } from './markdown.js';
@@ -25,7 +25,7 @@ export class TelegramAdapter implements Adapter {
   private host?: AdapterHost;
   private polling = false;
 
-  constructor(private readonly config: Config['telegram']) {
+  constructor(private readonly config: TelegramConfig) {
     this.bot = new Bot(config.token, { client: { apiRoot: config.api_root } });
   }
 

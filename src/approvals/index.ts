@@ -9,7 +9,7 @@
  */
 import type { ActionResult, Card, CardAction, InboundAction } from '../adapter.js';
 import type { Bus } from '../bus.js';
-import type { Config } from '../config/schema.js';
+import { forPlatform, type Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Platform } from '../message.js';
 import type { ApprovalRow, Conversation, Message } from '../store/db.js';
@@ -392,7 +392,7 @@ function outcomeLine(row: ApprovalRow, ask: PermissionAsk, answers: Record<strin
 function mayAnswer(config: Config, row: ApprovalRow, conversation: Conversation, by: Answerer): boolean {
   if (by.platform !== conversation.platform) return false;
   if (by.userId === row.requested_by) return true;
-  return (config.approvals.approvers[by.platform] ?? []).includes(by.userId);
+  return (forPlatform(config.approvals.approvers, by.platform) ?? []).includes(by.userId);
 }
 
 function askOf(row: ApprovalRow): PermissionAsk {

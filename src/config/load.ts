@@ -6,6 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { z } from 'zod';
+import { platforms } from '../../adapters/index.js';
+import type { AnyPlatformDefinition } from '../platform.js';
 import { configSchema, type Config } from './schema.js';
 
 export type LoadedConfig = Config & {
@@ -15,14 +17,9 @@ export type LoadedConfig = Config & {
 
 export type ConfigResult = { ok: true; config: LoadedConfig } | { ok: false; error: string };
 
-/** Environment variables that override keys, so secrets need not sit in the file. */
+/** Environment variables that override keys, so secrets need not sit in the file: each platform's, then the core's. */
 export const ENV_KEYS: Record<string, string> = {
-  TELEGRAM_BOT_TOKEN: 'telegram.token',
-  TELEGRAM_WEBHOOK_SECRET: 'telegram.webhook_secret',
-  SLACK_BOT_TOKEN: 'slack.bot_token',
-  SLACK_APP_TOKEN: 'slack.app_token',
-  SLACK_SIGNING_SECRET: 'slack.signing_secret',
-  DISCORD_BOT_TOKEN: 'discord.token',
+  ...Object.fromEntries((platforms as readonly AnyPlatformDefinition[]).flatMap((p) => Object.entries(p.env ?? {}).map(([name, key]) => [name, `${p.name}.${key}`]))),
   REDIS_URL: 'queue.redis_url',
   CLIGATE_QUEUE_DRIVER: 'queue.driver',
   CLIGATE_DATA_DIR: 'gateway.data_dir',

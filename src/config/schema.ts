@@ -1,11 +1,22 @@
 /**
- * The configuration, as one strict schema: every key, its type and its default. `config.example.toml`
- * mirrors this file; a key that is not here stops start-up with a message naming it.
+ * The configuration, as one strict schema: every key, its type and its default. The core's sections
+ * are here; each platform's section comes from its definition in the registry (adapters/index.ts).
+ * `config.example.toml` mirrors both; a key that is in neither stops start-up with a message naming it.
  */
 import { z } from 'zod';
+import { platforms } from '../../adapters/index.js';
+import { id, ids } from './fields.js';
 
-const id = z.union([z.string(), z.number().int()]).transform(String);
-const ids = z.array(id).default([]);
+type Platforms = (typeof platforms)[number];
+/** The registered platforms' names. */
+export type PlatformName = Platforms['name'];
+const platformNames = platforms.map((p) => p.name) as [PlatformName, ...PlatformName[]];
+
+/** Each platform's own section, under its name, with its own defaults. */
+function platformSections(): { [P in Platforms as P['name']]: z.ZodPrefault<P['config']> } {
+  return Object.fromEntries(platforms.map((p) => [p.name, (p.config as z.ZodObject).prefault({})])) as never;
+}
+
 const seconds = z.number().positive();
 const env = z.record(z.string(), z.string()).default({});
 
@@ -97,7 +108,7 @@ const engines = z.strictObject({
   /** Engine of new conversations: claude, codex or gemini (must be enabled). */
   default: engineName.default('claude'),
   /** A different default per channel, e.g. { telegram = "codex" }. */
-  channels: z.partialRecord(z.enum(['local', 'http', 'telegram', 'slack', 'discord']), engineName).default({}),
+  channels: z.partialRecord(z.enum(platformNames), engineName).default({}),
   claude: claude.prefault({}),
   codex: otherEngine('').prefault({}),
   gemini: otherEngine('gemini-2.5-flash').prefault({}),
@@ -124,98 +135,6 @@ const limits = z.strictObject({
 const outbox = z.strictObject({
   /** A reply the platform keeps refusing (5xx, 429, network) is retried until this deadline. */
   deadline_s: seconds.default(24 * 3600),
-});
-
-const local = z.strictObject({
-  /** User id of the terminal chat (`cligate chat`); the terminal is always allowed. */
-  user: z.string().default('local'),
-});
-
-const telegram = z.strictObject({
-  /** Bot token from @BotFather (env TELEGRAM_BOT_TOKEN). Empty: Telegram is off. */
-  token: z.string().default(''),
-  /** Telegram user ids allowed to talk to the bot. Empty: nobody. */
-  allowed_users: ids,
-  /** If set, only these group chats (ids are negative); DMs of allowed users always work. */
-  allowed_chats: ids,
-  /** Webhook mode when set (e.g. https://bot.example.com/telegram); long polling otherwise. */
-  webhook_url: z.string().default(''),
-  /** Secret Telegram sends back in X-Telegram-Bot-Api-Secret-Token (env TELEGRAM_WEBHOOK_SECRET). */
-  webhook_secret: z.string().default(''),
-  /** Markup of answers: HTML (robust) or MarkdownV2. */
-  parse_mode: z.enum(['HTML', 'MarkdownV2']).default('HTML'),
-  /** Bot API root; change only for a local Bot API server or tests. */
-  api_root: z.string().default('https://api.telegram.org'),
-  /** Largest attachment downloaded into the workspace. */
-  max_file_mb: z.number().positive().default(20),
-});
-
-const slack = z.strictObject({
-  /** xoxb-... (env SLACK_BOT_TOKEN). Empty: Slack is off. */
-  bot_token: z.string().default(''),
-  /** xapp-... for Socket Mode (env SLACK_APP_TOKEN). */
-  app_token: z.string().default(''),
-  /** For HTTP mode (env SLACK_SIGNING_SECRET). */
-  signing_secret: z.string().default(''),
-  mode: z.enum(['socket', 'http']).default('socket'),
-  /** Path of the events endpoint in HTTP mode, on the gateway's HTTP server. */
-  events_path: z.string().default('/slack/events'),
-  /** Slack user ids allowed. Empty: nobody. */
-  allowed_users: ids,
-  /** If set, only these channels (DMs are always allowed to allowed users). */
-  allowed_channels: ids,
-  /** If set, events from other workspaces are ignored. */
-  team_id: z.string().default(''),
-  /** The slash command registered in the app manifest. */
-  command: z.string().default('/claude'),
-  /** Web API root; change only for tests. */
-  api_url: z.string().default('https://slack.com/api/'),
-  max_file_mb: z.number().positive().default(20),
-});
-
-const discord = z.strictObject({
-  /** Bot token (env DISCORD_BOT_TOKEN). Empty: Discord is off. */
-  token: z.string().default(''),
-  /** Discord user ids allowed. Empty: nobody. */
-  allowed_users: ids,
-  allowed_guilds: ids,
-  allowed_channels: ids,
-  /** Register slash commands in this guild only (instant, for development); empty: globally. */
-  dev_guild_id: z.string().default(''),
-  /** Needs the privileged Message Content intent switched on in the developer portal. */
-  message_content: z.boolean().default(true),
-  /** Start a thread from a mention in a server channel when the channel allows it. */
-  threads: z.boolean().default(true),
-  /** REST API root; change only for tests. */
-  api_url: z.string().default('https://discord.com/api'),
-  max_file_mb: z.number().positive().default(20),
-});
-
-const apiKey = z.strictObject({
-  /** Who this key acts as: rate limits, budgets and memories apply to this id. */
-  user: z.string().min(1),
-  /** SHA-256 (hex) of the key. Generate one with `cligate key`. */
-  sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lowercase hex characters (sha256 of the key)'),
-});
-
-const http = z.strictObject({
-  /** The HTTP API, the web chat and the webhook endpoints. */
-  enabled: z.boolean().default(true),
-  host: z.string().default('127.0.0.1'),
-  port: z.number().int().min(0).max(65535).default(8787),
-  /** API keys (hashed). With none, a key is made at first start and printed once. */
-  api_keys: z.array(apiKey).default([]),
-  /** Origins allowed by CORS; empty: CORS off. */
-  cors_origins: z.array(z.string()).default([]),
-  /** Serve the web chat at `/`. */
-  web_chat: z.boolean().default(true),
-  /**
-   * Origins whose pages may show the web chat in a frame (CSP frame-ancestors); empty: none may,
-   * which keeps a hostile page from tricking clicks on it.
-   */
-  frame_ancestors: z.array(
-    z.string().regex(/^https?:\/\/[^\s/;,'"]+$/, 'an origin such as "https://intranet.example.com" (scheme, host and optional port; no path)'),
-  ).default([]),
 });
 
 const memory = z.strictObject({
@@ -246,7 +165,7 @@ const memory = z.strictObject({
   mcp: z.enum(['http', 'stdio', 'off']).default('http'),
 });
 
-const platformIds = z.partialRecord(z.enum(['local', 'http', 'telegram', 'slack', 'discord']), ids).default({});
+const platformIds = z.partialRecord(z.enum(platformNames), ids).default({});
 
 const approvals = z.strictObject({
   /** A request nobody answers in this time is denied, and the chat says so. */
@@ -258,13 +177,9 @@ const approvals = z.strictObject({
 });
 
 /** People known on several platforms: their memories and budgets are shared when scope is "user". */
-const person = z.strictObject({
-  telegram: id.optional(),
-  slack: id.optional(),
-  discord: id.optional(),
-  http: z.string().optional(),
-  local: z.string().optional(),
-});
+const person = z.strictObject(
+  Object.fromEntries(platformNames.map((name) => [name, id.optional()])) as { [N in PlatformName]: z.ZodOptional<typeof id> },
+);
 
 export const configSchema = z.strictObject({
   gateway: gateway.prefault({}),
@@ -277,11 +192,7 @@ export const configSchema = z.strictObject({
   live: live.prefault({}),
   limits: limits.prefault({}),
   outbox: outbox.prefault({}),
-  local: local.prefault({}),
-  telegram: telegram.prefault({}),
-  slack: slack.prefault({}),
-  discord: discord.prefault({}),
-  http: http.prefault({}),
+  ...platformSections(),
   memory: memory.prefault({}),
   approvals: approvals.prefault({}),
   people: z.record(z.string(), person).default({}),
@@ -289,3 +200,8 @@ export const configSchema = z.strictObject({
 
 export type Config = z.infer<typeof configSchema>;
 export type EngineName = Config['engine']['default'];
+
+/** A per-platform setting (engine.channels, approvals.approvers), read with the platform name a message carries. */
+export function forPlatform<T>(record: Partial<Record<PlatformName, T>>, platform: string): T | undefined {
+  return (record as Partial<Record<string, T>>)[platform];
+}

@@ -1,7 +1,6 @@
 /** The engines this gateway can run, and which one a conversation uses. */
-import type { Config, EngineName } from '../config/schema.js';
+import { forPlatform, type Config, type EngineName } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import type { Platform } from '../message.js';
 import type { Conversation } from '../store/db.js';
 import { ClaudeEngine } from './claude/index.js';
 import { CodexEngine } from './codex.js';
@@ -46,5 +45,5 @@ export class Engines {
 
 /** The engine a conversation uses: its own choice (/engine), else its channel's default, else the default. */
 export function engineOf(config: Config, conversation: Pick<Conversation, 'engine' | 'platform'>): EngineName {
-  return (conversation.engine as EngineName | null) ?? config.engine.channels[conversation.platform as Platform] ?? config.engine.default;
+  return (conversation.engine as EngineName | null) ?? forPlatform(config.engine.channels, conversation.platform) ?? config.engine.default;
 }
