@@ -138,18 +138,32 @@ export class Gateway {
     return this.stopping;
   }
 
+  /**
+   * Every step runs even when an earlier one throws (each failure is logged with its step), in the
+   * order that loses nothing: stop taking messages, let turns finish, deliver, then close; the store
+   * always closes last.
+   */
   private async shutdown(): Promise<void> {
     const { log } = this.options;
-    for (const adapter of this.adapters) await adapter.stop().catch((err) => log.warn({ err }, 'adapter stop failed'));
-    await this.queue.stopWorkers(this.config.gateway.shutdown_grace_s * 1000).catch((err) => log.warn({ err }, 'worker stop failed'));
-    await this.delivery?.stop();
-    await this.http.close();
-    this.metrics?.close();
-    await this.engines?.close();
-    for (const extension of this.extensions) await extension.close?.().catch(() => {});
-    await this.queue.close();
-    await this.bus.close();
-    this.store.close();
+    const steps: [string, () => unknown][] = [
+      ...this.adapters.map((adapter): [string, () => unknown] => [`stop the ${adapter.platform} adapter`, () => adapter.stop()]),
+      ['stop the workers', () => this.queue.stopWorkers(this.config.gateway.shutdown_grace_s * 1000)],
+      ['stop delivery', () => this.delivery?.stop()],
+      ['close the HTTP server', () => this.http.close()],
+      ['close metrics', () => this.metrics?.close()],
+      ['stop the engines', () => this.engines?.close()],
+      ...this.extensions.map((extension, i): [string, () => unknown] => [`close extension ${i + 1}`, () => extension.close?.()]),
+      ['close the queue', () => this.queue.close()],
+      ['close the bus', () => this.bus.close()],
+      ['close the store', () => this.store.close()],
+    ];
+    for (const [step, run] of steps) {
+      try {
+        await run();
+      } catch (err) {
+        log.warn({ err, step }, 'shutdown step failed; going on with the next');
+      }
+    }
   }
 
   private adapterHost(): AdapterHost {
