@@ -14,7 +14,9 @@ describe('gateway shutdown', () => {
   it('goes on past a failing step and closes the store', async () => {
     const fake = new AnthropicFake();
     const broken = new BrokenAdapter();
-    const t = await startTestGateway(fake, { adapters: () => [broken] });
+    // A close that throws at once, not a rejected promise: nothing after it may be skipped.
+    const extension = { close: (): Promise<void> => { throw new Error('the extension is broken'); } };
+    const t = await startTestGateway(fake, { adapters: () => [broken], extensions: [extension] });
     await t.stop();
     expect(t.gateway.store.db.raw.open).toBe(false);
   });
