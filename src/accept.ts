@@ -96,12 +96,12 @@ export class Intake {
     }
 
     const { saved, notes } = await this.saveFiles(inbound, conversation);
-    const prompt = promptWithFiles(text, saved);
+    // The person's text and their files stay apart; the worker tells the engine where the files are.
     const id = store.db.tx(() => {
       const inserted = store.messages.insert({
-        ...base, kind: 'prompt', status: 'queued', text: prompt, attachments: saved.length ? JSON.stringify(saved) : null,
+        ...base, kind: 'prompt', status: 'queued', text, attachments: saved.length ? JSON.stringify(saved) : null,
       });
-      if (inserted !== 'duplicate') store.transcript.append(conversation.id, inserted, 'user', prompt);
+      if (inserted !== 'duplicate') store.transcript.append(conversation.id, inserted, 'user', transcriptLine(text, saved));
       return inserted;
     });
     if (id === 'duplicate') return this.earlier(inbound) ?? { status: 'duplicate' };
@@ -255,11 +255,9 @@ export class Intake {
   }
 }
 
-function promptWithFiles(text: string, files: SavedFile[]): string {
-  if (!files.length) return text;
-  const list = files.map((f) => `- ${f.path} (${f.mime ?? 'file'}, ${kb(f.size)})`).join('\n');
-  const intro = files.length === 1 ? 'The person attached a file, saved in your working folder:' : 'The person attached files, saved in your working folder:';
-  return `${text || 'Please look at the attached file.'}\n\n${intro}\n${list}`;
+/** What the transcript shows of a message: its text, and the files that came with it. */
+function transcriptLine(text: string, files: SavedFile[]): string {
+  return [text, ...files.map((f) => `📎 ${f.path}`)].filter(Boolean).join('\n');
 }
 
 function usd(amount: number): string {
@@ -268,8 +266,4 @@ function usd(amount: number): string {
 
 function mb(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-}
-
-function kb(bytes: number): string {
-  return bytes < 1024 ? `${bytes} B` : `${Math.round(bytes / 1024)} KB`;
 }

@@ -15,7 +15,7 @@ import type { Config } from './config/schema.js';
 import type { Engines } from './engine/index.js';
 import type { Engine, EngineError, EngineEvent, TurnOutcome, TurnRequest } from './engine/types.js';
 import type { Logger } from './log.js';
-import type { Platform } from './message.js';
+import type { Platform, SavedFile } from './message.js';
 import type { DrainSignal } from './queue/types.js';
 import type { Conversation, Message, Session } from './store/db.js';
 import type { Store } from './store/index.js';
@@ -113,7 +113,7 @@ export class TurnWorker {
     try {
       const turn: TurnRequest = {
         conversationId: conversation.id,
-        prompt: message.text,
+        prompt: promptOf(message),
         sessionId: session.engine_session_id ?? undefined,
         sessionTurns: session.turns,
         cwd: ensureWorkspace(session.workspace),
@@ -271,6 +271,19 @@ function toJobEvent(event: EngineEvent, ref: { conversationId: string; messageId
     default:
       return undefined;
   }
+}
+
+/** The message as the engine reads it: the person's text, and where the files they sent were saved. */
+export function promptOf(message: Pick<Message, 'text' | 'attachments'>): string {
+  const files = message.attachments ? (JSON.parse(message.attachments) as SavedFile[]) : [];
+  if (!files.length) return message.text;
+  const list = files.map((f) => `- ${f.path} (${f.mime ?? 'file'}, ${kb(f.size)})`).join('\n');
+  const intro = files.length === 1 ? 'The person attached a file, saved in your working folder:' : 'The person attached files, saved in your working folder:';
+  return `${message.text || 'Please look at the attached file.'}\n\n${intro}\n${list}`;
+}
+
+function kb(bytes: number): string {
+  return bytes < 1024 ? `${bytes} B` : `${Math.round(bytes / 1024)} KB`;
 }
 
 /** The short context every turn gets, so Claude knows where its answer ends up. */

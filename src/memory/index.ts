@@ -205,7 +205,7 @@ export class Memory {
 
 /** What to store after an answer: nothing, a short note of the exchange, or the sentences stating facts. */
 export function automaticMemories(mode: Config['memory']['auto'], prompt: string, answer: string): string[] {
-  const question = prompt.split('\n\nThe person attached')[0]!.trim();
+  const question = prompt.trim();
   if (mode === 'off' || question.length < 8) return [];
   if (mode === 'exchange') return [`Asked: "${clip(question, 200)}". Answered: "${clip(answer.replace(/\s+/g, ' '), 300)}"`];
   const facts = question
