@@ -1,9 +1,8 @@
 /**
  * Getting answers onto the platforms, the last step of the flow.
  *
- * While a turn runs, a LiveReply follows its events on the bus and keeps one draft message up to
- * date: posted as soon as text (or a tool status line) exists, then edited, no faster than the
- * platform allows, from a repaired copy of the partial Markdown. Intermediate edits are best-effort.
+ * While a turn runs, a Draft (draft.ts) keeps one message up to date with the partial answer.
+ * Approval requests are shown as cards in the same lane (showCard).
  *
  * The final answer comes from the outbox, which the worker filled in the same transaction that
  * finished the turn: it is cut to the platform's size, the first chunk replaces the draft, the rest
@@ -11,14 +10,14 @@
  * All of one conversation's platform calls go through one lane, so a late draft edit can never land
  * after the final text.
  */
-import { DeliveryError, STOP_ACTION, type Adapter, type ReplyTarget, type ReplyText } from './adapter.js';
+import { DeliveryError, type Adapter, type ReplyTarget, type ReplyText } from './adapter.js';
 import type { ApprovalDesk } from './approvals/index.js';
 import type { Bus, BusEvent, JobEvent } from './bus.js';
 import type { Logger } from './log.js';
 import type { Platform } from './message.js';
 import { cardAsText } from './reply/card.js';
-import { chunkMarkdown, fenceAfter } from './reply/chunk.js';
-import { repairPartial } from './reply/partial.js';
+import { Draft, type DraftLane } from './draft.js';
+import { chunkMarkdown } from './reply/chunk.js';
 import type { Conversation, Message, OutboxRow } from './store/db.js';
 import type { Store } from './store/index.js';
 
@@ -34,11 +33,10 @@ export interface DeliveryDeps {
 }
 
 const MAX_BACKOFF_MS = 5 * 60_000;
-const MAX_TYPING_MS = 30 * 60_000;
 
-export class Delivery {
+export class Delivery implements DraftLane {
   private readonly lanes = new Map<string, Promise<unknown>>();
-  private readonly live = new Map<number, LiveReply>();
+  private readonly drafts = new Map<number, Draft>();
   private readonly inFlight = new Set<number>();
   private unsubscribe?: () => void;
   private tick?: NodeJS.Timeout;
@@ -57,7 +55,7 @@ export class Delivery {
     this.kick();
   }
 
-  /** Stops live replies and waits (up to `waitMs`) for deliveries in progress. */
+  /** Stops drafts and waits (up to `waitMs`) for deliveries in progress. */
   async stop(waitMs = 5000): Promise<void> {
     this.unsubscribe?.();
     clearInterval(this.tick);
@@ -65,8 +63,8 @@ export class Delivery {
     this.kick();
     while (this.dispatching) await this.dispatching;
     this.stopped = true;
-    for (const live of this.live.values()) live.finish();
-    this.live.clear();
+    for (const draft of this.drafts.values()) draft.finish();
+    this.drafts.clear();
     await Promise.race([Promise.allSettled([...this.lanes.values()]), new Promise((r) => setTimeout(r, waitMs).unref())]);
   }
 
@@ -97,7 +95,7 @@ export class Delivery {
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
 
-  /** Remembers the draft a live reply posted, so the final answer edits it (also after a restart). */
+  /** Remembers the draft a Draft posted, so the final answer edits it (also after a restart). */
   recordDraft(conversationId: string, messageId: number, ref: string): void {
     this.deps.store.outbox.setDraft(conversationId, messageId, ref);
   }
@@ -135,11 +133,11 @@ export class Delivery {
       case 'text':
       case 'tool':
       case 'status':
-        this.liveReply(event)?.on(event);
+        this.draftFor(event)?.on(event);
         return;
       case 'finished':
-        this.live.get(event.messageId)?.finish();
-        this.live.delete(event.messageId);
+        this.drafts.get(event.messageId)?.finish();
+        this.drafts.delete(event.messageId);
         return;
       case 'approval':
       case 'approval_update':
@@ -150,16 +148,16 @@ export class Delivery {
     }
   }
 
-  private liveReply(event: JobEvent): LiveReply | undefined {
-    const existing = this.live.get(event.messageId);
+  private draftFor(event: JobEvent): Draft | undefined {
+    const existing = this.drafts.get(event.messageId);
     if (existing) return existing;
     const conversation = this.deps.store.conversations.get(event.conversationId);
     const message = this.deps.store.messages.get(event.messageId);
     const adapter = conversation && this.deps.adapters.get(conversation.platform as Platform);
     if (!conversation || !message || !adapter || adapter.caps.liveDrafts === false || message.status === 'done') return undefined;
-    const live = new LiveReply(this, adapter, conversation, message, targetOf(conversation, message), this.deps.log);
-    this.live.set(event.messageId, live);
-    return live;
+    const draft = new Draft(this, adapter, conversation, message, targetOf(conversation, message), this.deps.log);
+    this.drafts.set(event.messageId, draft);
+    return draft;
   }
 
   private async dispatch(): Promise<void> {
@@ -234,7 +232,7 @@ export class Delivery {
     const message = row.message_id !== null ? store.messages.get(row.message_id) : undefined;
     const adapter = conversation && this.deps.adapters.get(conversation.platform as Platform);
     if (!conversation || !adapter) return false; // that platform is not running here; keep it for later
-    this.live.get(row.message_id ?? -1)?.finish();
+    this.drafts.get(row.message_id ?? -1)?.finish();
     const target = targetOf(conversation, message);
 
     const rows = row.split ? [row] : store.outbox.split(row, row.file_path ? [row.text] : splitForPlatform(row.text, adapter));
@@ -272,22 +270,28 @@ export class Delivery {
       return null;
     }
     const reply: ReplyText = { markdown: row.text, partial: false, ephemeral: row.ephemeral === 1 };
-    if (row.platform_ref && !row.text) {
-      // A draft the final answer did not need.
-      if (adapter.remove) await adapter.remove(target, row.platform_ref);
-      return row.platform_ref;
-    }
-    if (row.platform_ref) {
-      try {
-        await adapter.edit(target, row.platform_ref, reply);
-        return row.platform_ref;
-      } catch (err) {
-        // The draft is gone (deleted, too old to edit): post the answer as a new message instead.
-        if (err instanceof DeliveryError && !err.retryable) return adapter.post(target, reply);
-        throw err;
-      }
-    }
-    return adapter.post(target, reply);
+    // The row that carries a draft's id (Outbox.setDraft) is the answer's first chunk.
+    const draft = row.platform_ref;
+    return draft ? finalReplacesDraft(adapter, target, draft, reply) : adapter.post(target, reply);
+  }
+}
+
+/**
+ * The final answer replaces the draft that streamed it, so a person sees one message, not two: the
+ * draft is edited into the final text, removed when the final answer is empty, and when the
+ * platform can no longer edit it (deleted, too old) the answer is posted anew.
+ */
+async function finalReplacesDraft(adapter: Adapter, target: ReplyTarget, draft: string, reply: ReplyText): Promise<string> {
+  if (!reply.markdown) {
+    if (adapter.remove) await adapter.remove(target, draft);
+    return draft;
+  }
+  try {
+    await adapter.edit(target, draft, reply);
+    return draft;
+  } catch (err) {
+    if (err instanceof DeliveryError && !err.retryable) return adapter.post(target, reply);
+    throw err;
   }
 }
 
@@ -303,135 +307,4 @@ export function targetOf(conversation: Conversation, message: Message | undefine
 function splitForPlatform(text: string, adapter: Adapter): string[] {
   if (!text) return [''];
   return chunkMarkdown(text, adapter.caps.maxChars);
-}
-
-/** One streaming answer's draft message. */
-class LiveReply {
-  private text = '';
-  private status?: string;
-  private newBlock = false;
-  private ref?: string;
-  private finished = false;
-  private timer?: NodeJS.Timeout;
-  private typingTimer?: NodeJS.Timeout;
-  private typingUntil = 0;
-  private lastEditAt = 0;
-  private shown = '';
-
-  constructor(
-    private readonly delivery: Delivery,
-    private readonly adapter: Adapter,
-    private readonly conversation: Conversation,
-    private readonly message: Message,
-    private readonly target: ReplyTarget,
-    private readonly log: Logger,
-  ) {
-    this.ref = delivery.draftOf(message.id);
-  }
-
-  on(event: JobEvent): void {
-    if (this.finished) return;
-    switch (event.type) {
-      case 'queued':
-        this.startTyping();
-        return;
-      case 'started':
-        // A new attempt (after a crash or a retry) writes its answer from the start.
-        this.text = '';
-        this.status = undefined;
-        this.newBlock = false;
-        this.startTyping();
-        return;
-      case 'text':
-        if (this.newBlock) {
-          // Text after a tool call is a new message from Claude; the status line has done its job.
-          this.text = '';
-          this.status = undefined;
-          this.newBlock = false;
-        }
-        this.text += event.text;
-        break;
-      case 'tool':
-        this.status = event.summary;
-        this.newBlock = true;
-        break;
-      case 'status':
-        this.status = event.text;
-        break;
-      default:
-        return;
-    }
-    this.schedule();
-  }
-
-  finish(): void {
-    this.finished = true;
-    clearTimeout(this.timer);
-    clearTimeout(this.typingTimer);
-  }
-
-  private startTyping(): void {
-    if (!this.adapter.typing || this.typingTimer || this.finished) return;
-    this.typingUntil = Date.now() + MAX_TYPING_MS;
-    const beat = () => {
-      if (this.finished || Date.now() > this.typingUntil) return;
-      this.adapter.typing!(this.target).catch(() => {});
-      if (this.adapter.caps.typingIntervalMs > 0) this.typingTimer = setTimeout(beat, this.adapter.caps.typingIntervalMs);
-    };
-    beat();
-  }
-
-  private schedule(): void {
-    if (this.finished || this.timer) return;
-    const now = Date.now();
-    const wait = Math.max(0, this.lastEditAt + this.adapter.caps.editIntervalMs - now, this.delivery.resumesAt(this.conversation.id) - now);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.delivery.lane(this.conversation.id, () => this.flush());
-    }, wait);
-  }
-
-  private async flush(): Promise<void> {
-    if (this.finished) return;
-    // A 429 may have paused this conversation after this edit was scheduled: wait it out first.
-    if (this.delivery.resumesAt(this.conversation.id) > Date.now()) {
-      this.schedule();
-      return;
-    }
-    const reply = this.preview();
-    const key = `${reply.markdown}\u0000${reply.status ?? ''}`;
-    if (key === this.shown || (!reply.markdown && !reply.status)) return;
-    this.lastEditAt = Date.now();
-    try {
-      if (this.ref) {
-        await this.adapter.edit(this.target, this.ref, reply);
-      } else {
-        this.ref = await this.adapter.post(this.target, reply);
-        this.delivery.recordDraft(this.conversation.id, this.message.id, this.ref);
-      }
-      this.shown = key;
-    } catch (err) {
-      if (err instanceof DeliveryError && err.retryAfterMs) this.delivery.pause(this.conversation.id, err.retryAfterMs);
-      this.log.debug({ conversationId: this.conversation.id, err: (err as Error).message }, 'draft update failed');
-    }
-    // Text that arrived while this edit was in flight gets its own edit.
-    if (!this.finished && key !== `${this.preview().markdown}\u0000${this.preview().status ?? ''}`) this.schedule();
-  }
-
-  /** What the draft shows now: the tail of the text if it is longer than one message, made displayable. */
-  private preview(): ReplyText {
-    const status = this.status;
-    if (this.adapter.caps.appendOnly) return { markdown: this.text, partial: true, status };
-    const actions = this.adapter.caps.buttons ? [{ id: STOP_ACTION, label: 'Stop' }] : undefined;
-    const room = this.adapter.caps.maxChars - (status ? status.length + 8 : 0) - 16;
-    let text = this.text;
-    if (text.length > room) {
-      const start = text.length - room;
-      const lineStart = text.indexOf('\n', start);
-      const cut = lineStart >= 0 && lineStart - start < 200 ? lineStart + 1 : start;
-      const fence = fenceAfter(text.slice(0, cut), undefined);
-      text = '…\n' + (fence ? `${fence.marker}${fence.info}\n` : '') + text.slice(cut);
-    }
-    return { markdown: repairPartial(text), partial: true, status, actions };
-  }
 }
