@@ -151,9 +151,9 @@ function describeSession(s: Session, active: boolean): string {
 function engine(args: string, ctx: CommandContext): CommandResult {
   const { store, config, conversation, enabledEngines } = ctx;
   const current = engineOf(config, conversation);
-  const wanted = args.trim().toLowerCase();
+  const wanted = args.trim().toLowerCase() as EngineName;
   if (!wanted) return { text: `This conversation uses ${current}. Enabled here: ${enabledEngines.join(', ')}. Switch with \`/engine <name>\`.` };
-  if (!enabledEngines.includes(wanted as EngineName)) {
+  if (!enabledEngines.includes(wanted)) {
     const known = ['claude', 'codex', 'gemini'].includes(wanted);
     return { text: known ? `${wanted} is not enabled on this gateway (engine.${wanted}.enabled in the config). Enabled: ${enabledEngines.join(', ')}.` : `There is no engine "${wanted}". Enabled: ${enabledEngines.join(', ')}.` };
   }

@@ -153,7 +153,7 @@ export class Delivery implements DraftLane {
     if (existing) return existing;
     const conversation = this.deps.store.conversations.get(event.conversationId);
     const message = this.deps.store.messages.get(event.messageId);
-    const adapter = conversation && this.deps.adapters.get(conversation.platform as Platform);
+    const adapter = conversation && this.deps.adapters.get(conversation.platform);
     if (!conversation || !message || !adapter || adapter.caps.liveDrafts === false || message.status === 'done') return undefined;
     const draft = new Draft(this, adapter, conversation, message, targetOf(conversation, message), this.deps.log);
     this.drafts.set(event.messageId, draft);
@@ -193,7 +193,7 @@ export class Delivery implements DraftLane {
   private showCard(conversationId: string, approvalId: number): void {
     const { store, desk, log } = this.deps;
     const conversation = store.conversations.get(conversationId);
-    const adapter = conversation && this.deps.adapters.get(conversation.platform as Platform);
+    const adapter = conversation && this.deps.adapters.get(conversation.platform);
     // The HTTP API shows requests from its own event stream.
     if (!desk || !conversation || !adapter || adapter.caps.liveDrafts === false) return;
     void this.lane(conversationId, async () => {
@@ -230,7 +230,7 @@ export class Delivery implements DraftLane {
     if (!row || row.status !== 'pending') return true;
     const conversation = store.conversations.get(row.conversation_id);
     const message = row.message_id !== null ? store.messages.get(row.message_id) : undefined;
-    const adapter = conversation && this.deps.adapters.get(conversation.platform as Platform);
+    const adapter = conversation && this.deps.adapters.get(conversation.platform);
     if (!conversation || !adapter) return false; // that platform is not running here; keep it for later
     this.drafts.get(row.message_id ?? -1)?.finish();
     const target = targetOf(conversation, message);
@@ -298,7 +298,7 @@ async function finalReplacesDraft(adapter: Adapter, target: ReplyTarget, draft: 
 /** Where the answer to this message goes. */
 export function targetOf(conversation: Conversation, message: Message | undefined): ReplyTarget {
   return {
-    address: { platform: conversation.platform as Platform, chatId: conversation.chat_id, threadId: conversation.thread_id || undefined },
+    address: { platform: conversation.platform, chatId: conversation.chat_id, threadId: conversation.thread_id || undefined },
     replyTo: message?.platform_message_id ?? undefined,
     context: message?.reply_context ? (JSON.parse(message.reply_context) as Record<string, unknown>) : undefined,
   };

@@ -13,7 +13,7 @@ import { PERMISSION_MODES, type PermissionMode } from './approvals/types.js';
 import type { Bus, JobEvent } from './bus.js';
 import type { Config } from './config/schema.js';
 import type { Engines } from './engine/index.js';
-import type { Engine, EngineError, EngineEvent, TurnOutcome, TurnRequest } from './engine/types.js';
+import type { Engine, EngineError, EngineEvent, EngineName, TurnOutcome, TurnRequest } from './engine/types.js';
 import type { Logger } from './log.js';
 import type { Platform, SavedFile } from './message.js';
 import type { DrainSignal } from './queue/types.js';
@@ -191,7 +191,7 @@ export class TurnWorker {
     }
   }
 
-  private sessionFor(conversation: Conversation, engine: string): Session {
+  private sessionFor(conversation: Conversation, engine: EngineName): Session {
     const { store, config } = this.deps;
     const active = store.conversations.activeSession(conversation);
     if (active && active.engine === engine) return active;
@@ -199,7 +199,7 @@ export class TurnWorker {
   }
 
   private systemPrompt(conversation: Conversation): string {
-    const parts = [gatewayContext(conversation.platform as Platform)];
+    const parts = [gatewayContext(conversation.platform)];
     if (this.deps.config.gateway.system_prompt) parts.push(this.deps.config.gateway.system_prompt);
     return parts.join('\n\n');
   }

@@ -45,5 +45,5 @@ export class Engines {
 
 /** The engine a conversation uses: its own choice (/engine), else its channel's default, else the default. */
 export function engineOf(config: Config, conversation: Pick<Conversation, 'engine' | 'platform'>): EngineName {
-  return (conversation.engine as EngineName | null) ?? forPlatform(config.engine.channels, conversation.platform) ?? config.engine.default;
+  return conversation.engine ?? forPlatform(config.engine.channels, conversation.platform) ?? config.engine.default;
 }

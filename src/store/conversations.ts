@@ -2,6 +2,7 @@
 import { sql } from 'kysely';
 import type { ChatAddress } from '../message.js';
 import { conversationIdOf } from '../message.js';
+import type { EngineName } from '../config/schema.js';
 import type { Conversation, Db, Session } from './db.js';
 
 export interface ConversationSummary extends Conversation {
@@ -64,7 +65,7 @@ export class Conversations {
   }
 
   /** Starts a new, empty session and makes it the active one. */
-  startSession(conversationId: string, engine: string, workspace: string, now = Date.now()): Session {
+  startSession(conversationId: string, engine: EngineName, workspace: string, now = Date.now()): Session {
     return this.db.tx(() => {
       const { lastInsertRowid } = this.db.run(
         this.db.q.insertInto('sessions').values({
@@ -95,7 +96,7 @@ export class Conversations {
     });
   }
 
-  setEngine(conversationId: string, engine: string | null): void {
+  setEngine(conversationId: string, engine: EngineName | null): void {
     this.db.run(this.db.q.updateTable('conversations').set({ engine, updated_at: Date.now() }).where('id', '=', conversationId));
   }
 

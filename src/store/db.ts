@@ -11,16 +11,18 @@ import {
   Kysely, SqliteDialect, type Compilable, type Generated, type Selectable,
 } from 'kysely';
 import type { ApprovalKind, ApprovalStatus, Choice } from '../approvals/types.js';
+import type { EngineName } from '../config/schema.js';
+import type { Platform } from '../message.js';
 import { MIGRATIONS_DIR } from '../paths.js';
 
 export interface ConversationsTable {
   id: string;
-  platform: string;
+  platform: Platform;
   chat_id: string;
   thread_id: string;
   user_id: string;
   title: string | null;
-  engine: string | null;
+  engine: EngineName | null;
   active_session_id: number | null;
   last_message_at: number | null;
   created_at: number;
@@ -32,7 +34,7 @@ export interface ConversationsTable {
 export interface SessionsTable {
   id: Generated<number>;
   conversation_id: string;
-  engine: string;
+  engine: EngineName;
   engine_session_id: string | null;
   workspace: string;
   turns: number;
@@ -47,7 +49,7 @@ export interface MessagesTable {
   id: Generated<number>;
   conversation_id: string;
   kind: 'prompt' | 'command';
-  platform: string;
+  platform: Platform;
   platform_message_id: string | null;
   /** A hash of the request that carried the message (HTTP), to tell a retry from a reused id. */
   request_sha256: string | null;
