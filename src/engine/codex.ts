@@ -6,6 +6,7 @@
 import crypto from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
+import { cleanEnv } from '../sandbox/env.js';
 import { findExecutable } from './process.js';
 import { runOnce } from './run-once.js';
 import { binaryOf, cliMissingError, runOutcome, versionCheck, type OtherCliInfo } from './other-cli.js';
@@ -48,7 +49,7 @@ export class CodexEngine implements Engine {
     if (!findExecutable(this.bin)) return { ok: false, text: '', costUsd: 0, durationMs: 0, error: cliMissingError(INFO, this.bin) };
     const parser = new CodexStream();
     const run = await runOnce({
-      bin: this.bin, args: this.args(turn), cwd: turn.cwd, env: { ...(this.options.env ?? process.env), ...this.options.codex.env },
+      bin: this.bin, args: this.args(turn), cwd: turn.cwd, env: cleanEnv('codex', this.options.env ?? process.env, this.options.codex.env),
       input: turn.prompt, timeoutMs: this.options.jobTimeoutS * 1000, signal, onEvent,
       onLine: (line) => {
         for (const event of parser.push(line)) onEvent(event);
@@ -64,7 +65,7 @@ export class CodexEngine implements Engine {
   async close(): Promise<void> {}
 
   check(): Promise<EngineCheck> {
-    return versionCheck(INFO, this.bin, { ...(this.options.env ?? process.env), ...this.options.codex.env });
+    return versionCheck(INFO, this.bin, cleanEnv('codex', this.options.env ?? process.env, this.options.codex.env));
   }
 }
 

@@ -6,6 +6,7 @@
 import crypto from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
+import { cleanEnv } from '../sandbox/env.js';
 import { findExecutable } from './process.js';
 import { runOnce } from './run-once.js';
 import { binaryOf, cliMissingError, framedPrompt, runOutcome, versionCheck, type OtherCliInfo } from './other-cli.js';
@@ -47,7 +48,7 @@ export class GeminiEngine implements Engine {
     const parser = new GeminiStream();
     const run = await runOnce({
       bin: this.bin, args: this.args(turn, crypto.randomUUID()), cwd: turn.cwd,
-      env: { ...(this.options.env ?? process.env), ...this.options.gemini.env },
+      env: cleanEnv('gemini', this.options.env ?? process.env, this.options.gemini.env),
       input: framedPrompt(turn), timeoutMs: this.options.jobTimeoutS * 1000, signal, onEvent,
       onLine: (line) => {
         for (const event of parser.push(line)) onEvent(event);
@@ -65,7 +66,7 @@ export class GeminiEngine implements Engine {
   async close(): Promise<void> {}
 
   check(): Promise<EngineCheck> {
-    return versionCheck(INFO, this.bin, { ...(this.options.env ?? process.env), ...this.options.gemini.env });
+    return versionCheck(INFO, this.bin, cleanEnv('gemini', this.options.env ?? process.env, this.options.gemini.env));
   }
 }
 

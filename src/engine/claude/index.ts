@@ -13,6 +13,7 @@ import crypto from 'node:crypto';
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../log.js';
 import { bundledBinary } from '../../paths.js';
+import { cleanEnv } from '../../sandbox/env.js';
 import { findExecutable, quickRun } from '../process.js';
 import { runOnce } from '../run-once.js';
 import type { Engine, EngineCheck, EngineEvent, TurnOutcome, TurnRequest } from '../types.js';
@@ -98,7 +99,7 @@ export class ClaudeEngine implements Engine {
   }
 
   env(turn?: Pick<TurnRequest, 'permissionMode'>): NodeJS.ProcessEnv {
-    const base = this.options.env ?? process.env;
+    const base = cleanEnv('claude', this.options.env ?? process.env);
     const bypass = (turn?.permissionMode ?? this.options.claude.permission_mode) === 'bypassPermissions';
     return {
       ...base,
