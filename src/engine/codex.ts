@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { cleanEnv } from '../sandbox/env.js';
+import type { Sandbox } from '../sandbox/index.js';
 import { findExecutable } from './process.js';
 import { runOnce } from './run-once.js';
 import { binaryOf, cliMissingError, runOutcome, versionCheck, type OtherCliInfo } from './other-cli.js';
@@ -22,6 +23,7 @@ export interface CodexOptions {
   jobTimeoutS: number;
   log: Logger;
   env?: NodeJS.ProcessEnv;
+  sandbox: Sandbox;
 }
 
 export class CodexEngine implements Engine {
@@ -48,8 +50,12 @@ export class CodexEngine implements Engine {
   async run(turn: TurnRequest, onEvent: (event: EngineEvent) => void, signal: AbortSignal): Promise<TurnOutcome> {
     if (!findExecutable(this.bin)) return { ok: false, text: '', costUsd: 0, durationMs: 0, error: cliMissingError(INFO, this.bin) };
     const parser = new CodexStream();
+    const command = this.options.sandbox.command({
+      engine: 'codex', conversationId: turn.conversationId, cwd: turn.cwd,
+      bin: this.bin, args: this.args(turn), env: cleanEnv('codex', this.options.env ?? process.env, this.options.codex.env),
+    });
     const run = await runOnce({
-      bin: this.bin, args: this.args(turn), cwd: turn.cwd, env: cleanEnv('codex', this.options.env ?? process.env, this.options.codex.env),
+      ...command, cwd: turn.cwd,
       input: turn.prompt, timeoutMs: this.options.jobTimeoutS * 1000, signal, onEvent,
       onLine: (line) => {
         for (const event of parser.push(line)) onEvent(event);

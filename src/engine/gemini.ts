@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { cleanEnv } from '../sandbox/env.js';
+import type { Sandbox } from '../sandbox/index.js';
 import { findExecutable } from './process.js';
 import { runOnce } from './run-once.js';
 import { binaryOf, cliMissingError, framedPrompt, runOutcome, versionCheck, type OtherCliInfo } from './other-cli.js';
@@ -22,6 +23,7 @@ export interface GeminiOptions {
   jobTimeoutS: number;
   log: Logger;
   env?: NodeJS.ProcessEnv;
+  sandbox: Sandbox;
 }
 
 export class GeminiEngine implements Engine {
@@ -46,9 +48,12 @@ export class GeminiEngine implements Engine {
   async run(turn: TurnRequest, onEvent: (event: EngineEvent) => void, signal: AbortSignal): Promise<TurnOutcome> {
     if (!findExecutable(this.bin)) return { ok: false, text: '', costUsd: 0, durationMs: 0, error: cliMissingError(INFO, this.bin) };
     const parser = new GeminiStream();
+    const command = this.options.sandbox.command({
+      engine: 'gemini', conversationId: turn.conversationId, cwd: turn.cwd,
+      bin: this.bin, args: this.args(turn, crypto.randomUUID()), env: cleanEnv('gemini', this.options.env ?? process.env, this.options.gemini.env),
+    });
     const run = await runOnce({
-      bin: this.bin, args: this.args(turn, crypto.randomUUID()), cwd: turn.cwd,
-      env: cleanEnv('gemini', this.options.env ?? process.env, this.options.gemini.env),
+      ...command, cwd: turn.cwd,
       input: framedPrompt(turn), timeoutMs: this.options.jobTimeoutS * 1000, signal, onEvent,
       onLine: (line) => {
         for (const event of parser.push(line)) onEvent(event);
