@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import type { LoadedConfig } from './config/load.js';
 import { Engines } from './engine/index.js';
 import { silentLogger } from './log.js';
+import { proveContainment } from './sandbox/probe.js';
 import { Store } from './store/index.js';
 
 interface Check {
@@ -60,12 +61,20 @@ export async function runDoctor(config: LoadedConfig, print: (line: string) => v
     await memory.close();
   }
 
-  const engines = new Engines(config, silentLogger);
-  for (const name of engines.enabled()) {
-    const result = await engines.get(name)!.check(true);
-    add({ name: `engine ${name}`, ok: result.ok, message: result.message });
+  let engines: Engines | undefined;
+  try {
+    engines = new Engines(config, silentLogger);
+  } catch (err) {
+    add({ name: 'sandbox', ok: false, message: (err as Error).message });
   }
-  await engines.close();
+  if (engines) {
+    if (store) add({ name: 'sandbox', ...proveContainment(engines.sandbox, config.store.path) });
+    for (const name of engines.enabled()) {
+      const result = await engines.get(name)!.check(true);
+      add({ name: `engine ${name}`, ok: result.ok, message: result.message });
+    }
+    await engines.close();
+  }
 
   for (const [platform, users, on] of [
     ['telegram', config.telegram.allowed_users, !!config.telegram.token],

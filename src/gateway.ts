@@ -104,6 +104,7 @@ export class Gateway {
     const hooks = mergeHooks(extensions.map((e) => e.hooks).filter((h): h is TurnHooks => !!h));
 
     gateway.engines = new Engines(config, log, options.env);
+    gateway.engines.sandbox.announce(config, log);
     const desk = (gateway.desk = new ApprovalDesk({ store, bus, config, log }));
     if (role !== 'gateway') {
       const worker = new TurnWorker({ store, bus, engines: gateway.engines, config, log, hooks, desk });

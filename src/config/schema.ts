@@ -257,6 +257,16 @@ const approvals = z.strictObject({
   admins: platformIds,
 });
 
+const sandbox = z.strictObject({
+  /**
+   * How each conversation's CLI is contained. "bwrap": bubblewrap shows it its own workspace and CLI
+   * home, the system read-only, a private /tmp, and none of the gateway's files (start-up fails without
+   * it). "auto": bubblewrap where it works, else "none" with a warning. "none": the CLI runs with the
+   * gateway's rights (it still gets a clean environment and a CLI home of its own).
+   */
+  mode: z.enum(['auto', 'bwrap', 'none']).default('auto'),
+});
+
 /** People known on several platforms: their memories and budgets are shared when scope is "user". */
 const person = z.strictObject({
   telegram: id.optional(),
@@ -284,6 +294,7 @@ export const configSchema = z.strictObject({
   http: http.prefault({}),
   memory: memory.prefault({}),
   approvals: approvals.prefault({}),
+  sandbox: sandbox.prefault({}),
   people: z.record(z.string(), person).default({}),
 });
 

@@ -11,7 +11,7 @@ import { Sandbox } from '../sandbox/index.js';
 
 export class Engines {
   private readonly engines = new Map<EngineName, Engine>();
-  /** Where every engine starts its CLI processes: a CLI home per conversation. */
+  /** How every engine's CLI processes are contained (throws when sandbox.mode = "bwrap" cannot be had). */
   readonly sandbox: Sandbox;
 
   constructor(private readonly config: Config, log: Logger, env: NodeJS.ProcessEnv = process.env) {

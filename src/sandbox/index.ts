@@ -1,10 +1,18 @@
 /**
  * Containment of every CLI process, in one place so no engine builds its own: the engine hands over
  * the command it wants to run for a conversation, with its (already allow-listed) environment, and
- * gets back the command to start, pointed at the conversation's own CLI home.
+ * gets back the command to start: pointed at the conversation's own CLI home and, under bubblewrap,
+ * wrapped in a sandbox that shows it its workspace and that home, and nothing of the gateway.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Config, EngineName } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import { BWRAP, bwrapArgs, installDirs, probeBwrap } from './bwrap.js';
 import { conversationHome, prepareHome } from './homes.js';
+
+export type SandboxMode = 'bwrap' | 'none';
 
 export interface Launch {
   engine: EngineName;
@@ -23,16 +31,98 @@ export interface Command {
   env: NodeJS.ProcessEnv;
 }
 
+/** What the sandbox must keep away from a CLI: the gateway's own files. */
+export interface GatewayPaths {
+  dataDir: string;
+  workspaceRoot: string;
+  database: string;
+  /** The config file; empty when running on defaults. */
+  configFile: string;
+}
+
 export class Sandbox {
-  constructor(private readonly dataDir: string) {}
+  /** Why bubblewrap is not in force under `auto`; undefined when it is, or when `none` was chosen. */
+  readonly fallbackReason?: string;
+  readonly mode: SandboxMode;
+
+  constructor(
+    readonly configured: Config['sandbox']['mode'],
+    private readonly paths: GatewayPaths,
+    probe: () => { ok: true } | { ok: false; reason: string } = probeOnce,
+  ) {
+    if (configured === 'none') {
+      this.mode = 'none';
+      return;
+    }
+    const result = probe();
+    if (result.ok) {
+      this.mode = 'bwrap';
+    } else if (configured === 'bwrap') {
+      throw new Error(`sandbox.mode is "bwrap", but ${result.reason}. ${HOW_TO_ENABLE}`);
+    } else {
+      this.mode = 'none';
+      this.fallbackReason = result.reason;
+    }
+  }
 
   static fromConfig(config: Config): Sandbox {
-    return new Sandbox(config.gateway.data_dir);
+    const source = (config as Config & { source?: string }).source ?? '';
+    return new Sandbox(config.sandbox.mode, {
+      dataDir: config.gateway.data_dir, workspaceRoot: config.workspace.root, database: config.store.path, configFile: source,
+    });
+  }
+
+  /** One line for the log and `cligate doctor`: the sandbox in force, and how to get one if none. */
+  describe(): string {
+    if (this.mode === 'bwrap') return 'bubblewrap: each CLI sees its own workspace and CLI home, the system read-only, a private /tmp';
+    if (this.fallbackReason) return `none (${this.fallbackReason}). ${HOW_TO_ENABLE}`;
+    return 'none (sandbox.mode = "none"): each CLI runs with the gateway\'s rights and can read its files';
+  }
+
+  /** At start-up: which sandbox is in force, with a warning when `auto` found none or a setting cannot work in it. */
+  announce(config: Pick<Config, 'memory'>, log: Logger): void {
+    if (this.fallbackReason) log.warn({ reason: this.fallbackReason }, `no sandbox for the CLIs: ${this.describe()}`);
+    else log.info({ mode: this.mode }, `sandbox: ${this.describe()}`);
+    if (this.mode === 'bwrap' && config.memory.enabled && config.memory.mcp === 'stdio') {
+      // `cligate mcp` runs inside the CLI's sandbox, where the database is out of reach.
+      log.warn('memory.mcp = "stdio" cannot reach the database from inside the sandbox, so Claude\'s memory tools will fail: use memory.mcp = "http" (the default).');
+    }
   }
 
   /** The command to start for `launch`. */
   command(launch: Launch): Command {
-    const home = prepareHome(launch.engine, conversationHome(this.dataDir, launch.engine, launch.conversationId), launch.env, launch.cwd);
-    return { bin: launch.bin, args: launch.args, env: { ...launch.env, ...home.env } };
+    const home = prepareHome(launch.engine, conversationHome(this.paths.dataDir, launch.engine, launch.conversationId), launch.env, launch.cwd);
+    const env = { ...launch.env, ...home.env };
+    if (this.mode === 'none') return { bin: launch.bin, args: launch.args, env };
+    const args = bwrapArgs({
+      workspace: launch.cwd,
+      home: home.home,
+      hideDirs: [this.paths.dataDir, this.paths.workspaceRoot, path.dirname(home.home), ...home.login.filter(isDir), ...gatewayHome()],
+      hideFiles: [this.paths.configFile, this.paths.database, `${this.paths.database}-wal`, `${this.paths.database}-shm`, ...home.login.filter((p) => !isDir(p))].filter(Boolean),
+      runFrom: installDirs(launch.bin),
+    }, launch.bin, launch.args);
+    return { bin: BWRAP, args, env };
+  }
+}
+
+export const HOW_TO_ENABLE = 'To contain each conversation\'s CLI, install bubblewrap (`apt-get install bubblewrap`) on a machine or container that allows user namespaces (Docker: run with `--security-opt seccomp=unconfined --security-opt apparmor=unconfined`, or `--privileged`), then set sandbox.mode = "bwrap" to make it required.';
+
+let probed: ReturnType<typeof probeBwrap> | undefined;
+/** Bubblewrap works or not for the life of the process: ask once. */
+function probeOnce(): ReturnType<typeof probeBwrap> {
+  return (probed ??= probeBwrap());
+}
+
+/** The gateway user's home (dotfiles, tokens of other tools), unless it is the root of everything. */
+function gatewayHome(): string[] {
+  const home = os.homedir();
+  return home && home !== '/' ? [home] : [];
+}
+
+function isDir(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
   }
 }

@@ -1,0 +1,71 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { bwrapArgs } from './bwrap.js';
+import { Sandbox, type GatewayPaths } from './index.js';
+
+let dir: string | undefined;
+afterEach(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
+
+function paths(): GatewayPaths {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cligate-sandbox-'));
+  const dataDir = path.join(dir, 'data');
+  return { dataDir, workspaceRoot: path.join(dataDir, 'workspaces'), database: path.join(dataDir, 'cligate.db'), configFile: path.join(dir, 'cligate.toml') };
+}
+
+const launch = (cwd: string) => ({ engine: 'claude' as const, conversationId: 'local:A', cwd, bin: '/usr/bin/claude', args: ['-p'], env: { PATH: '/usr/bin', CLAUDE_CONFIG_DIR: '/nowhere' } });
+
+describe('the bubblewrap command line', () => {
+  const plan = { workspace: '/data/ws/a', home: '/data/homes/a', hideDirs: ['/data/ws', '/data', '/root'], hideFiles: ['/data/cligate.db', '/etc/cligate.toml'], runFrom: ['/root/.local/share/claude', '/usr/lib/node'] };
+
+  it('hides the gateway\'s folders (parents first), binds back the workspace and home, drops root\'s capabilities', () => {
+    const args = bwrapArgs(plan, '/usr/bin/claude', ['-p', 'x']);
+    const line = args.join(' ');
+    expect(line.startsWith('--ro-bind / / --dev /dev --proc /proc --tmpfs /tmp --tmpfs /data --tmpfs /root --tmpfs /data/ws')).toBe(true);
+    expect(line).toContain('--bind /data/ws/a /data/ws/a --bind /data/homes/a /data/homes/a');
+    expect(line).toContain('--cap-drop ALL --die-with-parent --unshare-pid --new-session --chdir /data/ws/a -- /usr/bin/claude -p x');
+    // Under a hidden folder already: no empty file that would make it reappear.
+    expect(line).not.toContain('/data/cligate.db');
+    // Only what runs from a hidden folder is bound back.
+    expect(line).not.toContain('/usr/lib/node');
+  });
+});
+
+describe('sandbox.mode', () => {
+  const works = () => ({ ok: true as const });
+  const fails = () => ({ ok: false as const, reason: 'bubblewrap is not installed' });
+
+  it('"auto" uses bubblewrap where it works', () => {
+    expect(new Sandbox('auto', paths(), works).mode).toBe('bwrap');
+  });
+
+  it('"auto" falls back to none, says why and how to enable it', () => {
+    const sandbox = new Sandbox('auto', paths(), fails);
+    expect(sandbox.mode).toBe('none');
+    expect(sandbox.describe()).toMatch(/none \(bubblewrap is not installed\).*apt-get install bubblewrap/);
+  });
+
+  it('"bwrap" refuses to start without it, naming the fix', () => {
+    expect(() => new Sandbox('bwrap', paths(), fails)).toThrow(/sandbox.mode is "bwrap", but bubblewrap is not installed.*apt-get install bubblewrap/);
+  });
+
+  it('"none" runs the CLI itself, in its own CLI home', () => {
+    const p = paths();
+    const cwd = path.join(p.workspaceRoot, 'a');
+    const command = new Sandbox('none', p, fails).command(launch(cwd));
+    expect(command.bin).toBe('/usr/bin/claude');
+    expect(command.env.CLAUDE_CONFIG_DIR).toMatch(new RegExp(`^${p.dataDir}/cli-homes/claude/local_A-[0-9a-f]+/\\.claude$`));
+  });
+
+  it('"bwrap" wraps it, hiding the data dir and the login', () => {
+    const p = paths();
+    const cwd = path.join(p.workspaceRoot, 'a');
+    const command = new Sandbox('bwrap', p, works).command(launch(cwd));
+    expect(command.bin).toBe('bwrap');
+    const line = command.args.join(' ');
+    expect(line).toContain(`--tmpfs ${p.dataDir}`);
+    expect(line).toContain(`--bind ${cwd} ${cwd}`);
+    expect(line).toContain(`-- /usr/bin/claude -p`);
+  });
+});
