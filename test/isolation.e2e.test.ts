@@ -1,20 +1,27 @@
 /**
  * What a conversation's CLI can reach, tried from inside with the real `claude` CLI (bypassPermissions,
- * so its Bash tool runs unasked) against the stand-in: the gateway's secrets are in its environment,
- * and one gateway serves every case.
+ * so its Bash tool runs unasked) against the stand-in. The gateway's secrets are in its environment;
+ * one gateway serves every case; sandbox.mode is "auto", which is bubblewrap on these machines (the
+ * first test fails loudly if it is not).
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { conversationHome } from '../src/sandbox/homes.js';
+import { workspacePath } from '../src/workspace.js';
 import { AnthropicFake } from './support/anthropic-fake.js';
 import { startTestGateway, type TestGateway } from './support/gateway.js';
-import { eventually } from './support/harness.js';
+import { cliEnv, eventually, spawnCligate, testConfig, tmpDir, writeConfig } from './support/harness.js';
 
 const anthropic = new AnthropicFake();
 const SECRETS = { SLACK_SIGNING_SECRET: 'slack-signing-secret-value', REDIS_URL: 'redis://:redis-password@127.0.0.1:1', CLIGATE_SECRET_THING: 'cligate-thing' };
 let t: TestGateway;
+let dataDir: string;
 
 beforeAll(async () => {
   await anthropic.start();
   t = await startTestGateway(anthropic, { config: { engine: { claude: { permission_mode: 'bypassPermissions' } } }, env: SECRETS });
+  dataDir = t.config.gateway.data_dir;
 }, 60_000);
 
 afterAll(async () => {
@@ -26,15 +33,90 @@ afterAll(async () => {
 async function bash(chat: string, command: string): Promise<string> {
   const before = t.adapter.finals(chat).length;
   await t.adapter.say(chat, `[[tool Bash: ${command}]]`);
-  const answer = await eventually(() => t.adapter.finals(chat).slice(before).find((f) => f.startsWith('tool said')), 60_000, `the answer to ${command}`);
-  return answer;
+  return eventually(() => t.adapter.finals(chat).slice(before).find((f) => f.startsWith('tool said')), 60_000, `the answer to ${command}`);
 }
 
+const workspace = (chat: string) => workspacePath(t.config.workspace.root, `local:${chat}`);
+const home = (chat: string) => conversationHome(dataDir, 'claude', `local:${chat}`);
+
 describe('a conversation\'s CLI', () => {
+  it('runs under bubblewrap here', () => {
+    expect(t.gateway.engines!.sandbox.mode).toBe('bwrap');
+  });
+
   it('sees none of the gateway\'s secrets in its environment', async () => {
     const env = await bash('env', 'env');
     expect(env).toMatch(/PATH=/);
     for (const value of Object.values(SECRETS)) expect(env).not.toContain(value);
     expect(env).not.toMatch(/SLACK_|REDIS_URL|CLIGATE_/);
+  }, 90_000);
+
+  it('cannot read the database, the config file, another conversation\'s files or sessions; sees no other workspace', async () => {
+    // Conversation "other" has a session and a file of its own.
+    await bash('other', 'echo private-note > note.txt');
+    const otherFile = path.join(workspace('other'), 'note.txt');
+    expect(fs.readFileSync(otherFile, 'utf8')).toBe('private-note\n');
+    const otherSessions = path.join(home('other'), '.claude', 'projects');
+    const sessionFile = fs.readdirSync(otherSessions, { recursive: true, encoding: 'utf8' }).find((f) => f.endsWith('.jsonl'));
+    expect(sessionFile, 'the other conversation\'s session is in its own CLI home').toBeTruthy();
+
+    const out = await bash('me', [
+      `cat ${t.config.store.path}`, `cat ${t.config.source}`, `cat ${otherFile}`, `cat ${path.join(otherSessions, sessionFile!)}`,
+    ].map((c) => `${c} 2>&1; echo rc=$?`).join('; '));
+    expect(out.match(/rc=1/g)).toHaveLength(4);
+    expect(out).not.toMatch(/SQLite format|private-note|data_dir|"type":"user"/);
+
+    const listing = await bash('me', `ls -a ${t.config.workspace.root} ${path.dirname(home('me'))} ${dataDir}`);
+    expect(listing).toContain(path.basename(workspace('me')));
+    expect(listing).toContain(path.basename(home('me')));
+    expect(listing).not.toContain(path.basename(workspace('other')));
+    expect(listing).not.toContain(path.basename(home('other')));
+    expect(listing).not.toContain('cligate.db');
+  }, 180_000);
+
+  it('cannot write outside its workspace; writes inside it land in the workspace', async () => {
+    const outside = [path.join(dataDir, 'escaped.txt'), path.join(process.cwd(), 'escaped.txt'), '/etc/escaped.txt'];
+    await bash('me', [...outside.map((f) => `echo x > ${f}`), 'echo inside > inside.txt'].join('; '));
+    for (const file of outside) expect(fs.existsSync(file), file).toBe(false);
+    expect(fs.readFileSync(path.join(workspace('me'), 'inside.txt'), 'utf8')).toBe('inside\n');
+  }, 90_000);
+
+  it('resumes its own session from its own CLI home', async () => {
+    await t.adapter.say('resume', 'first message');
+    await eventually(() => t.adapter.finals('resume').some((f) => f.startsWith('echo: first message')), 60_000, 'the first answer');
+    await t.adapter.say('resume', 'second message');
+    await eventually(() => t.adapter.finals('resume').some((f) => f.startsWith('echo: second message')), 60_000, 'the second answer');
+    expect(t.adapter.finals('resume').join('\n')).not.toMatch(/could not be found/);
+    const sessions = t.gateway.store.db.all(t.gateway.store.db.q.selectFrom('sessions').selectAll().where('conversation_id', '=', 'local:resume'));
+    expect(sessions).toHaveLength(1);
+    expect(sessions[0]!.turns).toBe(2);
+    const id = sessions[0]!.engine_session_id!;
+    const files = fs.readdirSync(path.join(home('resume'), '.claude', 'projects'), { recursive: true, encoding: 'utf8' });
+    expect(files.some((f) => f.endsWith(`${id}.jsonl`))).toBe(true);
+  }, 120_000);
+
+  it('/stop leaves no process of the turn behind', async () => {
+    // (Claude's Bash tool refuses a bare long `sleep`.)
+    await t.adapter.say('stop', '[[tool Bash: python3 -c "import time; time.sleep(47.25)"]]');
+    const running = () => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).some((pid) => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('time.sleep(47.25)');
+      } catch {
+        return false;
+      }
+    });
+    await eventually(running, 60_000, 'the command running');
+    await t.adapter.say('stop', '/stop');
+    await eventually(() => !running(), 15_000, 'no process left');
+  }, 90_000);
+});
+
+describe('cligate doctor', () => {
+  it('prints the sandbox in force and proves it by failing to read the database from inside', async () => {
+    const dir = tmpDir();
+    const config = writeConfig(dir, testConfig(path.join(dir, 'data')));
+    const p = spawnCligate(['doctor', '--config', config], cliEnv(anthropic, dir));
+    expect((await p.exited).code).toBe(0);
+    expect(p.stdout.join('\n')).toMatch(/✓ sandbox: bubblewrap: .*Proof: from inside, `cat .*cligate\.db` failed \(.*No such file or directory\)/);
   }, 90_000);
 });
