@@ -84,9 +84,17 @@ export class Sandbox {
     if (this.fallbackReason) log.warn({ reason: this.fallbackReason }, `no sandbox for the CLIs: ${this.describe()}`);
     else log.info({ mode: this.mode }, `sandbox: ${this.describe()}`);
     if (this.mode === 'bwrap' && config.memory.enabled && config.memory.mcp === 'stdio') {
-      // `cligate mcp` runs inside the CLI's sandbox, where the database is out of reach.
-      log.warn('memory.mcp = "stdio" cannot reach the database from inside the sandbox, so Claude\'s memory tools will fail: use memory.mcp = "http" (the default).');
+      log.warn('memory.mcp = "stdio" cannot work inside the sandbox (`cligate mcp` would need the database), so Claude\'s memory tools are served over loopback http instead. Set memory.mcp = "http" to silence this.');
     }
+  }
+
+  /**
+   * The memory settings that work in this sandbox: `cligate mcp` (stdio) runs inside the CLI's
+   * sandbox, where the database is out of reach, so under bubblewrap the worker serves the tools (http).
+   */
+  memoryConfig<C extends Pick<Config, 'memory'>>(config: C): C {
+    if (this.mode !== 'bwrap' || config.memory.mcp !== 'stdio') return config;
+    return { ...config, memory: { ...config.memory, mcp: 'http' } };
   }
 
   /** The command to start for `launch`. */
