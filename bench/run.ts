@@ -8,6 +8,7 @@
  *   3. ingest throughput with a trivial engine (bench/trivial-claude.sh), and with the real CLI at
  *      worker.concurrency 1, 2, 4
  *   4. footprint: gateway RSS idle and under load, RSS per live CLI
+ *   5. the sandbox's cost per CLI start and per live follow-up (bench/sandbox.ts)
  *
  * BENCH_RUNS=n changes the number of samples (default 10). Redis is used when redis-server is on PATH.
  */
@@ -22,6 +23,7 @@ import { cliEnv, freePort, spawnCligate, testConfig, tmpDir, writeConfig, type C
 import { RedisServer } from '../test/support/redis.js';
 import { readSse } from '../test/support/sse.js';
 import { buildStaticModel } from '../test/support/static-model.js';
+import { sandboxCost, sandboxReport } from './sandbox.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const KEY = 'cg_bench_key_000000000000000000000';
@@ -71,9 +73,13 @@ async function main(): Promise<void> {
   const real: Record<number, number> = {};
   for (const concurrency of [1, 2, 4]) real[concurrency] = await realThroughput(concurrency, env);
 
+  log('sandbox: cost per CLI start and per live follow-up');
+  const sandbox = await sandboxCost(env, dir, RUNS);
+
   const table = report(direct, directResume, directLive, perDriver, trivial, real);
   console.log('\n' + table);
-  Object.assign(results, { direct, directResume, directLive, perDriver, trivial, real });
+  console.log('\n' + sandboxReport(sandbox));
+  Object.assign(results, { direct, directResume, directLive, perDriver, trivial, real, sandbox });
   fs.writeFileSync(path.join(dir, 'results.json'), JSON.stringify(results, null, 1));
   log(`raw samples: ${path.join(dir, 'results.json')}`);
   await redis?.stop();

@@ -120,3 +120,30 @@ describe('cligate doctor', () => {
     expect(p.stdout.join('\n')).toMatch(/✓ sandbox: bubblewrap: .*Proof: from inside, `cat .*cligate\.db` failed \(.*No such file or directory\)/);
   }, 90_000);
 });
+
+describe('sandbox.mode = "none"', () => {
+  let n: TestGateway;
+  beforeAll(async () => {
+    n = await startTestGateway(anthropic, { config: { engine: { claude: { permission_mode: 'bypassPermissions' } }, sandbox: { mode: 'none' } }, env: SECRETS });
+  }, 60_000);
+  afterAll(async () => {
+    await n?.stop();
+  });
+
+  it('still gives the CLI a clean environment and a CLI home of its own', async () => {
+    await n.adapter.say('plain', '[[tool Bash: env]]');
+    const env = await eventually(() => n.adapter.finals('plain').find((f) => f.startsWith('tool said')), 60_000, 'the answer');
+    for (const value of Object.values(SECRETS)) expect(env).not.toContain(value);
+    const own = conversationHome(n.config.gateway.data_dir, 'claude', 'local:plain');
+    expect(env).toContain(`CLAUDE_CONFIG_DIR=${own}/.claude`);
+    expect(env).toContain(`HOME=${own}`);
+  }, 90_000);
+
+  it('doctor warns that the database is readable from a CLI\'s place', async () => {
+    const dir = tmpDir();
+    const config = writeConfig(dir, testConfig(path.join(dir, 'data'), { sandbox: { mode: 'none' } }));
+    const p = spawnCligate(['doctor', '--config', config], cliEnv(anthropic, dir));
+    expect((await p.exited).code).toBe(0);
+    expect(p.stdout.join('\n')).toMatch(/! sandbox: none \(sandbox\.mode = "none"\).*From inside, a CLI read the database .*cligate\.db\. To contain each conversation's CLI, install bubblewrap/);
+  }, 90_000);
+});

@@ -113,7 +113,7 @@ export class Sandbox {
   }
 }
 
-export const HOW_TO_ENABLE = 'To contain each conversation\'s CLI, install bubblewrap (`apt-get install bubblewrap`) on a machine or container that allows user namespaces (Docker: run with `--security-opt seccomp=unconfined --security-opt apparmor=unconfined`, or `--privileged`), then set sandbox.mode = "bwrap" to make it required.';
+export const HOW_TO_ENABLE = 'To contain each conversation\'s CLI, install bubblewrap (`apt-get install bubblewrap`) where user namespaces are allowed (in a Docker container that usually means `--security-opt seccomp=unconfined --security-opt apparmor=unconfined`), then set sandbox.mode = "bwrap" to make it required.';
 
 let probed: ReturnType<typeof probeBwrap> | undefined;
 /** Bubblewrap works or not for the life of the process: ask once. */
