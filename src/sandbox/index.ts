@@ -108,7 +108,7 @@ export class Sandbox {
       hideDirs: [this.paths.dataDir, this.paths.workspaceRoot, path.dirname(home.home), ...home.login.filter(isDir), ...gatewayHome()],
       hideFiles: [this.paths.configFile, this.paths.database, `${this.paths.database}-wal`, `${this.paths.database}-shm`, ...home.login.filter((p) => !isDir(p))].filter(Boolean),
       runFrom: installDirs(launch.bin),
-    }, launch.bin, launch.args);
+    }, realBinary(launch.bin), launch.args);
     return { bin: BWRAP, args, env };
   }
 }
@@ -125,6 +125,19 @@ function probeOnce(): ReturnType<typeof probeBwrap> {
 function gatewayHome(): string[] {
   const home = os.homedir();
   return home && home !== '/' ? [home] : [];
+}
+
+/**
+ * The file a binary's path leads to: a link such as ~/.local/bin/claude may sit in a folder the
+ * sandbox hides, while what it points to is bound back. A bare name is left to PATH inside.
+ */
+function realBinary(bin: string): string {
+  if (!bin.includes('/')) return bin;
+  try {
+    return fs.realpathSync(bin);
+  } catch {
+    return bin;
+  }
 }
 
 function isDir(p: string): boolean {

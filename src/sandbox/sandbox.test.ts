@@ -58,6 +58,19 @@ describe('sandbox.mode', () => {
     expect(command.env.CLAUDE_CONFIG_DIR).toMatch(new RegExp(`^${p.dataDir}/cli-homes/claude/local_A-[0-9a-f]+/\\.claude$`));
   });
 
+  it('"bwrap" runs the file a link leads to, with its install dir bound back, when the link sits in a hidden folder', () => {
+    const p = paths();
+    const install = path.join(p.dataDir, 'tools', 'node_modules', 'cli');
+    fs.mkdirSync(install, { recursive: true });
+    fs.writeFileSync(path.join(install, 'cli.js'), '');
+    fs.mkdirSync(path.join(p.dataDir, 'bin'));
+    fs.symlinkSync(path.join(install, 'cli.js'), path.join(p.dataDir, 'bin', 'cli'));
+    const command = new Sandbox('bwrap', p, works).command({ ...launch(path.join(p.workspaceRoot, 'a')), bin: path.join(p.dataDir, 'bin', 'cli') });
+    const line = command.args.join(' ');
+    expect(line).toContain(`--ro-bind ${path.join(p.dataDir, 'tools', 'node_modules')} ${path.join(p.dataDir, 'tools', 'node_modules')}`);
+    expect(line).toContain(`-- ${path.join(install, 'cli.js')} -p`);
+  });
+
   it('"bwrap" wraps it, hiding the data dir and the login', () => {
     const p = paths();
     const cwd = path.join(p.workspaceRoot, 'a');
