@@ -95,6 +95,16 @@ describe('a conversation\'s CLI', () => {
     expect(files.some((f) => f.endsWith(`${id}.jsonl`))).toBe(true);
   }, 120_000);
 
+  it('reads the files the person sends: uploads arrive in its workspace', async () => {
+    const data = new TextEncoder().encode('uploaded-content-42\n');
+    await t.gateway.intake!.receive({
+      address: { platform: 'local', chatId: 'upload' }, userId: 'tester', text: '[[tool Bash: cat uploads/notes.txt]]', messageId: 'up-1',
+      files: [{ name: 'notes.txt', size: data.byteLength, mime: 'text/plain', download: async () => data }],
+    });
+    const answer = await eventually(() => t.adapter.finals('upload').find((f) => f.startsWith('tool said')), 60_000, 'the answer');
+    expect(answer).toContain('uploaded-content-42');
+  }, 90_000);
+
   it('/stop leaves no process of the turn behind', async () => {
     // (Claude's Bash tool refuses a bare long `sleep`.)
     await t.adapter.say('stop', '[[tool Bash: python3 -c "import time; time.sleep(47.25)"]]');
