@@ -157,3 +157,38 @@ describe('sandbox.mode = "none"', () => {
     expect(p.stdout.join('\n')).toMatch(/! sandbox: none \(sandbox\.mode = "none"\).*From inside, a CLI read the database .*cligate\.db\. To contain each conversation's CLI, install bubblewrap/);
   }, 90_000);
 });
+
+describe('sandbox.run_as_user (where bubblewrap cannot run)', () => {
+  let u: TestGateway;
+  beforeAll(async () => {
+    const dir = tmpDir();
+    fs.chmodSync(dir, 0o711); // the test's own folder must let that user pass, as /srv or /var/lib would
+    u = await startTestGateway(anthropic, {
+      dir, config: { engine: { claude: { permission_mode: 'bypassPermissions' } }, sandbox: { mode: 'none', run_as_user: 'nobody' } }, env: SECRETS,
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await u?.stop();
+  });
+
+  it('runs the CLI as that user, who works in its workspace but cannot read the database or list the gateway\'s folders', async () => {
+    const data = u.config.gateway.data_dir;
+    await u.adapter.say('as', `[[tool Bash: id -u; cat ${u.config.store.path} 2>&1; echo rc=$?; ls ${data} 2>&1; echo rc=$?; echo mine > mine.txt]]`);
+    const out = await eventually(() => u.adapter.finals('as').find((f) => f.startsWith('tool said')), 60_000, 'the answer');
+    expect(out).toMatch(/^tool said: 65534\n/);
+    expect(out.match(/Permission denied/g)).toHaveLength(2);
+    expect(out).not.toMatch(/SQLite format|cligate\.db\n/);
+    const mine = path.join(workspacePath(u.config.workspace.root, 'local:as'), 'mine.txt');
+    expect(fs.readFileSync(mine, 'utf8')).toBe('mine\n');
+    expect(fs.statSync(mine).uid).toBe(65534);
+  }, 90_000);
+
+  it('doctor proves it: that user cannot read the database', async () => {
+    const dir = tmpDir();
+    fs.chmodSync(dir, 0o711);
+    const config = writeConfig(dir, testConfig(path.join(dir, 'data'), { sandbox: { mode: 'none', run_as_user: 'nobody' } }));
+    const p = spawnCligate(['doctor', '--config', config], cliEnv(anthropic, dir));
+    expect((await p.exited).code).toBe(0);
+    expect(p.stdout.join('\n')).toMatch(/✓ sandbox: none, but CLIs run as user nobody .*Proof: from inside, `cat .*cligate\.db` failed \(.*Permission denied\)/);
+  }, 90_000);
+});

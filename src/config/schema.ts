@@ -265,6 +265,11 @@ const sandbox = z.strictObject({
    * gateway's rights (it still gets a clean environment and a CLI home of its own).
    */
   mode: z.enum(['auto', 'bwrap', 'none']).default('auto'),
+  /**
+   * Start every CLI as this Unix user (name or uid) instead of the gateway's: for machines where
+   * bubblewrap cannot run. The gateway must run as root; it hands each workspace and CLI home to that user.
+   */
+  run_as_user: z.string().default(''),
 });
 
 /** People known on several platforms: their memories and budgets are shared when scope is "user". */

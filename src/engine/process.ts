@@ -32,6 +32,9 @@ export interface StartOptions {
   env: NodeJS.ProcessEnv;
   /** 'ignore' for one-shot runs: an open silent stdin makes `claude -p` wait 3 s. */
   stdin: 'ignore' | 'pipe';
+  /** Start it as this user and group (sandbox.run_as_user); the gateway's own by default. */
+  uid?: number;
+  gid?: number;
   onLine: (line: string) => void;
 }
 
@@ -42,6 +45,7 @@ export function startCli(bin: string, args: string[], options: StartOptions): Cl
     cwd: options.cwd,
     env: options.env,
     stdio: [options.stdin, 'pipe', 'pipe'],
+    ...(options.uid !== undefined ? { uid: options.uid, gid: options.gid } : {}),
     detached: true, // a process group of its own, so kill(-pid) reaches the CLI's children too
   });
   let stderr = '';

@@ -17,6 +17,9 @@ export interface RunOnceOptions {
   args: string[];
   cwd: string;
   env: NodeJS.ProcessEnv;
+  /** The user and group to run it as (sandbox.run_as_user). */
+  uid?: number;
+  gid?: number;
   /** Written to stdin, which is then closed (or kept open for answers, with `interactive`); undefined: no stdin at all. */
   input?: string;
   /** Keep stdin open after `input` until the run is over, so the process can be answered (control requests). */
@@ -47,6 +50,8 @@ export async function runOnce(options: RunOnceOptions): Promise<RunOnceResult> {
   const proc = startCli(options.bin, options.args, {
     cwd: options.cwd,
     env: options.env,
+    uid: options.uid,
+    gid: options.gid,
     stdin: options.input === undefined ? 'ignore' : 'pipe',
     onLine: (line) => {
       options.onLine(line, control);

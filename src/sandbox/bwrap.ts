@@ -68,9 +68,9 @@ export function installDirs(bin: string): string[] {
 }
 
 /** Whether bubblewrap can make a sandbox on this machine; the reason when it cannot. */
-export function probeBwrap(): { ok: true } | { ok: false; reason: string } {
+export function probeBwrap(as?: { uid: number; gid: number }): { ok: true } | { ok: false; reason: string } {
   const result = spawnSync(BWRAP, ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', '--cap-drop', 'ALL', '--die-with-parent', '--unshare-pid', '--new-session', '--', 'true'], {
-    stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000, encoding: 'utf8',
+    stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000, encoding: 'utf8', ...(as ? { uid: as.uid, gid: as.gid } : {}),
   });
   if (result.error) {
     const code = (result.error as NodeJS.ErrnoException).code;

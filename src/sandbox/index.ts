@@ -11,6 +11,7 @@ import type { Config, EngineName } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { BWRAP, bwrapArgs, installDirs, probeBwrap } from './bwrap.js';
 import { conversationHome, prepareHome } from './homes.js';
+import { guardGatewayFiles, handOver, resolveUser, type RunAs } from './user.js';
 
 export type SandboxMode = 'bwrap' | 'none';
 
@@ -29,6 +30,9 @@ export interface Command {
   bin: string;
   args: string[];
   env: NodeJS.ProcessEnv;
+  /** The user and group to start it as (sandbox.run_as_user); undefined: the gateway's. */
+  uid?: number;
+  gid?: number;
 }
 
 /** What the sandbox must keep away from a CLI: the gateway's own files. */
@@ -48,13 +52,16 @@ export class Sandbox {
   constructor(
     readonly configured: Config['sandbox']['mode'],
     private readonly paths: GatewayPaths,
-    probe: () => { ok: true } | { ok: false; reason: string } = probeOnce,
+    probe: (as?: RunAs) => { ok: true } | { ok: false; reason: string } = probeOnce,
+    /** sandbox.run_as_user, resolved. */
+    readonly runAs?: RunAs,
   ) {
+    if (runAs) guardGatewayFiles(this.gatewayFolders(), this.privateFiles());
     if (configured === 'none') {
       this.mode = 'none';
       return;
     }
-    const result = probe();
+    const result = probe(runAs);
     if (result.ok) {
       this.mode = 'bwrap';
     } else if (configured === 'bwrap') {
@@ -69,12 +76,14 @@ export class Sandbox {
     const source = (config as Config & { source?: string }).source ?? '';
     return new Sandbox(config.sandbox.mode, {
       dataDir: config.gateway.data_dir, workspaceRoot: config.workspace.root, database: config.store.path, configFile: source,
-    });
+    }, probeOnce, config.sandbox.run_as_user ? resolveUser(config.sandbox.run_as_user) : undefined);
   }
 
   /** One line for the log and `cligate doctor`: the sandbox in force, and how to get one if none. */
   describe(): string {
-    if (this.mode === 'bwrap') return 'bubblewrap: each CLI sees its own workspace and CLI home, the system read-only, a private /tmp';
+    const as = this.runAs ? `; CLIs run as user ${this.runAs.name}` : '';
+    if (this.mode === 'bwrap') return `bubblewrap: each CLI sees its own workspace and CLI home, the system read-only, a private /tmp${as}`;
+    if (this.runAs) return `none, but CLIs run as user ${this.runAs.name} (sandbox.run_as_user), who cannot read the gateway's database or list its folders`;
     if (this.fallbackReason) return `none (${this.fallbackReason}). ${HOW_TO_ENABLE}`;
     return 'none (sandbox.mode = "none"): each CLI runs with the gateway\'s rights and can read its files';
   }
@@ -101,7 +110,12 @@ export class Sandbox {
   command(launch: Launch): Command {
     const home = prepareHome(launch.engine, conversationHome(this.paths.dataDir, launch.engine, launch.conversationId), launch.env, launch.cwd);
     const env = { ...launch.env, ...home.env };
-    if (this.mode === 'none') return { bin: launch.bin, args: launch.args, env };
+    const as = this.runAs ? { uid: this.runAs.uid, gid: this.runAs.gid } : {};
+    if (this.runAs) {
+      guardGatewayFiles(this.gatewayFolders(), []);
+      handOver(this.runAs, [launch.cwd, home.home]);
+    }
+    if (this.mode === 'none') return { bin: launch.bin, args: launch.args, env, ...as };
     const args = bwrapArgs({
       workspace: launch.cwd,
       home: home.home,
@@ -109,16 +123,28 @@ export class Sandbox {
       hideFiles: [this.paths.configFile, this.paths.database, `${this.paths.database}-wal`, `${this.paths.database}-shm`, ...home.login.filter((p) => !isDir(p))].filter(Boolean),
       runFrom: installDirs(launch.bin),
     }, realBinary(launch.bin), launch.args);
-    return { bin: BWRAP, args, env };
+    return { bin: BWRAP, args, env, ...as };
+  }
+
+  /** Folders of the gateway on the way to a workspace or CLI home: another user may pass, not list. */
+  private gatewayFolders(): string[] {
+    const homes = path.join(this.paths.dataDir, 'cli-homes');
+    return [this.paths.dataDir, this.paths.workspaceRoot, homes, ...['claude', 'codex', 'gemini'].map((e) => path.join(homes, e))];
+  }
+
+  private privateFiles(): string[] {
+    return [this.paths.database, `${this.paths.database}-wal`, `${this.paths.database}-shm`, this.paths.configFile].filter(Boolean);
   }
 }
 
 export const HOW_TO_ENABLE = 'To contain each conversation\'s CLI, install bubblewrap (`apt-get install bubblewrap`) where user namespaces are allowed (in a Docker container that usually means `--security-opt seccomp=unconfined --security-opt apparmor=unconfined`), then set sandbox.mode = "bwrap" to make it required.';
 
-let probed: ReturnType<typeof probeBwrap> | undefined;
-/** Bubblewrap works or not for the life of the process: ask once. */
-function probeOnce(): ReturnType<typeof probeBwrap> {
-  return (probed ??= probeBwrap());
+const probed = new Map<string, ReturnType<typeof probeBwrap>>();
+/** Bubblewrap works or not for the life of the process: ask once (per user it runs as). */
+function probeOnce(as?: RunAs): ReturnType<typeof probeBwrap> {
+  const key = as ? String(as.uid) : '';
+  if (!probed.has(key)) probed.set(key, probeBwrap(as));
+  return probed.get(key)!;
 }
 
 /** The gateway user's home (dotfiles, tokens of other tools), unless it is the root of everything. */

@@ -21,17 +21,20 @@ export function proveContainment(sandbox: Sandbox, database: string): Proof {
   const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'cligate-doctor-'));
   try {
     const command = sandbox.command({ engine: 'claude', conversationId: 'doctor', cwd: workspace, bin: 'cat', args: [database], env: cleanEnv('claude', process.env) });
-    const run = spawnSync(command.bin, command.args, { cwd: workspace, env: command.env, encoding: 'buffer', stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
+    const run = spawnSync(command.bin, command.args, {
+      cwd: workspace, env: command.env, encoding: 'buffer', stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000,
+      ...(command.uid !== undefined ? { uid: command.uid, gid: command.gid } : {}),
+    });
     const readIt = run.status === 0 && run.stdout.length > 0;
     const said = run.stderr.toString('utf8').trim().split('\n').at(-1) ?? '';
-    if (sandbox.mode === 'bwrap') {
-      return readIt
-        ? { ok: false, warn: false, message: `bubblewrap is in force, yet a CLI inside read the database ${database}: check that it is under gateway.data_dir or store.path is hidden.` }
-        : { ok: true, warn: false, message: `${sandbox.describe()}. Proof: from inside, \`cat ${database}\` failed (${said || `exit ${run.status}`}).` };
+    const contained = sandbox.mode === 'bwrap' || !!sandbox.runAs;
+    if (readIt && contained) {
+      return { ok: false, warn: false, message: `${sandbox.describe()}, yet from inside a CLI read the database ${database}: is store.path outside gateway.data_dir, or readable by everyone?` };
     }
-    return readIt
-      ? { ok: true, warn: true, message: `${sandbox.describe()}. From inside, a CLI read the database ${database}.${sandbox.fallbackReason ? '' : ` ${HOW_TO_ENABLE}`}` }
-      : { ok: true, warn: true, message: `${sandbox.describe()}. (Reading the database from a CLI's place failed anyway: ${said}.)` };
+    if (readIt) {
+      return { ok: true, warn: true, message: `${sandbox.describe()}. From inside, a CLI read the database ${database}.${sandbox.fallbackReason ? '' : ` ${HOW_TO_ENABLE}`}` };
+    }
+    return { ok: true, warn: !contained, message: `${sandbox.describe()}. Proof: from inside, \`cat ${database}\` failed (${said || `exit ${run.status}`}).` };
   } finally {
     fs.rmSync(workspace, { recursive: true, force: true });
   }
