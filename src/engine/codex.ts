@@ -63,7 +63,7 @@ export class CodexEngine implements Engine {
     });
     return runOutcome(INFO, this.bin, this.options.jobTimeoutS, run, {
       sessionId: parser.threadId, usage: parser.usage, text: parser.lastMessage, completed: parser.completed, failure: parser.failure,
-    }, /session.*not found|no .*session|thread.*not found/i);
+    }, /session.*not found|no .*session|thread.*not found|no rollout found/i);
   }
 
   async release(): Promise<void> {}
