@@ -8,9 +8,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Config, EngineName } from '../config/schema.js';
+import type { TurnOutcome } from '../engine/types.js';
 import type { Logger } from '../log.js';
 import { BWRAP, bwrapArgs, installDirs, probeBwrap } from './bwrap.js';
-import { conversationHome, prepareHome } from './homes.js';
+import { conversationHome, prepareHome, type CliHome } from './homes.js';
 import { guardGatewayFiles, handOver, resolveUser, type RunAs } from './user.js';
 
 export type SandboxMode = 'bwrap' | 'none';
@@ -106,15 +107,22 @@ export class Sandbox {
     return { ...config, memory: { ...config.memory, mcp: 'http' } };
   }
 
-  /** The command to start for `launch`. */
+  /** The command to start for `launch`; a SandboxError, saying what to check, when its CLI home cannot be made. */
   command(launch: Launch): Command {
-    const home = prepareHome(launch.engine, conversationHome(this.paths.dataDir, launch.engine, launch.conversationId), launch.env, launch.cwd);
+    const dir = conversationHome(this.paths.dataDir, launch.engine, launch.conversationId);
+    let home: CliHome;
+    try {
+      home = prepareHome(launch.engine, dir, launch.env, launch.cwd);
+      if (this.runAs) {
+        guardGatewayFiles(this.gatewayFolders(), []);
+        handOver(this.runAs, [launch.cwd, home.home]);
+      }
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      throw new SandboxError(`The CLI's home for this conversation (${dir}) could not be prepared (${code}). Check that gateway.data_dir is writable by cligate${this.runAs ? ' and that cligate runs as root (sandbox.run_as_user)' : ''}.`);
+    }
     const env = { ...launch.env, ...home.env };
     const as = this.runAs ? { uid: this.runAs.uid, gid: this.runAs.gid } : {};
-    if (this.runAs) {
-      guardGatewayFiles(this.gatewayFolders(), []);
-      handOver(this.runAs, [launch.cwd, home.home]);
-    }
     if (this.mode === 'none') return { bin: launch.bin, args: launch.args, env, ...as };
     const args = bwrapArgs({
       workspace: launch.cwd,
@@ -135,6 +143,15 @@ export class Sandbox {
   private privateFiles(): string[] {
     return [this.paths.database, `${this.paths.database}-wal`, `${this.paths.database}-shm`, this.paths.configFile].filter(Boolean);
   }
+}
+
+/** A CLI could not be contained as configured; the message is for the person in the chat. */
+export class SandboxError extends Error {}
+
+/** The outcome of a turn whose CLI could not be started because of `err`; rethrows anything else. */
+export function sandboxFailure(err: unknown): TurnOutcome {
+  if (!(err instanceof SandboxError)) throw err;
+  return { ok: false, text: '', costUsd: 0, durationMs: 0, error: { code: 'engine_error', message: err.message, retryable: false } };
 }
 
 export const HOW_TO_ENABLE = 'To contain each conversation\'s CLI, install bubblewrap (`apt-get install bubblewrap`) where user namespaces are allowed (in a Docker container that usually means `--security-opt seccomp=unconfined --security-opt apparmor=unconfined`), then set sandbox.mode = "bwrap" to make it required.';

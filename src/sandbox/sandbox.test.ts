@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bwrapArgs } from './bwrap.js';
-import { Sandbox, type GatewayPaths } from './index.js';
+import { Sandbox, SandboxError, sandboxFailure, type GatewayPaths } from './index.js';
 
 let dir: string | undefined;
 afterEach(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
@@ -69,6 +69,21 @@ describe('sandbox.mode', () => {
     const line = command.args.join(' ');
     expect(line).toContain(`--ro-bind ${path.join(p.dataDir, 'tools', 'node_modules')} ${path.join(p.dataDir, 'tools', 'node_modules')}`);
     expect(line).toContain(`-- ${path.join(install, 'cli.js')} -p`);
+  });
+
+  it('a CLI home that cannot be made is a turn error naming what to check, not a crash', () => {
+    const p = paths();
+    fs.writeFileSync(p.dataDir, 'a file where the data dir should be');
+    const sandbox = new Sandbox('none', p, fails);
+    let thrown: unknown;
+    try {
+      sandbox.command(launch(path.join(p.workspaceRoot, 'a')));
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(SandboxError);
+    expect(sandboxFailure(thrown)).toMatchObject({ ok: false, error: { code: 'engine_error', message: expect.stringMatching(/could not be prepared \(ENOTDIR\)\. Check that gateway\.data_dir is writable by cligate\.$/) } });
+    expect(() => sandboxFailure(new Error('a bug'))).toThrow('a bug');
   });
 
   it('"bwrap" wraps it, hiding the data dir and the login', () => {

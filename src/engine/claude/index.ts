@@ -17,7 +17,7 @@ import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../log.js';
 import { bundledBinary } from '../../paths.js';
 import { cleanEnv } from '../../sandbox/env.js';
-import type { Command, Sandbox } from '../../sandbox/index.js';
+import { sandboxFailure, type Command, type Sandbox } from '../../sandbox/index.js';
 import { findExecutable, quickRun } from '../process.js';
 import { runOnce } from '../run-once.js';
 import type { Engine, EngineCheck, EngineEvent, TurnOutcome, TurnRequest } from '../types.js';
@@ -66,12 +66,16 @@ export class ClaudeEngine implements Engine {
     if (!findExecutable(this.bin)) {
       return { ok: false, text: '', costUsd: 0, durationMs: 0, error: cliMissing(this.bin) };
     }
-    if (this.pool) {
-      const outcome = await this.pool.run(turn, this.args(turn, 'live'), argsKey(this.args({ ...turn, sessionId: undefined }, 'live'), turn.cwd), onEvent, signal);
-      if (outcome) return outcome;
-      // No live slot free (every process busy): fall back to a process of its own.
+    try {
+      if (this.pool) {
+        const outcome = await this.pool.run(turn, this.args(turn, 'live'), argsKey(this.args({ ...turn, sessionId: undefined }, 'live'), turn.cwd), onEvent, signal);
+        if (outcome) return outcome;
+        // No live slot free (every process busy): fall back to a process of its own.
+      }
+      return await this.oneShot(turn, onEvent, signal);
+    } catch (err) {
+      return sandboxFailure(err);
     }
-    return this.oneShot(turn, onEvent, signal);
   }
 
   async release(conversationId: string): Promise<void> {
