@@ -183,6 +183,24 @@ describe('sandbox.run_as_user (where bubblewrap cannot run)', () => {
     expect(fs.statSync(mine).uid).toBe(65534);
   }, 90_000);
 
+  it('with bubblewrap too: root-only files of the system and the daemons\' sockets are out of reach', async () => {
+    const dir = tmpDir();
+    fs.chmodSync(dir, 0o711);
+    const both = await startTestGateway(anthropic, {
+      dir, config: { engine: { claude: { permission_mode: 'bypassPermissions' } }, sandbox: { mode: 'bwrap', run_as_user: 'nobody' } }, env: SECRETS,
+    });
+    try {
+      await both.adapter.say('both', `[[tool Bash: id -u; head -c 4 /etc/shadow 2>&1; echo rc=$?; ls -A /run; echo listed; cat ${both.config.store.path} 2>&1; echo rc=$?; echo mine > mine.txt]]`);
+      const out = await eventually(() => both.adapter.finals('both').find((f) => f.startsWith('tool said')), 60_000, 'the answer');
+      expect(out).toMatch(/^tool said: 65534\n.*Permission denied\nrc=1\n/);
+      expect(out).not.toMatch(/dbus|docker|systemd/);
+      expect(out).toMatch(/No such file or directory\nrc=1/);
+      expect(fs.readFileSync(path.join(workspacePath(both.config.workspace.root, 'local:both'), 'mine.txt'), 'utf8')).toBe('mine\n');
+    } finally {
+      await both.stop();
+    }
+  }, 90_000);
+
   it('doctor proves it: that user cannot read the database', async () => {
     const dir = tmpDir();
     fs.chmodSync(dir, 0o711);

@@ -127,9 +127,9 @@ export class Sandbox {
     const args = bwrapArgs({
       workspace: launch.cwd,
       home: home.home,
-      hideDirs: [this.paths.dataDir, this.paths.workspaceRoot, path.dirname(home.home), ...home.login.filter(isDir), ...gatewayHome()],
+      hideDirs: [this.paths.dataDir, this.paths.workspaceRoot, path.dirname(home.home), ...home.login.filter(isDir), ...gatewayHome(), ...daemonSockets()],
       hideFiles: [this.paths.configFile, this.paths.database, `${this.paths.database}-wal`, `${this.paths.database}-shm`, ...home.login.filter((p) => !isDir(p))].filter(Boolean),
-      runFrom: installDirs(launch.bin),
+      runFrom: [...installDirs(launch.bin), ...resolverDir()],
     }, realBinary(launch.bin), launch.args);
     return { bin: BWRAP, args, env, ...as };
   }
@@ -162,6 +162,24 @@ function probeOnce(as?: RunAs): ReturnType<typeof probeBwrap> {
   const key = as ? String(as.uid) : '';
   if (!probed.has(key)) probed.set(key, probeBwrap(as));
   return probed.get(key)!;
+}
+
+/**
+ * /run holds the machine's daemons' sockets (Docker, D-Bus, databases). A read-only mount does not
+ * stop a connect(), and a CLI running as root would pass their permission checks: hide them.
+ */
+function daemonSockets(): string[] {
+  return isDir('/run') ? ['/run'] : [];
+}
+
+/** Where /etc/resolv.conf really is, when that is under /run (systemd-resolved): name lookups need it. */
+function resolverDir(): string[] {
+  try {
+    const real = fs.realpathSync('/etc/resolv.conf');
+    return real.startsWith('/run/') ? [path.dirname(real)] : [];
+  } catch {
+    return [];
+  }
 }
 
 /** The gateway user's home (dotfiles, tokens of other tools), unless it is the root of everything. */
