@@ -93,6 +93,10 @@ describe('a conversation\'s CLI', () => {
     const id = sessions[0]!.engine_session_id!;
     const files = fs.readdirSync(path.join(home('resume'), '.claude', 'projects'), { recursive: true, encoding: 'utf8' });
     expect(files.some((f) => f.endsWith(`${id}.jsonl`))).toBe(true);
+    // /forget deletes the transcripts with the sessions.
+    await t.adapter.say('resume', '/forget confirm');
+    await eventually(() => t.adapter.finals('resume').some((f) => f.startsWith('Forgotten')), 10_000, '/forget');
+    expect(fs.existsSync(home('resume'))).toBe(false);
   }, 120_000);
 
   it('reads the files the person sends: uploads arrive in its workspace', async () => {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { claudeProjectDir, conversationHome, prepareHome } from './homes.js';
+import { claudeProjectDir, conversationHome, forgetHomes, prepareHome } from './homes.js';
 
 let dir: string;
 afterEach(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
@@ -71,6 +71,16 @@ describe('a CLI home per conversation', () => {
     const made = prepareHome('claude', home, { HOME: fakeHome }, '/w');
     expect(made.login).toEqual([path.join(fakeHome, '.claude'), path.join(fakeHome, '.claude.json')]);
     expect(fs.readFileSync(path.join(home, '.claude', '.claude.json'), 'utf8')).toBe('{"oauthAccount":{}}');
+  });
+
+  it('/forget deletes every engine\'s home of the conversation, and only its', () => {
+    const { login, data } = setup();
+    for (const chat of ['local:A', 'local:B']) prepareHome('claude', conversationHome(data, 'claude', chat), { CLAUDE_CONFIG_DIR: login }, '/w');
+    prepareHome('codex', conversationHome(data, 'codex', 'local:A'), { HOME: dir }, '/w');
+    forgetHomes(data, 'local:A');
+    expect(fs.existsSync(conversationHome(data, 'claude', 'local:A'))).toBe(false);
+    expect(fs.existsSync(conversationHome(data, 'codex', 'local:A'))).toBe(false);
+    expect(fs.existsSync(conversationHome(data, 'claude', 'local:B'))).toBe(true);
   });
 
   it('Codex and Gemini: CODEX_HOME / HOME of their own with the login copied in', () => {

@@ -94,6 +94,13 @@ export function prepareHome(engine: EngineName, home: string, env: NodeJS.Proces
   return { home, env: { HOME: home, ...(layout.dirVariable ? { [layout.dirVariable]: own } : {}) }, login: hidden };
 }
 
+/** Deletes a conversation's CLI homes, every engine's (/forget): its sessions' transcripts go with the database's rows. */
+export function forgetHomes(dataDir: string, conversationId: string): void {
+  for (const engine of Object.keys(LAYOUTS) as EngineName[]) {
+    fs.rmSync(conversationHome(dataDir, engine, conversationId), { recursive: true, force: true });
+  }
+}
+
 /** Claude names a project's folder after its working directory, every other character a "-". */
 export function claudeProjectDir(cwd: string): string {
   return cwd.replace(/[^A-Za-z0-9]/g, '-');
