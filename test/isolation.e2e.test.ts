@@ -5,6 +5,7 @@
  * first test fails loudly if it is not).
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conversationHome } from '../src/sandbox/homes.js';
@@ -66,7 +67,9 @@ describe('a conversation\'s CLI', () => {
     expect(out.match(/rc=1/g)).toHaveLength(4);
     expect(out).not.toMatch(/SQLite format|private-note|data_dir|"type":"user"/);
 
-    const listing = await bash('me', `ls -a ${t.config.workspace.root} ${path.dirname(home('me'))} ${dataDir}`);
+    const listing = await bash('me', `ls -a ${t.config.workspace.root} ${path.dirname(home('me'))} ${dataDir}; echo gateway-home:; ls -A ${os.homedir()}`);
+    // The gateway user's home is an empty folder inside.
+    expect(listing.split('gateway-home:')[1]!.trim()).toBe('');
     expect(listing).toContain(path.basename(workspace('me')));
     expect(listing).toContain(path.basename(home('me')));
     expect(listing).not.toContain(path.basename(workspace('other')));
@@ -75,7 +78,7 @@ describe('a conversation\'s CLI', () => {
   }, 180_000);
 
   it('cannot write outside its workspace; writes inside it land in the workspace', async () => {
-    const outside = [path.join(dataDir, 'escaped.txt'), path.join(process.cwd(), 'escaped.txt'), '/etc/escaped.txt'];
+    const outside = [path.join(dataDir, 'escaped.txt'), path.join(process.cwd(), 'escaped.txt'), '/etc/escaped.txt', `/tmp/cligate-escaped-${process.pid}.txt`];
     await bash('me', [...outside.map((f) => `echo x > ${f}`), 'echo inside > inside.txt'].join('; '));
     for (const file of outside) expect(fs.existsSync(file), file).toBe(false);
     expect(fs.readFileSync(path.join(workspace('me'), 'inside.txt'), 'utf8')).toBe('inside\n');

@@ -20,6 +20,8 @@ export interface RunOnceOptions {
   /** The user and group to run it as (sandbox.run_as_user). */
   uid?: number;
   gid?: number;
+  /** Started inside bubblewrap, which reports a death by signal as an exit code. */
+  signalInExitCode?: boolean;
   /** Written to stdin, which is then closed (or kept open for answers, with `interactive`); undefined: no stdin at all. */
   input?: string;
   /** Keep stdin open after `input` until the run is over, so the process can be answered (control requests). */
@@ -52,6 +54,7 @@ export async function runOnce(options: RunOnceOptions): Promise<RunOnceResult> {
     env: options.env,
     uid: options.uid,
     gid: options.gid,
+    signalInExitCode: options.signalInExitCode,
     stdin: options.input === undefined ? 'ignore' : 'pipe',
     onLine: (line) => {
       options.onLine(line, control);

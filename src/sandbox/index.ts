@@ -34,6 +34,8 @@ export interface Command {
   /** The user and group to start it as (sandbox.run_as_user); undefined: the gateway's. */
   uid?: number;
   gid?: number;
+  /** Wrapped in bubblewrap, which reports the CLI's death by signal n as exit code 128 + n. */
+  signalInExitCode?: boolean;
 }
 
 /** What the sandbox must keep away from a CLI: the gateway's own files. */
@@ -131,7 +133,7 @@ export class Sandbox {
       hideFiles: [this.paths.configFile, this.paths.database, `${this.paths.database}-wal`, `${this.paths.database}-shm`, ...home.login.filter((p) => !isDir(p))].filter(Boolean),
       runFrom: [...installDirs(launch.bin), ...resolverDir()],
     }, realBinary(launch.bin), launch.args);
-    return { bin: BWRAP, args, env, ...as };
+    return { bin: BWRAP, args, env, ...as, signalInExitCode: true };
   }
 
   /** Folders of the gateway on the way to a workspace or CLI home: another user may pass, not list. */

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { unwrapSignal } from '../engine/process.js';
 import { bwrapArgs } from './bwrap.js';
 import { Sandbox, SandboxError, sandboxFailure, type GatewayPaths } from './index.js';
 
@@ -29,6 +30,15 @@ describe('the bubblewrap command line', () => {
     expect(line).not.toContain('/data/cligate.db');
     // Only what runs from a hidden folder is bound back.
     expect(line).not.toContain('/usr/lib/node');
+  });
+});
+
+describe('a CLI\'s end inside bubblewrap', () => {
+  it('exit code 128 + n is death by signal n; other codes stay codes', () => {
+    expect(unwrapSignal(139, null)).toEqual({ code: null, signal: 'SIGSEGV' });
+    expect(unwrapSignal(137, null)).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(unwrapSignal(1, null)).toEqual({ code: 1, signal: null });
+    expect(unwrapSignal(null, 'SIGTERM')).toEqual({ code: null, signal: 'SIGTERM' });
   });
 });
 

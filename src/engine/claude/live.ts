@@ -55,7 +55,7 @@ class LiveProcess {
   ) {
     this.sessionId = turn.sessionId;
     this.turns = turn.sessionTurns;
-    this.proc = startCli(command.bin, command.args, { cwd, env: command.env, uid: command.uid, gid: command.gid, stdin: 'pipe', onLine: (line) => this.onTurnLine?.(line) });
+    this.proc = startCli(command.bin, command.args, { cwd, env: command.env, uid: command.uid, gid: command.gid, signalInExitCode: command.signalInExitCode, stdin: 'pipe', onLine: (line) => this.onTurnLine?.(line) });
     void this.proc.exited.then(() => pool.forget(this));
   }
 
