@@ -10,6 +10,7 @@
  *   4. footprint: gateway RSS idle and under load, RSS per live CLI
  *   5. approvals: from the CLI's request to the platform call showing it, and from a click to the
  *      decision reaching the CLI (Telegram, bench/approvals.ts)
+ *   6. the sandbox's cost per CLI start and per live follow-up (bench/sandbox.ts)
  *
  * BENCH_RUNS=n changes the number of samples (default 10). Redis is used when redis-server is on PATH.
  * BENCH_ONLY=approvals runs only the approvals figures.
@@ -26,6 +27,7 @@ import { RedisServer } from '../test/support/redis.js';
 import { readSse } from '../test/support/sse.js';
 import { buildStaticModel } from '../test/support/static-model.js';
 import { approvalLatency, type ApprovalLatency } from './approvals.js';
+import { sandboxCost, sandboxReport } from './sandbox.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const KEY = 'cg_bench_key_000000000000000000000';
@@ -83,9 +85,13 @@ async function main(): Promise<void> {
   const real: Record<number, number> = {};
   for (const concurrency of [1, 2, 4]) real[concurrency] = await realThroughput(concurrency, env);
 
+  log('sandbox: cost per CLI start and per live follow-up');
+  const sandbox = await sandboxCost(env, dir, RUNS);
+
   const table = report(direct, directResume, directLive, perDriver, trivial, real);
   console.log('\n' + table + '\n\n' + approvalsTable(approvals));
-  Object.assign(results, { direct, directResume, directLive, perDriver, trivial, real, approvals });
+  console.log('\n' + sandboxReport(sandbox));
+  Object.assign(results, { direct, directResume, directLive, perDriver, trivial, real, approvals, sandbox });
   fs.writeFileSync(path.join(dir, 'results.json'), JSON.stringify(results, null, 1));
   log(`raw samples: ${path.join(dir, 'results.json')}`);
   await redis?.stop();

@@ -11,6 +11,7 @@ import type { Config, EngineName } from './config/schema.js';
 import type { Conversation, Session } from './store/db.js';
 import { engineOf } from './engine/index.js';
 import type { Store } from './store/index.js';
+import { forgetHomes } from './sandbox/homes.js';
 import { resolveInside, workspacePath } from './workspace.js';
 
 export interface CommandSpec {
@@ -241,6 +242,7 @@ function forgetSessions(args: string, ctx: CommandContext): CommandResult {
     return { text: "This deletes this conversation's Claude sessions and its memories. Send `/forget confirm` to go ahead." };
   }
   const removed = ctx.store.conversations.deleteSessions(ctx.conversation.id);
+  forgetHomes(ctx.config.gateway.data_dir, ctx.conversation.id);
   return {
     text: `Forgotten: ${plural(removed, 'session')} deleted. Your next message starts afresh.`,
     events: [{ type: 'release', conversationId: ctx.conversation.id }],

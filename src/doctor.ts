@@ -9,6 +9,7 @@ import { Engines } from './engine/index.js';
 import { silentLogger } from './log.js';
 import { judgeNode } from './node-support.js';
 import { sectionOf, type AnyPlatformDefinition } from './platform.js';
+import { proveContainment } from './sandbox/probe.js';
 import { Store } from './store/index.js';
 
 interface Check {
@@ -65,12 +66,20 @@ export async function runDoctor(config: LoadedConfig, print: (line: string) => v
     await memory.close();
   }
 
-  const engines = new Engines(config, silentLogger);
-  for (const name of engines.enabled()) {
-    const result = await engines.get(name)!.check(true);
-    add({ name: `engine ${name}`, ok: result.ok, message: result.message });
+  let engines: Engines | undefined;
+  try {
+    engines = new Engines(config, silentLogger);
+  } catch (err) {
+    add({ name: 'sandbox', ok: false, message: (err as Error).message });
   }
-  await engines.close();
+  if (engines) {
+    if (store) add({ name: 'sandbox', ...proveContainment(engines.sandbox, config.store.path) });
+    for (const name of engines.enabled()) {
+      const result = await engines.get(name)!.check(true);
+      add({ name: `engine ${name}`, ok: result.ok, message: result.message });
+    }
+    await engines.close();
+  }
 
   for (const platform of platforms as readonly AnyPlatformDefinition[]) {
     const section = sectionOf(config, platform);

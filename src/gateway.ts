@@ -96,16 +96,17 @@ export class Gateway {
     }
     const gateway = new Gateway(config, store, bus, queue, options);
     gateway.http.onError = (err, path) => log.error({ err, path }, 'http handler failed');
+    gateway.engines = new Engines(config, log, options.env);
+    gateway.engines.sandbox.announce(config, log);
     if (config.memory.enabled) {
       const { Memory } = await import('./memory/index.js');
-      gateway.memory = new Memory({ config, store, log, configFile: config.source || undefined });
+      gateway.memory = new Memory({ config: gateway.engines.sandbox.memoryConfig(config), store, log, configFile: config.source || undefined });
     }
     const extensions = [...(gateway.memory ? [gateway.memory.extension()] : []), ...(options.extensions ?? [])];
     gateway.extensions = extensions;
     const commands = new Map<string, CommandHandler>(extensions.flatMap((e) => [...(e.commands ?? new Map())]));
     const hooks = mergeHooks(extensions.map((e) => e.hooks).filter((h): h is TurnHooks => !!h));
 
-    gateway.engines = new Engines(config, log, options.env);
     const desk = (gateway.desk = new ApprovalDesk({ store, bus, config, log }));
     if (role !== 'gateway') {
       const worker = new TurnWorker({ store, bus, engines: gateway.engines, config, log, hooks, desk });

@@ -302,7 +302,8 @@ async function stopOrphan(record: string, log: Logger): Promise<void> {
   const pid = Number(pidText);
   if (host !== os.hostname() || !Number.isInteger(pid) || pid <= 1) return;
   try {
-    // Only if that pid is still one of the engine CLIs (pids get reused).
+    // Only if that pid is still one of the engine CLIs (pids get reused). Under bubblewrap the pid is
+    // bwrap's, whose command line names the CLI too; killing it takes the sandbox with it (--die-with-parent).
     const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
     if (!/claude|codex|gemini/.test(cmdline)) return;
     process.kill(-pid, 'SIGKILL');

@@ -10,6 +10,7 @@ import { AnthropicFake } from './support/anthropic-fake.js';
 import { GeminiFake, OpenAiFake } from './support/engine-fakes.js';
 import { startTestGateway, type TestGateway } from './support/gateway.js';
 import { eventually, tmpDir } from './support/harness.js';
+import { conversationHome } from '../src/sandbox/homes.js';
 
 const anthropic = new AnthropicFake();
 const openai = new OpenAiFake();
@@ -85,6 +86,19 @@ describe('Gemini engine', () => {
   it('maps an API error to a clear reply', async () => {
     await say('GE', '/engine gemini');
     expect(await say('GE', 'no access [[status 403]]')).toMatch(/^⚠️ The Gemini CLI is not logged in, or its key was refused\./);
+  });
+});
+
+describe('sessions from before per-conversation CLI homes', () => {
+  // Codex and Gemini sessions are not moved into a conversation's own CLI home (only Claude's are):
+  // a conversation whose session is not there goes on in a new session, and says so. (Gemini does
+  // too, but its failed resume takes most of a minute here, so only Codex is in the suite.)
+  it.each([['codex', 'OC']])('%s: a session the CLI home lacks starts afresh, with a notice', async (engine, chat) => {
+    await say(chat, `/engine ${engine}`);
+    expect(await say(chat, `first for ${engine}`)).toMatch(new RegExp(`^echo: [\\s\\S]*first for ${engine}$`));
+    fs.rmSync(conversationHome(t.config.gateway.data_dir, engine as 'codex' | 'gemini', `local:${chat}`), { recursive: true, force: true });
+    const reply = await say(chat, `second for ${engine}`);
+    expect(reply).toMatch(new RegExp(`^echo: [\\s\\S]*second for ${engine}\\n\\n_The previous .* session could not be found, so this answer starts a new session\\._$`));
   });
 });
 

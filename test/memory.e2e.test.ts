@@ -18,11 +18,12 @@ beforeAll(() => {
   model = buildStaticModel(path.join(tmpDir('cligate-models-'), 'models'));
 });
 
-function gateway(memory: Record<string, unknown> = {}, live = true): Promise<TestGateway> {
+function gateway(memory: Record<string, unknown> = {}, live = true, sandbox = 'auto'): Promise<TestGateway> {
   return start({
     config: {
       live: { enabled: live },
       memory: { enabled: true, model: model.id, cache_dir: model.root, offline: true, dtype: 'fp32', auto: 'off', mcp: 'off', min_score: 0.3, ...memory },
+      sandbox: { mode: sandbox },
     },
   });
 }
@@ -114,8 +115,10 @@ describe('memory', () => {
     expect(await say(t, 'X', 'still answering?')).toBe('echo: still answering?');
   });
 
-  it.each(['http', 'stdio'])('lets Claude remember and recall through its MCP tools (%s)', async (mcp) => {
-    const t = await gateway({ mcp });
+  // `cligate mcp` (stdio) opens the database, which no sandboxed CLI can reach: under bubblewrap the
+  // gateway serves the tools over http instead, so stdio itself is tried without a sandbox.
+  it.each([['http', 'auto'], ['stdio', 'none'], ['stdio', 'auto']])('lets Claude remember and recall through its MCP tools (%s, sandbox %s)', async (mcp, sandbox) => {
+    const t = await gateway({ mcp }, true, sandbox);
     await say(t, 'T', 'warm up');
     let step = 0;
     fake.respond = (req) => {

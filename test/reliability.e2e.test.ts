@@ -159,7 +159,9 @@ describe('CLI faults', () => {
     const t = await startTestGateway(anthropic, {
       dir,
       // Long enough for the healthy turn after it to finish on a heavily loaded 2-core machine.
-      config: { worker: { job_timeout_s: 10 }, engine: { claude: { path: flaky, env: { REAL_CLAUDE: bundledBinary('claude'), FAULT_PID_FILE: pidFile } } } },
+      // No sandbox: the stand-in CLI reports its child's pid in a file, which bubblewrap's private /tmp
+      // and pid namespace would hide (a stopped turn under bubblewrap: test/isolation.e2e.test.ts).
+      config: { worker: { job_timeout_s: 10 }, sandbox: { mode: 'none' }, engine: { claude: { path: flaky, env: { REAL_CLAUDE: bundledBinary('claude'), FAULT_PID_FILE: pidFile } } } },
     });
     try {
       await t.adapter.say('H', 'please FAULT-HANG');

@@ -176,6 +176,21 @@ const approvals = z.strictObject({
   admins: platformIds,
 });
 
+const sandbox = z.strictObject({
+  /**
+   * How each conversation's CLI is contained. "bwrap": bubblewrap shows it its own workspace and CLI
+   * home, the system read-only, a private /tmp, and none of the gateway's files (start-up fails without
+   * it). "auto": bubblewrap where it works, else "none" with a warning. "none": the CLI runs with the
+   * gateway's rights (it still gets a clean environment and a CLI home of its own).
+   */
+  mode: z.enum(['auto', 'bwrap', 'none']).default('auto'),
+  /**
+   * Start every CLI as this Unix user (name or uid) instead of the gateway's: for machines where
+   * bubblewrap cannot run. The gateway must run as root; it hands each workspace and CLI home to that user.
+   */
+  run_as_user: z.string().default(''),
+});
+
 /** People known on several platforms: their memories and budgets are shared when scope is "user". */
 const person = z.strictObject(
   Object.fromEntries(platformNames.map((name) => [name, id.optional()])) as { [N in PlatformName]: z.ZodOptional<typeof id> },
@@ -195,6 +210,7 @@ export const configSchema = z.strictObject({
   ...platformSections(),
   memory: memory.prefault({}),
   approvals: approvals.prefault({}),
+  sandbox: sandbox.prefault({}),
   people: z.record(z.string(), person).default({}),
 });
 

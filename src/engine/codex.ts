@@ -6,6 +6,8 @@
 import crypto from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
+import { cleanEnv } from '../sandbox/env.js';
+import { sandboxFailure, type Command, type Sandbox } from '../sandbox/index.js';
 import { findExecutable } from './process.js';
 import { runOnce } from './run-once.js';
 import { binaryOf, cliMissingError, runOutcome, versionCheck, type OtherCliInfo } from './other-cli.js';
@@ -21,6 +23,7 @@ export interface CodexOptions {
   jobTimeoutS: number;
   log: Logger;
   env?: NodeJS.ProcessEnv;
+  sandbox: Sandbox;
 }
 
 export class CodexEngine implements Engine {
@@ -47,8 +50,17 @@ export class CodexEngine implements Engine {
   async run(turn: TurnRequest, onEvent: (event: EngineEvent) => void, signal: AbortSignal): Promise<TurnOutcome> {
     if (!findExecutable(this.bin)) return { ok: false, text: '', costUsd: 0, durationMs: 0, error: cliMissingError(INFO, this.bin) };
     const parser = new CodexStream();
+    let command: Command;
+    try {
+      command = this.options.sandbox.command({
+        engine: 'codex', conversationId: turn.conversationId, cwd: turn.cwd,
+        bin: this.bin, args: this.args(turn), env: cleanEnv('codex', this.options.env ?? process.env, this.options.codex.env),
+      });
+    } catch (err) {
+      return sandboxFailure(err);
+    }
     const run = await runOnce({
-      bin: this.bin, args: this.args(turn), cwd: turn.cwd, env: { ...(this.options.env ?? process.env), ...this.options.codex.env },
+      ...command, cwd: turn.cwd,
       input: turn.prompt, timeoutMs: this.options.jobTimeoutS * 1000, signal, onEvent,
       onLine: (line) => {
         for (const event of parser.push(line)) onEvent(event);
@@ -56,7 +68,7 @@ export class CodexEngine implements Engine {
     });
     return runOutcome(INFO, this.bin, this.options.jobTimeoutS, run, {
       sessionId: parser.threadId, usage: parser.usage, text: parser.lastMessage, completed: parser.completed, failure: parser.failure,
-    }, /session.*not found|no .*session|thread.*not found/i);
+    }, /session.*not found|no .*session|thread.*not found|no rollout found/i);
   }
 
   async release(): Promise<void> {}
@@ -64,7 +76,7 @@ export class CodexEngine implements Engine {
   async close(): Promise<void> {}
 
   check(): Promise<EngineCheck> {
-    return versionCheck(INFO, this.bin, { ...(this.options.env ?? process.env), ...this.options.codex.env });
+    return versionCheck(INFO, this.bin, cleanEnv('codex', this.options.env ?? process.env, this.options.codex.env));
   }
 }
 

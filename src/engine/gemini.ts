@@ -6,6 +6,8 @@
 import crypto from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
+import { cleanEnv } from '../sandbox/env.js';
+import { sandboxFailure, type Command, type Sandbox } from '../sandbox/index.js';
 import { findExecutable } from './process.js';
 import { runOnce } from './run-once.js';
 import { binaryOf, cliMissingError, framedPrompt, runOutcome, versionCheck, type OtherCliInfo } from './other-cli.js';
@@ -21,6 +23,7 @@ export interface GeminiOptions {
   jobTimeoutS: number;
   log: Logger;
   env?: NodeJS.ProcessEnv;
+  sandbox: Sandbox;
 }
 
 export class GeminiEngine implements Engine {
@@ -45,9 +48,17 @@ export class GeminiEngine implements Engine {
   async run(turn: TurnRequest, onEvent: (event: EngineEvent) => void, signal: AbortSignal): Promise<TurnOutcome> {
     if (!findExecutable(this.bin)) return { ok: false, text: '', costUsd: 0, durationMs: 0, error: cliMissingError(INFO, this.bin) };
     const parser = new GeminiStream();
+    let command: Command;
+    try {
+      command = this.options.sandbox.command({
+        engine: 'gemini', conversationId: turn.conversationId, cwd: turn.cwd,
+        bin: this.bin, args: this.args(turn, crypto.randomUUID()), env: cleanEnv('gemini', this.options.env ?? process.env, this.options.gemini.env),
+      });
+    } catch (err) {
+      return sandboxFailure(err);
+    }
     const run = await runOnce({
-      bin: this.bin, args: this.args(turn, crypto.randomUUID()), cwd: turn.cwd,
-      env: { ...(this.options.env ?? process.env), ...this.options.gemini.env },
+      ...command, cwd: turn.cwd,
       input: framedPrompt(turn), timeoutMs: this.options.jobTimeoutS * 1000, signal, onEvent,
       onLine: (line) => {
         for (const event of parser.push(line)) onEvent(event);
@@ -65,7 +76,7 @@ export class GeminiEngine implements Engine {
   async close(): Promise<void> {}
 
   check(): Promise<EngineCheck> {
-    return versionCheck(INFO, this.bin, { ...(this.options.env ?? process.env), ...this.options.gemini.env });
+    return versionCheck(INFO, this.bin, cleanEnv('gemini', this.options.env ?? process.env, this.options.gemini.env));
   }
 }
 

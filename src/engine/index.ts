@@ -6,15 +6,19 @@ import { ClaudeEngine } from './claude/index.js';
 import { CodexEngine } from './codex.js';
 import { GeminiEngine } from './gemini.js';
 import type { Engine } from './types.js';
+import { Sandbox } from '../sandbox/index.js';
 
 export class Engines {
   private readonly engines = new Map<EngineName, Engine>();
+  /** How every engine's CLI processes are contained (throws when sandbox.mode = "bwrap" cannot be had). */
+  readonly sandbox: Sandbox;
 
   constructor(private readonly config: Config, log: Logger, env: NodeJS.ProcessEnv = process.env) {
     const jobTimeoutS = config.worker.job_timeout_s;
-    this.engines.set('claude', new ClaudeEngine({ claude: config.engine.claude, retry: config.retry, live: config.live, jobTimeoutS, log, env }));
-    if (config.engine.codex.enabled) this.engines.set('codex', new CodexEngine({ codex: config.engine.codex, jobTimeoutS, log, env }));
-    if (config.engine.gemini.enabled) this.engines.set('gemini', new GeminiEngine({ gemini: config.engine.gemini, jobTimeoutS, log, env }));
+    const sandbox = (this.sandbox = Sandbox.fromConfig(config));
+    this.engines.set('claude', new ClaudeEngine({ claude: config.engine.claude, retry: config.retry, live: config.live, jobTimeoutS, log, env, sandbox }));
+    if (config.engine.codex.enabled) this.engines.set('codex', new CodexEngine({ codex: config.engine.codex, jobTimeoutS, log, env, sandbox }));
+    if (config.engine.gemini.enabled) this.engines.set('gemini', new GeminiEngine({ gemini: config.engine.gemini, jobTimeoutS, log, env, sandbox }));
   }
 
   /** Engines switched on in the config. */

@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 
 export interface CliExit {
   code: number | null;
@@ -32,6 +33,11 @@ export interface StartOptions {
   env: NodeJS.ProcessEnv;
   /** 'ignore' for one-shot runs: an open silent stdin makes `claude -p` wait 3 s. */
   stdin: 'ignore' | 'pipe';
+  /** Start it as this user and group (sandbox.run_as_user); the gateway's own by default. */
+  uid?: number;
+  gid?: number;
+  /** It runs inside a wrapper (bubblewrap) that reports its death by signal n as exit code 128 + n. */
+  signalInExitCode?: boolean;
   onLine: (line: string) => void;
 }
 
@@ -42,6 +48,7 @@ export function startCli(bin: string, args: string[], options: StartOptions): Cl
     cwd: options.cwd,
     env: options.env,
     stdio: [options.stdin, 'pipe', 'pipe'],
+    ...(options.uid !== undefined ? { uid: options.uid, gid: options.gid } : {}),
     detached: true, // a process group of its own, so kill(-pid) reaches the CLI's children too
   });
   let stderr = '';
@@ -73,7 +80,7 @@ export function startCli(bin: string, args: string[], options: StartOptions): Cl
       if (pending.trim()) options.onLine(pending.trim());
       pending = '';
       done = true;
-      resolve({ code, signal });
+      resolve(options.signalInExitCode ? unwrapSignal(code, signal) : { code, signal });
     });
   });
 
@@ -116,6 +123,13 @@ export function startCli(bin: string, args: string[], options: StartOptions): Cl
       return result;
     },
   };
+}
+
+/** The CLI's own end inside a wrapper: exit code 128 + n is death by signal n, as a shell reports it. */
+export function unwrapSignal(code: number | null, signal: NodeJS.Signals | null): { code: number | null; signal: NodeJS.Signals | null } {
+  if (code === null || code <= 128) return { code, signal };
+  const name = (Object.entries(os.constants.signals) as [NodeJS.Signals, number][]).find(([, n]) => n === code - 128)?.[0];
+  return name ? { code: null, signal: name } : { code, signal };
 }
 
 /** Whether `bin` names an executable file, or a bare name found on PATH. */

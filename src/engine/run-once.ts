@@ -17,6 +17,11 @@ export interface RunOnceOptions {
   args: string[];
   cwd: string;
   env: NodeJS.ProcessEnv;
+  /** The user and group to run it as (sandbox.run_as_user). */
+  uid?: number;
+  gid?: number;
+  /** Started inside bubblewrap, which reports a death by signal as an exit code. */
+  signalInExitCode?: boolean;
   /** Written to stdin, which is then closed (or kept open for answers, with `interactive`); undefined: no stdin at all. */
   input?: string;
   /** Keep stdin open after `input` until the run is over, so the process can be answered (control requests). */
@@ -47,6 +52,9 @@ export async function runOnce(options: RunOnceOptions): Promise<RunOnceResult> {
   const proc = startCli(options.bin, options.args, {
     cwd: options.cwd,
     env: options.env,
+    uid: options.uid,
+    gid: options.gid,
+    signalInExitCode: options.signalInExitCode,
     stdin: options.input === undefined ? 'ignore' : 'pipe',
     onLine: (line) => {
       options.onLine(line, control);

@@ -14,6 +14,7 @@ import type { Config } from '../config/schema.js';
 import type { GatewayExtension } from '../gateway.js';
 import type { Logger } from '../log.js';
 import { CLI_ENTRY } from '../paths.js';
+import { forgetHomes } from '../sandbox/homes.js';
 import type { Conversation, Message, MemoryRow } from '../store/db.js';
 import type { Store } from '../store/index.js';
 import type { TurnHooks } from '../worker.js';
@@ -195,6 +196,7 @@ export class Memory {
       return { text: `This deletes this conversation's Claude sessions and its ${plural(count, 'memory', 'memories')}. Send \`/forget confirm\` to go ahead (\`/forget <id>\` deletes one memory).` };
     }
     const sessions = ctx.store.conversations.deleteSessions(ctx.conversation.id);
+    forgetHomes(ctx.config.gateway.data_dir, ctx.conversation.id);
     const removed = memories?.removeConversation(ctx.conversation.id) ?? 0;
     return {
       text: `Forgotten: ${plural(sessions, 'session')} and ${plural(removed, 'memory', 'memories')} deleted. Your next message starts afresh.`,

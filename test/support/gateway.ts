@@ -25,6 +25,8 @@ export interface TestGatewayOptions {
   dir?: string;
   log?: Logger;
   extensions?: GatewayExtension[];
+  /** More variables in the gateway's environment (secrets a CLI must not see). */
+  env?: Record<string, string>;
 }
 
 /**
@@ -62,7 +64,7 @@ export async function startTestGateway(fake: AnthropicFake, options: TestGateway
     role: options.role ?? 'all',
     adapters: options.adapters?.(loaded.config) ?? [adapter],
     log: options.log ?? silentLogger,
-    env: cliEnv(fake, dir),
+    env: cliEnv(fake, dir, options.env),
     extensions: options.extensions,
   });
   return { gateway, config: loaded.config, adapter, dir, stop: () => gateway.stop() };

@@ -1,7 +1,11 @@
 /** What `npm test` decides about missing system tools, on machines described by a stand-in probe. */
 import { describe, expect, it } from 'vitest';
 import { describeStep, planSetup } from './plan.js';
-import type { SystemProbe } from './tools.js';
+import { SYSTEM_TOOLS, type SystemProbe } from './tools.js';
+
+// The decisions, shown with two of the tools (the third, bubblewrap, is one more of the same).
+const TWO_TOOLS = SYSTEM_TOOLS.filter((t) => t.name !== 'bubblewrap');
+const setupFor = (machine: SystemProbe) => planSetup(machine, TWO_TOOLS);
 
 interface Machine {
   /** Commands on PATH, by name. */
@@ -32,7 +36,7 @@ function probe(machine: Machine): SystemProbe & { sudoAsked: () => boolean } {
 }
 
 const steps = (machine: Machine) => {
-  const plan = planSetup(probe(machine));
+  const plan = setupFor(probe(machine));
   if (plan.kind !== 'install') throw new Error(`expected an install, got ${JSON.stringify(plan)}`);
   return plan.steps.map(describeStep);
 };
@@ -40,19 +44,19 @@ const steps = (machine: Machine) => {
 describe('planSetup', () => {
   it('does nothing when both tools are on PATH, and asks nothing of sudo', () => {
     const machine = probe({ onPath: ['redis-server', 'chromium'] });
-    expect(planSetup(machine)).toEqual({ kind: 'ready', found: [{ name: 'redis-server', path: '/usr/bin/redis-server' }, { name: 'chromium', path: '/usr/bin/chromium' }] });
+    expect(setupFor(machine)).toEqual({ kind: 'ready', found: [{ name: 'redis-server', path: '/usr/bin/redis-server' }, { name: 'chromium', path: '/usr/bin/chromium' }] });
     expect(machine.sudoAsked()).toBe(false);
   });
 
   it('takes Chromium from CHROMIUM_PATH, or as chromium-browser', () => {
-    expect(planSetup(probe({ onPath: ['redis-server'], env: { CHROMIUM_PATH: '/opt/chrome/chrome' }, executables: ['/opt/chrome/chrome'] })))
+    expect(setupFor(probe({ onPath: ['redis-server'], env: { CHROMIUM_PATH: '/opt/chrome/chrome' }, executables: ['/opt/chrome/chrome'] })))
       .toMatchObject({ kind: 'ready', found: [{ name: 'redis-server' }, { name: 'chromium', path: '/opt/chrome/chrome' }] });
-    expect(planSetup(probe({ onPath: ['redis-server', 'chromium-browser'] })))
+    expect(setupFor(probe({ onPath: ['redis-server', 'chromium-browser'] })))
       .toMatchObject({ kind: 'ready', found: [{ name: 'redis-server' }, { name: 'chromium', path: '/usr/bin/chromium-browser' }] });
   });
 
   it('stops on a CHROMIUM_PATH that cannot be run, even as root: installing would not help', () => {
-    expect(planSetup(probe({ onPath: ['redis-server', 'chromium', 'apt-get'], env: { CHROMIUM_PATH: '/nowhere/chrome' }, isRoot: true }))).toEqual({
+    expect(setupFor(probe({ onPath: ['redis-server', 'chromium', 'apt-get'], env: { CHROMIUM_PATH: '/nowhere/chrome' }, isRoot: true }))).toEqual({
       kind: 'stop', reason: 'CHROMIUM_PATH=/nowhere/chrome is not an executable file.', fix: 'unset CHROMIUM_PATH   # or point it at chromium',
     });
   });
@@ -77,7 +81,7 @@ describe('planSetup', () => {
 
   it('a user who is neither root nor allowed sudo without a password gets the line to run', () => {
     const machine = probe({ onPath: ['apt-get'] });
-    expect(planSetup(machine)).toEqual({
+    expect(setupFor(machine)).toEqual({
       kind: 'stop',
       reason: 'The tests need redis-server and chromium, not found on PATH; installing them takes root, and this user is not root and has no sudo without a password.',
       fix: 'sudo apt-get update && sudo apt-get install -y --no-install-recommends redis-server chromium',
@@ -86,7 +90,7 @@ describe('planSetup', () => {
   });
 
   it('without apt-get, names what to install', () => {
-    expect(planSetup(probe({ onPath: ['chromium'], isRoot: true }))).toEqual({
+    expect(setupFor(probe({ onPath: ['chromium'], isRoot: true }))).toEqual({
       kind: 'stop',
       reason: 'The tests need redis-server, not found on PATH, and this machine has no apt-get to install it with.',
       fix: 'install redis-server with your package manager, so that it is on PATH',

@@ -39,17 +39,17 @@ describe('npm test on a machine without redis-server and Chromium', () => {
     const run = prepare(dir, host.isRoot ? NOBODY : undefined);
     expect(run.status, run.stderr).toBe(1);
     expect(run.ms).toBeLessThan(10_000);
-    expect(run.stderr.trim().split('\n').at(-1)).toMatch(/^ {2}sudo apt-get update && sudo apt-get install -y --no-install-recommends redis-server chromium(-browser)?$/);
+    expect(run.stderr.trim().split('\n').at(-1)).toMatch(/^ {2}sudo apt-get update && sudo apt-get install -y --no-install-recommends redis-server chromium(-browser)? bubblewrap$/);
     expect(fs.existsSync(calls)).toBe(false);
   });
 
   it.runIf(host.isRoot)('as root, installs both with one apt-get, and says so if they are still missing after', () => {
     const { dir, calls } = bareMachine();
     const run = prepare(dir);
-    expect(run.stdout).toContain(`test prerequisites: DEBIAN_FRONTEND=noninteractive ${dir}/apt-get install -y --no-install-recommends redis-server chromium`);
+    expect(run.stdout).toContain(`test prerequisites: DEBIAN_FRONTEND=noninteractive ${dir}/apt-get install -y --no-install-recommends redis-server chromium bubblewrap`);
     expect(fs.readFileSync(calls, 'utf8').trim().split('\n')).toEqual([
       'noninteractive update -qq',
-      expect.stringMatching(/^noninteractive install -y --no-install-recommends redis-server chromium(-browser)?$/),
+      expect.stringMatching(/^noninteractive install -y --no-install-recommends redis-server chromium(-browser)? bubblewrap$/),
     ]);
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('still cannot be found on PATH');

@@ -35,6 +35,8 @@ export const SYSTEM_TOOLS: SystemTool[] = [
     name: 'chromium', commands: ['chromium', 'chromium-browser'], pathVariable: 'CHROMIUM_PATH',
     aptPackage: (distro) => (distro.includes('ubuntu') ? 'chromium-browser' : 'chromium'),
   },
+  // The isolation tests run each CLI in its sandbox (sandbox.mode = "auto" is bubblewrap where it runs).
+  { name: 'bubblewrap', commands: ['bwrap'], aptPackage: () => 'bubblewrap' },
 ];
 
 export type Location =

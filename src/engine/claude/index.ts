@@ -10,9 +10,14 @@
  * as a control request that a person answers in the chat (see control.ts).
  */
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../log.js';
 import { bundledBinary } from '../../paths.js';
+import { cleanEnv } from '../../sandbox/env.js';
+import { sandboxFailure, type Command, type Sandbox } from '../../sandbox/index.js';
 import { findExecutable, quickRun } from '../process.js';
 import { runOnce } from '../run-once.js';
 import type { Engine, EngineCheck, EngineEvent, TurnOutcome, TurnRequest } from '../types.js';
@@ -27,8 +32,9 @@ export interface ClaudeEngineOptions {
   live: Config['live'];
   jobTimeoutS: number;
   log: Logger;
-  /** Environment the CLI inherits; the gateway's own by default. */
+  /** Environment the CLI's allow-listed variables come from; the gateway's own by default. */
   env?: NodeJS.ProcessEnv;
+  sandbox: Sandbox;
 }
 
 export type ClaudeMode = 'oneshot' | 'live';
@@ -42,8 +48,7 @@ export class ClaudeEngine implements Engine {
     this.bin = options.claude.path || bundledBinary('claude');
     if (options.live.enabled) {
       this.pool = new LivePool({
-        bin: this.bin,
-        env: (turn) => this.env(turn),
+        command: (turn, args) => this.command(turn, args),
         maxProcesses: options.live.max_processes,
         idleTimeoutMs: options.live.idle_timeout_s * 1000,
         timeoutMs: options.jobTimeoutS * 1000,
@@ -61,12 +66,16 @@ export class ClaudeEngine implements Engine {
     if (!findExecutable(this.bin)) {
       return { ok: false, text: '', costUsd: 0, durationMs: 0, error: cliMissing(this.bin) };
     }
-    if (this.pool) {
-      const outcome = await this.pool.run(turn, this.args(turn, 'live'), argsKey(this.args({ ...turn, sessionId: undefined }, 'live'), turn.cwd), onEvent, signal);
-      if (outcome) return outcome;
-      // No live slot free (every process busy): fall back to a process of its own.
+    try {
+      if (this.pool) {
+        const outcome = await this.pool.run(turn, this.args(turn, 'live'), argsKey(this.args({ ...turn, sessionId: undefined }, 'live'), turn.cwd), onEvent, signal);
+        if (outcome) return outcome;
+        // No live slot free (every process busy): fall back to a process of its own.
+      }
+      return await this.oneShot(turn, onEvent, signal);
+    } catch (err) {
+      return sandboxFailure(err);
     }
-    return this.oneShot(turn, onEvent, signal);
   }
 
   async release(conversationId: string): Promise<void> {
@@ -98,7 +107,7 @@ export class ClaudeEngine implements Engine {
   }
 
   env(turn?: Pick<TurnRequest, 'permissionMode'>): NodeJS.ProcessEnv {
-    const base = this.options.env ?? process.env;
+    const base = cleanEnv('claude', this.options.env ?? process.env);
     const bypass = (turn?.permissionMode ?? this.options.claude.permission_mode) === 'bypassPermissions';
     return {
       ...base,
@@ -111,10 +120,15 @@ export class ClaudeEngine implements Engine {
     };
   }
 
+  /** The process to start for a turn: this CLI with these arguments, in the conversation's containment. */
+  private command(turn: TurnRequest, args: string[]): Command {
+    return this.options.sandbox.command({ engine: 'claude', conversationId: turn.conversationId, cwd: turn.cwd, bin: this.bin, args, env: this.env(turn) });
+  }
+
   private async oneShot(turn: TurnRequest, onEvent: (event: EngineEvent) => void, signal: AbortSignal): Promise<TurnOutcome> {
     const stream = new ClaudeStream();
     const run = await runOnce({
-      bin: this.bin, args: this.args(turn, 'oneshot'), cwd: turn.cwd, env: this.env(turn),
+      ...this.command(turn, this.args(turn, 'oneshot')), cwd: turn.cwd,
       // The prompt is the first line on stdin; stdin stays open for the answers to control requests.
       input: JSON.stringify({ type: 'user', message: { role: 'user', content: turn.prompt } }) + '\n',
       interactive: true,
@@ -137,11 +151,12 @@ export class ClaudeEngine implements Engine {
     const version = await quickRun(found, ['--version'], this.env());
     if (!version.ok) return { ok: false, message: `\`${found} --version\` failed: ${version.output.slice(0, 200)}` };
     if (!deep) return { ok: true, message: `claude ${version.output} at ${found}` };
-    const cwd = process.cwd();
+    // A folder of its own: under a sandbox the working directory is writable from inside.
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'cligate-doctor-'));
     const outcome = await this.oneShot(
       { conversationId: 'doctor', prompt: 'Reply with the single word: ok', sessionId: undefined, sessionTurns: 0, cwd, systemPrompt: '' },
       () => {}, new AbortController().signal,
-    );
+    ).finally(() => fs.rmSync(cwd, { recursive: true, force: true }));
     if (outcome.ok) return { ok: true, message: `claude ${version.output} at ${found}: logged in, answered in ${outcome.durationMs} ms` };
     return { ok: false, message: `claude ${version.output} at ${found} starts, but a test prompt failed: ${outcome.error?.message}` };
   }

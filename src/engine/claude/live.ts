@@ -10,6 +10,7 @@
  * most `maxProcesses` live at once (the least recently used idle one makes room).
  */
 import type { Logger } from '../../log.js';
+import type { Command } from '../../sandbox/index.js';
 import { startCli, type CliProcess } from '../process.js';
 import type { EngineEvent, TurnOutcome, TurnRequest } from '../types.js';
 import type { RunFacts } from './outcome.js';
@@ -17,8 +18,8 @@ import { ClaudeStream } from './stream.js';
 import { answerControl, PausableTimer } from './control.js';
 
 export interface LivePoolOptions {
-  bin: string;
-  env: (turn: TurnRequest) => NodeJS.ProcessEnv;
+  /** What to start for a conversation's live process (the engine's command, contained). */
+  command: (turn: TurnRequest, args: string[]) => Command;
   maxProcesses: number;
   idleTimeoutMs: number;
   timeoutMs: number;
@@ -47,15 +48,14 @@ class LiveProcess {
   constructor(
     readonly conversationId: string,
     readonly key: string,
-    args: string[],
+    command: Command,
     cwd: string,
-    env: NodeJS.ProcessEnv,
     turn: TurnRequest,
     private readonly pool: LivePool,
   ) {
     this.sessionId = turn.sessionId;
     this.turns = turn.sessionTurns;
-    this.proc = startCli(pool.options.bin, args, { cwd, env, stdin: 'pipe', onLine: (line) => this.onTurnLine?.(line) });
+    this.proc = startCli(command.bin, command.args, { cwd, env: command.env, uid: command.uid, gid: command.gid, signalInExitCode: command.signalInExitCode, stdin: 'pipe', onLine: (line) => this.onTurnLine?.(line) });
     void this.proc.exited.then(() => pool.forget(this));
   }
 
@@ -216,7 +216,7 @@ export class LivePool {
   }
 
   private spawn(turn: TurnRequest, args: string[], key: string): LiveProcess {
-    const live = new LiveProcess(turn.conversationId, key, args, turn.cwd, this.options.env(turn), turn, this);
+    const live = new LiveProcess(turn.conversationId, key, this.options.command(turn, args), turn.cwd, turn, this);
     this.processes.set(turn.conversationId, live);
     return live;
   }
