@@ -186,7 +186,10 @@ describe('CLI faults', () => {
 
   it('answers a crash, garbage and a missing result with clear messages, and keeps the conversation working', async () => {
     const t = await startTestGateway(anthropic, {
-      config: { engine: { claude: { path: flaky, env: { REAL_CLAUDE: bundledBinary('claude') } } } },
+      // Unsandboxed, like the hung-CLI case: the fixture runs the real CLI from $REAL_CLAUDE, a path the
+      // sandbox binds back only for the CLI it was asked to start (and hides under its private /tmp
+      // when the checkout itself lives in /tmp).
+      config: { engine: { claude: { path: flaky, env: { REAL_CLAUDE: bundledBinary('claude') } } }, sandbox: { mode: 'none' } },
     });
     try {
       for (const fault of ['FAULT-CRASH', 'FAULT-GARBAGE', 'FAULT-NORESULT']) await t.adapter.say('F', `trigger ${fault}`);
