@@ -303,20 +303,29 @@ function rssMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)![1]) / 1024;
 }
 
-/** RSS of the process's child processes (the live CLIs), MB each. */
+/**
+ * RSS of each CLI the process started, counting everything under it: under bubblewrap the child is
+ * bwrap, and the CLI runs two levels below.
+ */
 function childrenRss(pid: number): number[] {
-  const out: number[] = [];
+  const parentOf = new Map<number, number>();
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) out.push(rssMb(Number(entry), 'VmRSS'));
+      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
     } catch {
       /* gone */
     }
   }
-  return out;
+  const under = (root: number): number[] => [...parentOf].filter(([, parent]) => parent === root).flatMap(([child]) => [child, ...under(child)]);
+  return [...parentOf].filter(([, parent]) => parent === pid).map(([child]) => [child, ...under(child)].reduce((sum, p) => {
+    try {
+      return sum + rssMb(p, 'VmRSS');
+    } catch {
+      return sum;
+    }
+  }, 0));
 }
 
 async function claudeVersion(env: NodeJS.ProcessEnv): Promise<string> {
