@@ -14,8 +14,8 @@ import type { Logger } from '../log.js';
 import type { Platform } from '../message.js';
 import type { ApprovalRow, Conversation, Message } from '../store/db.js';
 import type { Store } from '../store/index.js';
-import { describe, isShortened } from './describe.js';
-import type { Choice, Decision, PermissionAsk, Question } from './types.js';
+import { describe, isShortened, type Described } from './describe.js';
+import { questionsOf, type Choice, type Decision, type PermissionAsk, type Question } from './types.js';
 
 export interface ApprovalDeskDeps {
   store: Store;
@@ -136,7 +136,8 @@ export class ApprovalDesk {
     return {
       approval_id: row.id, conversation_id: row.conversation_id, message_id: row.message_id, kind: ask.kind, tool: ask.tool,
       summary: described.summary, markdown: described.markdown, input: ask.input, ...(ask.questions ? { questions: ask.questions } : {}),
-      status: row.status, decided_by: row.decided_by, expires_at: new Date(row.expires_at).toISOString(), card: this.card(row),
+      status: row.status, decided_by: row.decided_by, expires_at: new Date(row.expires_at).toISOString(),
+      card: this.cardOf(row, ask, described),
     };
   }
 
@@ -191,7 +192,10 @@ export class ApprovalDesk {
   /** The request as a card: its buttons while pending, who decided what once resolved. */
   card(row: ApprovalRow): Card {
     const ask = askOf(row);
-    const described = describe(ask.kind, ask.tool, ask.input, ask.questions);
+    return this.cardOf(row, ask, describe(ask.kind, ask.tool, ask.input, ask.questions));
+  }
+
+  private cardOf(row: ApprovalRow, ask: PermissionAsk, described: Described): Card {
     const answers = answersOf(row);
     const parts = [described.markdown];
     if (row.status === 'pending') {
@@ -398,13 +402,7 @@ function mayAnswer(config: Config, row: ApprovalRow, conversation: Conversation,
 function askOf(row: ApprovalRow): PermissionAsk {
   const input = JSON.parse(row.input) as Record<string, unknown>;
   const suggestions = JSON.parse(row.suggestions) as unknown[];
-  const questions = row.kind === 'question' && Array.isArray(input.questions)
-    ? (input.questions as any[]).filter((q) => q && typeof q.question === 'string').map((q) => ({
-        question: String(q.question), header: typeof q.header === 'string' ? q.header : undefined, multiSelect: q.multiSelect === true,
-        options: (Array.isArray(q.options) ? q.options : []).filter((o: any) => o && typeof o.label === 'string').map((o: any) => ({ label: String(o.label), description: typeof o.description === 'string' ? o.description : undefined })),
-      }))
-    : undefined;
-  return { kind: row.kind, tool: row.tool, input, suggestions, questions };
+  return { kind: row.kind, tool: row.tool, input, suggestions, questions: row.kind === 'question' ? questionsOf(input) : undefined };
 }
 
 function answersOf(row: ApprovalRow): Record<string, string[]> {

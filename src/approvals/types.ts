@@ -20,6 +20,19 @@ export interface Question {
   multiSelect: boolean;
 }
 
+/** `AskUserQuestion`'s questions from its input (as the CLI sent it, or as stored), malformed ones left out. */
+export function questionsOf(input: Record<string, unknown>): Question[] {
+  const raw: any[] = Array.isArray(input.questions) ? input.questions : [];
+  return raw.filter((q) => q && typeof q.question === 'string').map((q) => ({
+    question: q.question,
+    header: typeof q.header === 'string' ? q.header : undefined,
+    options: (Array.isArray(q.options) ? q.options : [])
+      .filter((o: any) => o && typeof o.label === 'string')
+      .map((o: any) => ({ label: o.label, description: typeof o.description === 'string' ? o.description : undefined })),
+    multiSelect: q.multiSelect === true,
+  }));
+}
+
 /** A paused turn's request, as the engine parsed it. */
 export interface PermissionAsk {
   kind: ApprovalKind;

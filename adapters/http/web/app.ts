@@ -211,8 +211,7 @@ function liveBubble(messageId: number, job: { conversationId: string; text: stri
 
 /** The same as sending /stop: the running answer stops, queued messages are dropped. */
 async function stopAnswer(conversationId: string): Promise<void> {
-  const name = conversationId.split(':').slice(2).join(':');
-  await api(`/v1/conversations/${encodeURIComponent(name)}/messages?stream=false`, { method: 'POST', body: JSON.stringify({ text: '/stop' }) }).catch(() => {});
+  await api(`/v1/conversations/${encodeURIComponent(conversationId)}/messages?stream=false`, { method: 'POST', body: JSON.stringify({ text: '/stop' }) }).catch(() => {});
 }
 
 function approvalCard(approval: Approval): HTMLElement {
@@ -242,10 +241,9 @@ function approvalCard(approval: Approval): HTMLElement {
 }
 
 async function decide(approval: Approval, action: string, card: HTMLElement, message: string): Promise<void> {
-  const name = approval.conversation_id.startsWith('http:') ? approval.conversation_id.split(':').slice(2).join(':') : approval.conversation_id;
   for (const b of card.querySelectorAll('button')) b.disabled = true;
   try {
-    const result = await api<{ approval: Approval }>(`/v1/conversations/${encodeURIComponent(name)}/approvals/${approval.approval_id}`, { method: 'POST', body: JSON.stringify({ action, ...(message ? { message } : {}) }) });
+    const result = await api<{ approval: Approval }>(`/v1/conversations/${encodeURIComponent(approval.conversation_id)}/approvals/${approval.approval_id}`, { method: 'POST', body: JSON.stringify({ action, ...(message ? { message } : {}) }) });
     showApproval(result.approval);
   } catch (err) {
     for (const b of card.querySelectorAll('button')) b.disabled = false;
@@ -330,13 +328,12 @@ async function followEvents(): Promise<void> {
 
 async function send(text: string): Promise<void> {
   if (!selected?.startsWith('http:')) return;
-  const name = selected.split(':').slice(2).join(':');
   const box = $('transcript');
   box.append(bubble({ role: 'user', text, message_id: null }));
   box.scrollTop = box.scrollHeight;
   try {
     // The answer streams in through the event stream; this request returns once it is complete.
-    const answer = await api<{ status: string; text: string; conversation_id: string }>(`/v1/conversations/${encodeURIComponent(name)}/messages?stream=false`, { method: 'POST', body: JSON.stringify({ text }) });
+    const answer = await api<{ status: string; text: string; conversation_id: string }>(`/v1/conversations/${encodeURIComponent(selected)}/messages?stream=false`, { method: 'POST', body: JSON.stringify({ text }) });
     // A command's reply (or a refusal) comes with no job events: show it here.
     if (answer.status === 'handled' && answer.conversation_id === selected) box.append(bubble({ role: 'notice', text: answer.text, message_id: null }));
   } catch (err) {

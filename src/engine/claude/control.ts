@@ -5,7 +5,7 @@
  * here hangs: no `ask` (a doctor run) denies at once, and the job timeout is paused only while a
  * person is being asked.
  */
-import type { Decision, PermissionAsk, Question } from '../../approvals/types.js';
+import { questionsOf, type Decision, type PermissionAsk } from '../../approvals/types.js';
 import type { TurnRequest } from '../types.js';
 
 export interface ControlRequest {
@@ -28,18 +28,6 @@ export function askOf(body: any): PermissionAsk {
   if (tool === 'AskUserQuestion') return { kind: 'question', tool, input, suggestions, questions: questionsOf(input) };
   if (tool === 'ExitPlanMode') return { kind: 'plan', tool, input, suggestions };
   return { kind: 'tool', tool, input, suggestions };
-}
-
-function questionsOf(input: Record<string, unknown>): Question[] {
-  const raw = Array.isArray(input.questions) ? input.questions : [];
-  return raw.filter((q: any) => q && typeof q.question === 'string').map((q: any) => ({
-    question: q.question,
-    header: typeof q.header === 'string' ? q.header : undefined,
-    options: (Array.isArray(q.options) ? q.options : [])
-      .filter((o: any) => o && typeof o.label === 'string')
-      .map((o: any) => ({ label: o.label, description: typeof o.description === 'string' ? o.description : undefined })),
-    multiSelect: q.multiSelect === true,
-  }));
 }
 
 /** Pauses the turn's timeout while a person decides. */
