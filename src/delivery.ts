@@ -205,6 +205,7 @@ export class Delivery implements DraftLane {
         try {
           await this.waitForPause(conversationId);
           if (!row.platform_ref) {
+            await this.retireDraft(row.message_id, adapter, target);
             const ref = adapter.postCard ? await adapter.postCard(target, card) : await adapter.post(target, { markdown: cardAsText(card), partial: false });
             store.approvals.setRef(row.id, ref);
           } else if (adapter.editCard) {
@@ -221,6 +222,17 @@ export class Delivery implements DraftLane {
         }
       }
     });
+  }
+
+  /**
+   * A request goes at the bottom of the chat, and what Claude writes after it must come below it, not
+   * in the draft above: so the draft leading up to the request is removed (the final answer never
+   * shows the text before a tool call anyway), and the answer streams into a new draft under the card.
+   */
+  private async retireDraft(messageId: number, adapter: Adapter, target: ReplyTarget): Promise<void> {
+    this.drafts.get(messageId)?.detach();
+    const ref = this.deps.store.outbox.clearDraft(messageId);
+    if (ref && adapter.remove) await adapter.remove(target, ref).catch((err) => this.deps.log.debug({ err: (err as Error).message }, 'draft removal failed'));
   }
 
   /** Delivers one outbox row (read afresh: a draft may have been posted meanwhile). False: stop this conversation for now. */

@@ -81,6 +81,12 @@ export class Draft {
     this.schedule();
   }
 
+  /** The draft message is gone from the chat (see Delivery.showCard): the next update posts a new one. */
+  detach(): void {
+    this.ref = undefined;
+    this.shown = '';
+  }
+
   finish(): void {
     this.finished = true;
     clearTimeout(this.timer);

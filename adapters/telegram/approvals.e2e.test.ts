@@ -64,8 +64,13 @@ describe('Telegram approvals', () => {
     expect(t.gateway.store.approvals.pending()).toHaveLength(1);
 
     telegram.clickButton({ chatId: GROUP, userId: ALICE, messageId: card.message_id, data: button(card, 'Allow once') });
-    await answer(GROUP);
+    const answered = await answer(GROUP);
     expect(fs.readFileSync(made(GROUP), 'utf8')).toBe('hi\n');
+    // What the chat shows: the request, then the answer below it, without a Stop button; the draft that
+    // led up to the request (its tool status line and Stop) is gone, so nothing stale stays above.
+    expect(answered.message_id).toBeGreaterThan(card.message_id);
+    await eventually(() => !answered.buttons, 10_000, 'the final answer without Stop');
+    expect(telegram.chat(GROUP).map((m) => (m === card ? 'request' : m === answered ? 'answer' : m.text))).toEqual(['request', 'answer']);
     await eventually(() => /Allowed once<\/b> by @user42/.test(card.text) && !card.buttons, 10_000, 'the card says who allowed it, without buttons');
     // A late press on the old card changes nothing.
     telegram.clickButton({ chatId: GROUP, userId: ALICE, messageId: card.message_id, data: button({ ...card, buttons: [[{ text: 'Deny', data: `ap:1:deny` }]] }, 'Deny') });

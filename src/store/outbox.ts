@@ -51,6 +51,14 @@ export class Outbox {
     );
   }
 
+  /** Forgets the draft of a message (it was removed from the chat); returns its platform id, if there was one. */
+  clearDraft(messageId: number): string | undefined {
+    const row = this.db.first(this.db.q.selectFrom('outbox').select(['id', 'platform_ref']).where('message_id', '=', messageId).where('seq', '=', 0).where('status', '=', 'draft'));
+    if (!row) return undefined;
+    this.db.run(this.db.q.deleteFrom('outbox').where('id', '=', row.id));
+    return row.platform_ref ?? undefined;
+  }
+
   /** Replaces a whole reply row by its platform-sized chunks (the first keeps the row and its draft). */
   split(row: OutboxRow, chunks: string[]): OutboxRow[] {
     return this.db.tx(() => {
