@@ -97,7 +97,9 @@ export function prepareHome(engine: EngineName, home: string, env: NodeJS.Proces
 /** Deletes a conversation's CLI homes, every engine's (/forget): its sessions' transcripts go with the database's rows. */
 export function forgetHomes(dataDir: string, conversationId: string): void {
   for (const engine of Object.keys(LAYOUTS) as EngineName[]) {
-    fs.rmSync(conversationHome(dataDir, engine, conversationId), { recursive: true, force: true });
+    // The conversation's live CLI is being stopped at the same moment and may still write a file into
+    // its home: rmSync's retries cover that (ENOTEMPTY, EBUSY) instead of failing /forget.
+    fs.rmSync(conversationHome(dataDir, engine, conversationId), { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   }
 }
 
