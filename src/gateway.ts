@@ -108,14 +108,6 @@ export class Gateway {
     const hooks = mergeHooks(extensions.map((e) => e.hooks).filter((h): h is TurnHooks => !!h));
 
     const desk = (gateway.desk = new ApprovalDesk({ store, bus, config, log }));
-    if (role !== 'gateway') {
-      const worker = new TurnWorker({ store, bus, engines: gateway.engines, config, log, hooks, desk });
-      // /new, /forget... in any process: stop that conversation's live CLI here.
-      bus.subscribe((event) => {
-        if (event.type === 'release') void gateway.engines!.release(event.conversationId);
-      });
-      await queue.startWorkers(worker.drain, config.worker.concurrency);
-    }
     if (role !== 'worker') {
       const byPlatform = new Map<Platform, Adapter>(options.adapters.map((a) => [a.platform, a]));
       gateway.delivery = new Delivery({ store, bus, adapters: byPlatform, log, desk });
@@ -129,6 +121,16 @@ export class Gateway {
       const host = gateway.adapterHost();
       for (const adapter of options.adapters) await adapter.start(host);
       if (gateway.http.hasMounts) gateway.httpUrl = await gateway.http.listen(config.http.host, config.http.port);
+    }
+    // Workers start last: what a recovered turn announces at once (an earlier attempt's cards expiring)
+    // must find delivery listening.
+    if (role !== 'gateway') {
+      const worker = new TurnWorker({ store, bus, engines: gateway.engines, config, log, hooks, desk });
+      // /new, /forget... in any process: stop that conversation's live CLI here.
+      bus.subscribe((event) => {
+        if (event.type === 'release') void gateway.engines!.release(event.conversationId);
+      });
+      await queue.startWorkers(worker.drain, config.worker.concurrency);
     }
     return gateway;
   }

@@ -1,7 +1,11 @@
 import { describe, expect, it, vi } from 'vitest';
 import { askOf, PausableTimer } from '../engine/claude/control.js';
 import { describe as describeAsk } from './describe.js';
-import { parseActionId, ruleMatches, rulesOf } from './index.js';
+import { LocalBus } from '../bus.js';
+import { configSchema } from '../config/schema.js';
+import { createLogger } from '../log.js';
+import { Store } from '../store/index.js';
+import { ApprovalDesk, parseActionId, ruleMatches, rulesOf } from './index.js';
 import type { PermissionAsk } from './types.js';
 
 const bash = (command: string, suggestions: unknown[] = []): PermissionAsk => ({ kind: 'tool', tool: 'Bash', input: { command }, suggestions });
@@ -73,5 +77,27 @@ describe('the turn timeout while a person decides', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+describe('a card whose place was never noted (kill -9 right after posting it)', () => {
+  it('a press on it tells the request expired and redraws that card without buttons', () => {
+    const store = Store.open(':memory:');
+    const bus = new LocalBus();
+    const desk = new ApprovalDesk({ store, bus, config: configSchema.parse({}), log: createLogger({ level: 'silent', secrets: [] }) });
+    const address = { platform: 'telegram' as const, chatId: '42' };
+    const conversation = store.conversations.ensure(address, '42');
+    const row = store.approvals.create({ conversationId: conversation.id, messageId: 1, ask: bash('echo hi'), requestedBy: '42', waiting: 0, expiresAt: Date.now() + 60_000 });
+    store.approvals.expireForMessage(1);
+    const redraws: unknown[] = [];
+    bus.subscribe((event) => event.type === 'approval_update' && redraws.push(event.approvalId));
+
+    const elsewhere = desk.act({ address: { platform: 'telegram', chatId: '7' }, userId: '7', actionId: `ap:${row.id}:allow`, messageRef: '99' });
+    expect(elsewhere.text).toBe('This request expired.');
+    expect(store.approvals.get(row.id)!.platform_ref).toBeNull();
+
+    expect(desk.act({ address, userId: '42', actionId: `ap:${row.id}:allow`, messageRef: '10' })).toEqual({ ok: false, text: 'This request expired.' });
+    expect(store.approvals.get(row.id)!.platform_ref).toBe('10');
+    expect(redraws).toEqual([row.id, row.id]);
   });
 });

@@ -11,7 +11,7 @@ import type { ActionResult, Card, CardAction, InboundAction } from '../adapter.j
 import type { Bus } from '../bus.js';
 import { forPlatform, type Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import type { Platform } from '../message.js';
+import { conversationIdOf, type Platform } from '../message.js';
 import type { ApprovalRow, Conversation, Message } from '../store/db.js';
 import type { Store } from '../store/index.js';
 import { describe, isShortened, type Described } from './describe.js';
@@ -104,6 +104,11 @@ export class ApprovalDesk {
     if (!parsed) return { ok: false, text: 'This button is not for me.' };
     const row = this.deps.store.approvals.get(parsed.approvalId);
     if (!row) return { ok: false, text: 'This request is unknown here.' };
+    if (!row.platform_ref && action.messageRef && row.status !== 'pending' && row.conversation_id === conversationIdOf(action.address)) {
+      // Its card was posted, but the gateway stopped (kill -9) before noting where: now it knows, so
+      // the redraw below can take the buttons off.
+      this.deps.store.approvals.setRef(row.id, action.messageRef);
+    }
     const by: Answerer = { platform: action.address.platform, userId: action.userId, name: action.userName };
     return this.apply(row, parsed.choice, by);
   }
