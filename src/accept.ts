@@ -215,7 +215,7 @@ export class Intake {
   private notice(conversation: Conversation, messageId: number, text: string, extra: { errorCode?: string; ephemeral?: boolean; file?: { path: string; name: string } }): void {
     const { store } = this.deps;
     store.db.tx(() => {
-      store.messages.finish(messageId, extra.errorCode ? 'failed' : 'done', { errorCode: extra.errorCode ?? null });
+      store.messages.finish(messageId, extra.errorCode ? 'failed' : 'done', { errorCode: extra.errorCode ?? null, errorMessage: extra.errorCode ? text : null });
       store.transcript.append(conversation.id, messageId, 'notice', text);
       this.outboxNotice(conversation, messageId, text, { ephemeral: extra.ephemeral, file: extra.file });
     });

@@ -7,18 +7,20 @@ import type http from 'node:http';
 import type { ApiDecision, ApprovalView } from './approvals/index.js';
 import type { JobEvent } from './bus.js';
 import type { Logger } from './log.js';
-import type { ChatAddress, InboundMessage, Platform } from './message.js';
+import type { ChatAddress, InboundMessage, Platform, ReplyContext } from './message.js';
+
+export type { ReplyContext };
 import type { Conversation, Session, TranscriptRow } from './store/db.js';
 import type { ConversationSummary } from './store/conversations.js';
 import type { MessageOutcome } from './store/messages.js';
 
 /** Where an answer goes. */
-export interface ReplyTarget {
+export interface ReplyTarget<C extends ReplyContext = ReplyContext> {
   address: ChatAddress;
   /** The platform's id of the message being answered, to reply or thread under it. */
   replyTo?: string;
-  /** Whatever the adapter stored with the inbound message. */
-  context?: Record<string, unknown>;
+  /** What the adapter stored with the inbound message (`InboundMessage.replyContext`). */
+  context?: C;
 }
 
 export interface ReplyText {
@@ -130,8 +132,8 @@ export interface ReceiveOptions {
 }
 
 /** What the core offers an adapter. */
-export interface AdapterHost {
-  receive(message: InboundMessage, options?: ReceiveOptions): Promise<ReceiveResult>;
+export interface AdapterHost<C extends ReplyContext = ReplyContext> {
+  receive(message: InboundMessage<C>, options?: ReceiveOptions): Promise<ReceiveResult>;
   /** A button was clicked (approve, deny, an answer, Stop). */
   act(action: InboundAction): Promise<ActionResult>;
   /** Mount an HTTP handler (webhooks) on the gateway's HTTP server under `path`. */
@@ -178,23 +180,24 @@ export interface GatewayApi {
   storeKey(sha256: string, user: string): void;
 }
 
-export interface Adapter {
+/** An adapter; `C` is what it keeps with an inbound message to answer it (its `ReplyTarget.context`). */
+export interface Adapter<C extends ReplyContext = ReplyContext> {
   readonly platform: Platform;
   readonly caps: AdapterCaps;
-  start(host: AdapterHost): Promise<void>;
+  start(host: AdapterHost<C>): Promise<void>;
   /** Stop taking messages; sending may still be needed until the gateway closes. */
   stop(): Promise<void>;
   /** Posts a new message and returns the platform's id of it. */
-  post(target: ReplyTarget, reply: ReplyText): Promise<string>;
-  edit(target: ReplyTarget, ref: string, reply: ReplyText): Promise<void>;
+  post(target: ReplyTarget<C>, reply: ReplyText): Promise<string>;
+  edit(target: ReplyTarget<C>, ref: string, reply: ReplyText): Promise<void>;
   /** Removes a message the answer no longer needs (a draft). Optional. */
-  remove?(target: ReplyTarget, ref: string): Promise<void>;
+  remove?(target: ReplyTarget<C>, ref: string): Promise<void>;
   /** Shows that an answer is being written. */
-  typing?(target: ReplyTarget): Promise<void>;
+  typing?(target: ReplyTarget<C>): Promise<void>;
   /** Sends a file from the workspace (for /file). */
-  sendFile?(target: ReplyTarget, file: { path: string; name: string }): Promise<void>;
+  sendFile?(target: ReplyTarget<C>, file: { path: string; name: string }): Promise<void>;
   /** Posts a card with buttons; returns the platform's id of it. Without it, cards go out as text. */
-  postCard?(target: ReplyTarget, card: Card): Promise<string>;
+  postCard?(target: ReplyTarget<C>, card: Card): Promise<string>;
   /** Redraws a card (an answer recorded, or resolved: no buttons). */
-  editCard?(target: ReplyTarget, ref: string, card: Card): Promise<void>;
+  editCard?(target: ReplyTarget<C>, ref: string, card: Card): Promise<void>;
 }

@@ -32,6 +32,8 @@ export type JobEvent =
       durationMs: number;
       usage?: { inputTokens: number; outputTokens: number };
       errorCode?: string;
+      /** Why it failed, for people; `text` is the reply as a chat shows it. */
+      errorMessage?: string;
     });
 
 export type ControlEvent =

@@ -10,7 +10,7 @@
  * All of one conversation's platform calls go through one lane, so a late draft edit can never land
  * after the final text.
  */
-import { DeliveryError, type Adapter, type ReplyTarget, type ReplyText } from './adapter.js';
+import { DeliveryError, type Adapter, type ReplyContext, type ReplyTarget, type ReplyText } from './adapter.js';
 import type { ApprovalDesk } from './approvals/index.js';
 import type { Bus, BusEvent, JobEvent } from './bus.js';
 import type { Logger } from './log.js';
@@ -312,7 +312,7 @@ export function targetOf(conversation: Conversation, message: Message | undefine
   return {
     address: { platform: conversation.platform, chatId: conversation.chat_id, threadId: conversation.thread_id || undefined },
     replyTo: message?.platform_message_id ?? undefined,
-    context: message?.reply_context ? (JSON.parse(message.reply_context) as Record<string, unknown>) : undefined,
+    context: message?.reply_context ? (JSON.parse(message.reply_context) as ReplyContext) : undefined,
   };
 }
 

@@ -230,7 +230,7 @@ function mergeHooks(all: TurnHooks[]): TurnHooks | undefined {
   if (!all.length) return undefined;
   return {
     context: async (message, conversation) =>
-      (await Promise.all(all.map((h) => h.context?.(message, conversation) ?? Promise.resolve('')))).filter(Boolean).join('\n\n'),
+      (await Promise.all(all.map((h) => h.context?.(message, conversation) ?? Promise.resolve([])))).flat(),
     mcpConfig: (message, conversation) => all.map((h) => h.mcpConfig?.(message, conversation)).find(Boolean),
     answered: async (message, conversation, answer) => {
       await Promise.all(all.map((h) => h.answered?.(message, conversation, answer)));

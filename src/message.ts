@@ -26,7 +26,13 @@ export interface InboundFile {
   download(): Promise<Uint8Array>;
 }
 
-export interface InboundMessage {
+/**
+ * What an adapter keeps with an inbound message to answer it later (a reply-to id, an interaction
+ * token). Stored as JSON and handed back unread by the core: each adapter names its own shape.
+ */
+export type ReplyContext = { readonly [key: string]: string | number | boolean | undefined };
+
+export interface InboundMessage<C extends ReplyContext = ReplyContext> {
   address: ChatAddress;
   /** The person, as the platform identifies them. */
   userId: string;
@@ -46,8 +52,8 @@ export interface InboundMessage {
   canAsk?: boolean;
   /** The platform's id of the message this one replies to (a reply to an approval request answers it). */
   replyToRef?: string;
-  /** What the adapter needs later to answer this message (reply-to id, interaction token...). Stored as JSON. */
-  replyContext?: Record<string, unknown>;
+  /** What the adapter needs later to answer this message. */
+  replyContext?: C;
 }
 
 export function conversationIdOf(address: ChatAddress): string {

@@ -6,14 +6,14 @@
  * reply is on its way and the message is never run twice.
  */
 import fs from 'node:fs';
-import os from 'node:os';
+import { localProcessOf, processRecord } from './process-id.js';
 import { platformNamed } from '../adapters/index.js';
 import type { ApprovalDesk } from './approvals/index.js';
 import { PERMISSION_MODES, type PermissionMode } from './approvals/types.js';
 import type { Bus, JobEvent } from './bus.js';
 import type { Config } from './config/schema.js';
 import type { Engines } from './engine/index.js';
-import type { Engine, EngineError, EngineEvent, EngineName, TurnOutcome, TurnRequest } from './engine/types.js';
+import type { ContextBlock, Engine, EngineError, EngineEvent, EngineName, TurnOutcome, TurnRequest } from './engine/types.js';
 import type { Logger } from './log.js';
 import type { Platform, SavedFile } from './message.js';
 import type { DrainSignal } from './queue/types.js';
@@ -23,8 +23,8 @@ import { ensureWorkspace, workspacePath } from './workspace.js';
 
 /** Extra work around a turn (long-term memory hooks in here). */
 export interface TurnHooks {
-  /** Context for this turn: a heading line, then one line per item (recalled memories). */
-  context?(message: Message, conversation: Conversation): Promise<string>;
+  /** Context for this turn (recalled memories). */
+  context?(message: Message, conversation: Conversation): Promise<ContextBlock[]>;
   /** MCP config JSON to give the engine for this turn. */
   mcpConfig?(message: Message, conversation: Conversation): string | undefined;
   /** After an answered turn. */
@@ -77,17 +77,13 @@ export class TurnWorker {
     }
     if (message.attempts > config.worker.max_attempts) {
       log.error({ messageId: message.id, attempts: message.attempts }, 'message keeps crashing its worker; giving up');
-      this.finish(message, conversation, undefined, {
-        status: 'failed',
-        reply: `⚠️ This message was interrupted ${message.attempts - 1} times (the worker stopped while answering it), so I gave up on it. The conversation still works: send it again or ask something else.`,
-        errorCode: 'gave_up', outcome: undefined,
-      });
+      this.finish(message, conversation, undefined, failure('gave_up', `This message was interrupted ${message.attempts - 1} times (the worker stopped while answering it), so I gave up on it. The conversation still works: send it again or ask something else.`));
       return false;
     }
 
     const engine = this.deps.engines.for(conversation);
     if ('error' in engine) {
-      this.finish(message, conversation, undefined, { status: 'failed', reply: `⚠️ ${engine.error}`, errorCode: 'engine_unavailable', outcome: undefined });
+      this.finish(message, conversation, undefined, failure('engine_unavailable', engine.error));
       return false;
     }
     const session = this.sessionFor(conversation, engine.name);
@@ -161,7 +157,7 @@ export class TurnWorker {
     const { retry } = this.deps.config;
     const onEvent = (event: EngineEvent) => {
       if (event.type === 'process') {
-        this.deps.store.messages.setEngineProcess(ref.messageId, `${os.hostname()}:${event.pid}`);
+        this.deps.store.messages.setEngineProcess(ref.messageId, processRecord(event.pid));
         return;
       }
       const published = toJobEvent(event, ref);
@@ -205,12 +201,13 @@ export class TurnWorker {
   }
 
   /** Context for this turn only (recalled memories); a failing hook costs the context, not the answer. */
-  private async context(message: Message, conversation: Conversation): Promise<string | undefined> {
+  private async context(message: Message, conversation: Conversation): Promise<ContextBlock[] | undefined> {
     const context = await this.deps.hooks?.context?.(message, conversation).catch((err) => {
-      this.deps.log.warn({ err: (err as Error).message }, 'context hook failed; answering without it');
-      return '';
+      this.deps.log.warn({ err }, 'context hook failed; answering without it');
+      return [];
     });
-    return context || undefined;
+    const blocks = context?.filter((block) => block.items.length);
+    return blocks?.length ? blocks : undefined;
   }
 
   /** Records the outcome and queues the reply, all or nothing. */
@@ -221,7 +218,7 @@ export class TurnWorker {
     store.db.tx(() => {
       if (session && outcome?.sessionId) store.conversations.recordTurn(session.id, outcome.sessionId, outcome.costUsd, now);
       store.messages.finish(message.id, reply.status, {
-        sessionId: session?.id ?? null, errorCode: reply.errorCode ?? null, costUsd: outcome?.costUsd ?? null,
+        sessionId: session?.id ?? null, errorCode: reply.errorCode ?? null, errorMessage: reply.errorMessage ?? null, costUsd: outcome?.costUsd ?? null,
       }, now);
       if (reply.reply) {
         store.transcript.append(conversation.id, message.id, reply.status === 'done' ? 'assistant' : 'notice', reply.reply, now);
@@ -232,7 +229,7 @@ export class TurnWorker {
     bus.publish({
       type: 'finished', conversationId: conversation.id, messageId: message.id, status: reply.status,
       text: reply.reply, sessionId: outcome?.sessionId, costUsd: outcome?.costUsd ?? 0,
-      durationMs: outcome?.durationMs ?? 0, usage: outcome?.usage, errorCode: reply.errorCode ?? undefined,
+      durationMs: outcome?.durationMs ?? 0, usage: outcome?.usage, errorCode: reply.errorCode, errorMessage: reply.errorMessage,
     });
     bus.publish({ type: 'outbox' });
   }
@@ -243,7 +240,14 @@ interface Reply {
   /** Empty: nothing to send (a stop before any text). */
   reply: string;
   errorCode?: string;
+  /** Why it failed, for people; `reply` shows it in a chat. */
+  errorMessage?: string;
   outcome: TurnOutcome | undefined;
+}
+
+/** A failed turn: the chat sees the message behind a warning sign, with any notes below it. */
+function failure(code: string, message: string, notes = '', outcome?: TurnOutcome): Reply {
+  return { status: 'failed', reply: `⚠️ ${message}${notes ? `\n\n${notes}` : ''}`, errorCode: code, errorMessage: message, outcome };
 }
 
 function replyFor(outcome: TurnOutcome, notices: string[]): Reply {
@@ -257,7 +261,7 @@ function replyFor(outcome: TurnOutcome, notices: string[]): Reply {
     const partial = outcome.text.trim();
     return { status: 'cancelled', reply: partial ? `${partial}\n\n_(stopped)_` : '', errorCode: 'cancelled', outcome };
   }
-  return { status: 'failed', reply: `⚠️ ${error.message}${notes ? `\n\n${notes}` : ''}`, errorCode: error.code, outcome };
+  return failure(error.code, error.message, notes, outcome);
 }
 
 function toJobEvent(event: EngineEvent, ref: { conversationId: string; messageId: number }): JobEvent | undefined {
@@ -298,9 +302,8 @@ export function gatewayContext(platform: Platform): string {
 
 /** Kills the process group of a CLI left behind by a crashed worker of this machine. */
 async function stopOrphan(record: string, log: Logger): Promise<void> {
-  const [host, pidText] = record.split(':');
-  const pid = Number(pidText);
-  if (host !== os.hostname() || !Number.isInteger(pid) || pid <= 1) return;
+  const pid = localProcessOf(record)?.pid;
+  if (!pid || pid === 1) return;
   try {
     // Only if that pid is still one of the engine CLIs (pids get reused). Under bubblewrap the pid is
     // bwrap's, whose command line names the CLI too; killing it takes the sandbox with it (--die-with-parent).

@@ -302,7 +302,10 @@ describe('OpenAI-compatible endpoint, through the official openai client', () =>
 
   it('maps a failed turn to an API error', async () => {
     fake.respond = (req) => (req.prompt === 'fail openai' ? { status: 401 } : undefined);
-    await expect(client().chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: 'fail openai' }] })).rejects.toMatchObject({ status: 502 });
+    const failed = await client().chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: 'fail openai' }] }).catch((err) => err);
+    // The engine's message as the chat shows it, without the chat's warning sign.
+    expect(failed).toMatchObject({ status: 502, code: 'not_logged_in' });
+    expect(failed.error.message).toMatch(/^[A-Z]/);
     fake.respond = undefined;
   });
 });

@@ -22,13 +22,16 @@ import type { Card } from '../../src/adapter.js';
 import { cardComponents, cardContent, componentsOf, type ButtonRow } from './buttons.js';
 import { DiscordClicks } from './clicks.js';
 
-export class DiscordAdapter implements Adapter {
+/** What a Discord answer needs: the message to reply to, or the slash command's interaction. */
+type DiscordReply = { replyTo?: string; interactionToken?: string; userId?: string; ephemeral?: boolean };
+
+export class DiscordAdapter implements Adapter<DiscordReply> {
   readonly platform = 'discord' as const;
   // 2,000 characters per message; escaping can add a few.
   readonly caps: AdapterCaps = { maxChars: 1900, editIntervalMs: 1000, typingIntervalMs: 8000, buttons: true };
   readonly client: Client;
   private readonly clicks = new DiscordClicks();
-  private host?: AdapterHost;
+  private host?: AdapterHost<DiscordReply>;
   private applicationId = '';
   private readonly interactions: InteractionReplies;
   /** Replies wait for the login: the gateway delivers what a restart left in the outbox before adapters start. */
@@ -43,7 +46,7 @@ export class DiscordAdapter implements Adapter {
     this.loggedIn = new Promise((resolve) => (this.markLoggedIn = resolve));
   }
 
-  async start(host: AdapterHost): Promise<void> {
+  async start(host: AdapterHost<DiscordReply>): Promise<void> {
     this.host = host;
     this.client.on(Events.MessageCreate, (message) => void this.onMessage(message).catch((err) => host.log.error({ err: (err as Error).message }, 'discord: message failed')));
     this.client.on(Events.InteractionCreate, (interaction) => void this.onInteraction(interaction).catch((err) => host.log.error({ err: (err as Error).message }, 'discord: interaction failed')));
@@ -139,21 +142,21 @@ export class DiscordAdapter implements Adapter {
     };
   }
 
-  async post(target: ReplyTarget, reply: ReplyText): Promise<string> {
+  async post(target: ReplyTarget<DiscordReply>, reply: ReplyText): Promise<string> {
     const content = render(reply);
-    const token = target.context?.interactionToken as string | undefined;
-    if (token) return this.call(() => this.interactions.post(token, target.context?.userId as string | undefined, content));
-    const replyTo = target.context?.replyTo as string | undefined;
+    const token = target.context?.interactionToken;
+    if (token) return this.call(() => this.interactions.post(token, target.context?.userId, content));
+    const replyTo = target.context?.replyTo;
     const sent = await this.call(() => this.client.rest.post(Routes.channelMessages(target.address.chatId), {
       body: { content, allowed_mentions: NO_PINGS, ...(replyTo ? { message_reference: { message_id: replyTo, fail_if_not_exists: false } } : {}), ...(reply.actions ? { components: componentsOf([reply.actions]) } : {}) },
     })) as { id: string };
     return sent.id;
   }
 
-  async edit(target: ReplyTarget, ref: string, reply: ReplyText): Promise<void> {
+  async edit(target: ReplyTarget<DiscordReply>, ref: string, reply: ReplyText): Promise<void> {
     if (!target.context?.interactionToken) return this.editInChannel(target.address.chatId, ref, render(reply), componentsOf(reply.actions && [reply.actions]));
     const content = render(reply);
-    const token = target.context?.interactionToken as string | undefined;
+    const token = target.context?.interactionToken;
     if (await this.call(() => this.interactions.edit(token, ref, content))) return;
     await this.call(() => this.client.rest.patch(Routes.channelMessage(target.address.chatId, ref), { body: { content, allowed_mentions: NO_PINGS } }));
   }
@@ -163,8 +166,8 @@ export class DiscordAdapter implements Adapter {
     await this.call(() => this.client.rest.patch(Routes.channelMessage(channelId, ref), { body: { content, allowed_mentions: NO_PINGS, components } }));
   }
 
-  async postCard(target: ReplyTarget, card: Card): Promise<string> {
-    const replyTo = target.context?.replyTo as string | undefined;
+  async postCard(target: ReplyTarget<DiscordReply>, card: Card): Promise<string> {
+    const replyTo = target.context?.replyTo;
     const sent = await this.call(() => this.client.rest.post(Routes.channelMessages(target.address.chatId), {
       body: {
         content: cardContent(card), allowed_mentions: NO_PINGS, components: cardComponents(card),
@@ -175,26 +178,26 @@ export class DiscordAdapter implements Adapter {
     return sent.id;
   }
 
-  async editCard(target: ReplyTarget, ref: string, card: Card): Promise<void> {
+  async editCard(target: ReplyTarget<DiscordReply>, ref: string, card: Card): Promise<void> {
     await this.editInChannel(target.address.chatId, ref, cardContent(card), cardComponents(card));
     this.clicks.remember(ref, card);
   }
 
-  async remove(target: ReplyTarget, ref: string): Promise<void> {
+  async remove(target: ReplyTarget<DiscordReply>, ref: string): Promise<void> {
     if (await this.call(() => this.interactions.remove(ref))) return;
     await this.call(() => this.client.rest.delete(Routes.channelMessage(target.address.chatId, ref)));
   }
 
-  async typing(target: ReplyTarget): Promise<void> {
+  async typing(target: ReplyTarget<DiscordReply>): Promise<void> {
     if (target.context?.interactionToken) return; // the deferred reply already shows "thinking…"
     await this.call(() => this.client.rest.post(Routes.channelTyping(target.address.chatId)));
   }
 
-  async sendFile(target: ReplyTarget, file: { path: string; name: string }): Promise<void> {
+  async sendFile(target: ReplyTarget<DiscordReply>, file: { path: string; name: string }): Promise<void> {
     const data = fs.readFileSync(file.path);
-    const token = target.context?.interactionToken as string | undefined;
+    const token = target.context?.interactionToken;
     if (token) {
-      await this.call(() => this.interactions.sendFile(token, target.context?.userId as string | undefined, { name: file.name, data }));
+      await this.call(() => this.interactions.sendFile(token, target.context?.userId, { name: file.name, data }));
       return;
     }
     await this.call(() => this.client.rest.post(Routes.channelMessages(target.address.chatId), {

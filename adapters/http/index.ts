@@ -55,6 +55,8 @@ export interface Answer {
   duration_ms: number;
   usage?: { inputTokens: number; outputTokens: number };
   error_code?: string;
+  /** Why it failed, for people (`text` is the reply as a chat shows it). */
+  error_message?: string;
   /** The answer of an earlier request with the same Idempotency-Key (no new turn ran). */
   replayed?: true;
 }
@@ -243,7 +245,7 @@ export class HttpAdapter implements Adapter {
       const done = await finished;
       return {
         status: done.status, text: done.text, conversation_id: conversationId, message_id: messageId, session_id: done.sessionId,
-        cost_usd: done.costUsd, duration_ms: done.durationMs, usage: done.usage, error_code: done.errorCode,
+        cost_usd: done.costUsd, duration_ms: done.durationMs, usage: done.usage, error_code: done.errorCode, error_message: done.errorMessage,
       };
     } finally {
       unsubscribe();
@@ -276,7 +278,7 @@ function answerOf(outcome: MessageOutcome, messageId: number): Answer {
   return {
     status: handled ? 'handled' : (outcome.status as Answer['status']), text: outcome.text,
     conversation_id: outcome.conversationId, message_id: messageId, session_id: outcome.sessionId,
-    cost_usd: outcome.costUsd, duration_ms: outcome.durationMs, error_code: outcome.errorCode,
+    cost_usd: outcome.costUsd, duration_ms: outcome.durationMs, error_code: outcome.errorCode, error_message: outcome.errorMessage,
   };
 }
 

@@ -38,7 +38,7 @@ export async function chatCompletions(c: Context<{ Variables: { user: string } }
     const replayed = replayHeaders(answer);
     if (answer.status === 'failed') {
       const status = answer.error_code === 'rate_limited' ? 429 : answer.error_code === 'overloaded' ? 503 : 502;
-      return c.json(apiError(answer.text.replace(/^⚠️ /, ''), answer.error_code ?? 'engine_error'), status, replayed);
+      return c.json(apiError(answer.error_message ?? answer.text, answer.error_code ?? 'engine_error'), status, replayed);
     }
     return c.json({
       id, object: 'chat.completion', created, model,

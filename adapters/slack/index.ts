@@ -29,13 +29,16 @@ interface SlackFile {
   url_private_download?: string;
 }
 
-export class SlackAdapter implements Adapter {
+/** What a Slack answer needs: the message it threads under, or a slash command's response_url. */
+type SlackReply = { ts?: string; responseUrl?: string; ephemeral?: boolean; user?: string };
+
+export class SlackAdapter implements Adapter<SlackReply> {
   readonly platform = 'slack' as const;
   // One section block holds 3,000 characters; mrkdwn escaping can grow the text a little.
   readonly caps: AdapterCaps = { maxChars: 2800, editIntervalMs: 1200, typingIntervalMs: 0, buttons: true };
   readonly app: App;
   private readonly receiver?: HTTPReceiver;
-  private host?: AdapterHost;
+  private host?: AdapterHost<SlackReply>;
   private botUserId = '';
   private responses = 0;
   /** User messages carrying our ⏳ reaction: channel -> ts. */
@@ -59,7 +62,7 @@ export class SlackAdapter implements Adapter {
     this.clicks = new SlackClicks(this.app, config.team_id);
   }
 
-  async start(host: AdapterHost): Promise<void> {
+  async start(host: AdapterHost<SlackReply>): Promise<void> {
     this.host = host;
     this.clicks.listen(host);
     this.app.event('app_mention', async ({ event, body }) => {
@@ -126,7 +129,7 @@ export class SlackAdapter implements Adapter {
 
   private async accept(m: SlackEventMessage, where: { threadId?: string; place?: string }): Promise<void> {
     if (m.bot_id || !m.user || m.user === this.botUserId) return;
-    const inbound: InboundMessage = {
+    const inbound: InboundMessage<SlackReply> = {
       address: { platform: 'slack', chatId: m.channel, threadId: where.threadId },
       userId: m.user,
       placeIds: where.place ? [where.place] : undefined,
@@ -155,9 +158,9 @@ export class SlackAdapter implements Adapter {
     };
   }
 
-  async post(target: ReplyTarget, reply: ReplyText): Promise<string> {
+  async post(target: ReplyTarget<SlackReply>, reply: ReplyText): Promise<string> {
     const message = withActions(slackMessage(reply.markdown, reply.status), reply.actions && [reply.actions]);
-    const responseUrl = target.context?.responseUrl as string | undefined;
+    const responseUrl = target.context?.responseUrl;
     // A slash command's answer goes back through its response_url, seen only by whoever typed it.
     if (responseUrl && (reply.ephemeral || target.context?.ephemeral === true)) {
       await this.respond(responseUrl, message.text, message.blocks);
@@ -170,7 +173,7 @@ export class SlackAdapter implements Adapter {
     return String(result.ts);
   }
 
-  async edit(target: ReplyTarget, ref: string, reply: ReplyText): Promise<void> {
+  async edit(target: ReplyTarget<SlackReply>, ref: string, reply: ReplyText): Promise<void> {
     const message = withActions(slackMessage(reply.markdown, reply.status), reply.actions && [reply.actions]);
     await this.call(
       () => this.app.client.chat.update({ channel: target.address.chatId, ts: ref, text: message.text, blocks: message.blocks }),
@@ -180,7 +183,7 @@ export class SlackAdapter implements Adapter {
     if (!reply.partial) await this.done(target);
   }
 
-  async postCard(target: ReplyTarget, card: Card): Promise<string> {
+  async postCard(target: ReplyTarget<SlackReply>, card: Card): Promise<string> {
     const { chatId: channel, threadId: thread_ts } = target.address;
     const message = cardMessage(card);
     const result = await this.call(
@@ -193,7 +196,7 @@ export class SlackAdapter implements Adapter {
     return ts;
   }
 
-  async editCard(target: ReplyTarget, ref: string, card: Card): Promise<void> {
+  async editCard(target: ReplyTarget<SlackReply>, ref: string, card: Card): Promise<void> {
     const channel = target.address.chatId;
     const message = cardMessage(card);
     await this.call(
@@ -204,28 +207,28 @@ export class SlackAdapter implements Adapter {
     this.clicks.remember(channel, ref, card);
   }
 
-  async remove(target: ReplyTarget, ref: string): Promise<void> {
+  async remove(target: ReplyTarget<SlackReply>, ref: string): Promise<void> {
     await this.call(() => this.app.client.chat.delete({ channel: target.address.chatId, ts: ref }));
   }
 
   /** Slack has no typing indicator for apps: a ⏳ reaction on the asker's message stands in. */
-  async typing(target: ReplyTarget): Promise<void> {
-    const ts = target.context?.ts as string | undefined;
+  async typing(target: ReplyTarget<SlackReply>): Promise<void> {
+    const ts = target.context?.ts;
     const key = `${target.address.chatId}:${ts}`;
     if (!ts || this.reacted.has(key)) return;
     this.reacted.add(key);
     await this.app.client.reactions.add({ channel: target.address.chatId, timestamp: ts, name: WORKING }).catch(() => {});
   }
 
-  async sendFile(target: ReplyTarget, file: { path: string; name: string }): Promise<void> {
+  async sendFile(target: ReplyTarget<SlackReply>, file: { path: string; name: string }): Promise<void> {
     const { chatId, threadId } = target.address;
     await this.call(() => (threadId
       ? this.app.client.filesUploadV2({ channel_id: chatId, thread_ts: threadId, file: file.path, filename: file.name })
       : this.app.client.filesUploadV2({ channel_id: chatId, file: file.path, filename: file.name })) as Promise<unknown>);
   }
 
-  private async done(target: ReplyTarget): Promise<void> {
-    const ts = target.context?.ts as string | undefined;
+  private async done(target: ReplyTarget<SlackReply>): Promise<void> {
+    const ts = target.context?.ts;
     const key = `${target.address.chatId}:${ts}`;
     if (!ts || !this.reacted.delete(key)) return;
     await this.app.client.reactions.remove({ channel: target.address.chatId, timestamp: ts, name: WORKING }).catch(() => {});

@@ -17,12 +17,15 @@ import type { InboundFile, InboundMessage } from '../../src/message.js';
 import { toPlainText } from '../../src/reply/markdown.js';
 import { statusLine, toTelegram, type ParseMode } from './markdown.js';
 
-export class TelegramAdapter implements Adapter {
+/** What a Telegram answer needs: in groups, the message it replies to. */
+type TelegramReply = { replyTo?: number };
+
+export class TelegramAdapter implements Adapter<TelegramReply> {
   readonly platform = 'telegram' as const;
   // 4096 characters after entity parsing; Markdown markers vanish, so 4000 of Markdown is safe.
   readonly caps: AdapterCaps = { maxChars: 4000, editIntervalMs: 1000, typingIntervalMs: 4500, buttons: true };
   readonly bot: Bot;
-  private host?: AdapterHost;
+  private host?: AdapterHost<TelegramReply>;
   private polling = false;
 
   constructor(private readonly config: TelegramConfig) {
@@ -33,7 +36,7 @@ export class TelegramAdapter implements Adapter {
     return this.config.parse_mode;
   }
 
-  async start(host: AdapterHost): Promise<void> {
+  async start(host: AdapterHost<TelegramReply>): Promise<void> {
     this.host = host;
     this.bot.on(['message', 'channel_post'], (ctx) => this.onMessage(ctx));
     this.bot.on('callback_query:data', (ctx) => this.onButton(ctx));
@@ -128,7 +131,7 @@ export class TelegramAdapter implements Adapter {
   }
 
   /** The message as cligate sees it, or undefined when it is not for the bot (group chatter). */
-  normalize(message: Message): InboundMessage | undefined {
+  normalize(message: Message): InboundMessage<TelegramReply> | undefined {
     const me = this.bot.botInfo;
     const text = message.text ?? message.caption ?? '';
     const entities = message.entities ?? message.caption_entities ?? [];
@@ -184,9 +187,9 @@ export class TelegramAdapter implements Adapter {
   }
 
   /** Posts a message, with `rows` of buttons under it (a draft's Stop, a card's choices). */
-  async post(target: ReplyTarget, reply: ReplyText, rows: CardAction[][] = reply.actions ? [reply.actions] : []): Promise<string> {
+  async post(target: ReplyTarget<TelegramReply>, reply: ReplyText, rows: CardAction[][] = reply.actions ? [reply.actions] : []): Promise<string> {
     const chatId = target.address.chatId;
-    const replyTo = target.context?.replyTo as number | undefined;
+    const replyTo = target.context?.replyTo;
     const other = {
       ...(target.address.threadId ? { message_thread_id: Number(target.address.threadId) } : {}),
       ...(replyTo ? { reply_parameters: { message_id: replyTo, allow_sending_without_reply: true } } : {}),
@@ -199,16 +202,16 @@ export class TelegramAdapter implements Adapter {
     return String(sent.message_id);
   }
 
-  async postCard(target: ReplyTarget, card: Card): Promise<string> {
+  async postCard(target: ReplyTarget<TelegramReply>, card: Card): Promise<string> {
     return this.post(target, { markdown: card.markdown, partial: false }, card.actions);
   }
 
-  async editCard(target: ReplyTarget, ref: string, card: Card): Promise<void> {
+  async editCard(target: ReplyTarget<TelegramReply>, ref: string, card: Card): Promise<void> {
     await this.edit(target, ref, { markdown: card.markdown, partial: false }, card.actions);
   }
 
   /** Edits a message; its buttons become `rows` (a draft's Stop, a card's choices), or go. */
-  async edit(target: ReplyTarget, ref: string, reply: ReplyText, rows: CardAction[][] = reply.actions ? [reply.actions] : []): Promise<void> {
+  async edit(target: ReplyTarget<TelegramReply>, ref: string, reply: ReplyText, rows: CardAction[][] = reply.actions ? [reply.actions] : []): Promise<void> {
     const chatId = target.address.chatId;
     const other = { link_preview_options: { is_disabled: true }, reply_markup: { inline_keyboard: inlineRows(rows) } };
     try {
@@ -223,15 +226,15 @@ export class TelegramAdapter implements Adapter {
     }
   }
 
-  async remove(target: ReplyTarget, ref: string): Promise<void> {
+  async remove(target: ReplyTarget<TelegramReply>, ref: string): Promise<void> {
     await this.call(() => this.bot.api.deleteMessage(target.address.chatId, Number(ref)));
   }
 
-  async typing(target: ReplyTarget): Promise<void> {
+  async typing(target: ReplyTarget<TelegramReply>): Promise<void> {
     await this.bot.api.sendChatAction(target.address.chatId, 'typing', target.address.threadId ? { message_thread_id: Number(target.address.threadId) } : {});
   }
 
-  async sendFile(target: ReplyTarget, file: { path: string; name: string }): Promise<void> {
+  async sendFile(target: ReplyTarget<TelegramReply>, file: { path: string; name: string }): Promise<void> {
     await this.call(() => this.bot.api.sendDocument(target.address.chatId, new InputFile(file.path, file.name), {
       ...(target.address.threadId ? { message_thread_id: Number(target.address.threadId) } : {}),
     }));

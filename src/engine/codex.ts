@@ -11,7 +11,7 @@ import { sandboxFailure, type Command, type Sandbox } from '../sandbox/index.js'
 import { findExecutable } from './process.js';
 import { runOnce } from './run-once.js';
 import { binaryOf, cliMissingError, runOutcome, versionCheck, type OtherCliInfo } from './other-cli.js';
-import type { Engine, EngineCheck, EngineEvent, TurnOutcome, TurnRequest } from './types.js';
+import { contextText, type Engine, type EngineCheck, type EngineEvent, type TurnOutcome, type TurnRequest } from './types.js';
 
 const INFO: OtherCliInfo = {
   title: 'Codex', binary: 'codex', npmPackage: '@openai/codex', key: 'codex',
@@ -39,7 +39,7 @@ export class CodexEngine implements Engine {
     const args = ['exec', '--json', '--skip-git-repo-check'];
     if (c.model) args.push('-m', c.model);
     // Codex takes extra instructions as configuration (a TOML string; a JSON string is one).
-    const instructions = [turn.systemPrompt, turn.context].filter(Boolean).join('\n\n');
+    const instructions = [turn.systemPrompt, contextText(turn.context)].filter(Boolean).join('\n\n');
     if (instructions) args.push('-c', `developer_instructions=${JSON.stringify(instructions)}`);
     args.push(...c.extra_args);
     if (turn.sessionId) args.push('resume', turn.sessionId);

@@ -5,7 +5,7 @@
 import { bundledBinary } from '../paths.js';
 import { findExecutable, quickRun } from './process.js';
 import type { RunOnceResult } from './run-once.js';
-import { engineError, type EngineCheck, type EngineError, type TurnOutcome, type TurnRequest, type Usage } from './types.js';
+import { contextText, engineError, type EngineCheck, type EngineError, type TurnOutcome, type TurnRequest, type Usage } from './types.js';
 
 export interface OtherCliInfo {
   /** "Codex", "Gemini". */
@@ -34,7 +34,7 @@ export function cliMissingError(info: OtherCliInfo, bin: string, code = 'not fou
  * on the first turn of a session (a resumed session has it already), and recalled memories every turn.
  */
 export function framedPrompt(turn: TurnRequest): string {
-  const parts = [!turn.sessionId ? turn.systemPrompt : '', turn.context ?? ''].filter(Boolean);
+  const parts = [!turn.sessionId ? turn.systemPrompt : '', contextText(turn.context)].filter(Boolean);
   return parts.length ? `<context>\n${parts.join('\n\n')}\n</context>\n\n${turn.prompt}` : turn.prompt;
 }
 

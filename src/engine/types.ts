@@ -21,7 +21,7 @@ export interface TurnRequest {
   /** Added to the engine's system prompt; the same for every turn of a conversation. */
   systemPrompt: string;
   /** Context for this turn only (recalled memories). */
-  context?: string;
+  context?: ContextBlock[];
   /** MCP servers for this turn, as the JSON `--mcp-config` takes. */
   mcpConfig?: string;
   /** The CLI's `--permission-mode` for this turn; undefined: the configured one. */
@@ -33,6 +33,20 @@ export interface TurnRequest {
    * paused meanwhile and its timeout does not run. Undefined: nobody can be asked; requests are denied.
    */
   ask?: (ask: PermissionAsk, signal: AbortSignal) => Promise<Decision>;
+}
+
+/**
+ * Context recalled for one turn: a heading and its items. Kept as items so a live process, which
+ * keeps everything it was told, is given only the items it has not seen yet.
+ */
+export interface ContextBlock {
+  heading: string;
+  items: string[];
+}
+
+/** Context as text for a prompt: each block's heading, then its items one per line. */
+export function contextText(blocks: ContextBlock[] | undefined): string {
+  return (blocks ?? []).filter((b) => b.items.length).map((b) => [b.heading, ...b.items].join('\n')).join('\n\n');
 }
 
 export type EngineEvent =

@@ -123,17 +123,17 @@ export class Memory {
       context: async (message, conversation) => {
         const found = await this.recall(message.text, this.scopeOf(conversation.id, message.user_key));
         if (this.memories) await this.prepareMcp();
-        if (!found.length) return '';
+        if (!found.length) return [];
         this.memories?.touch(found.map((f) => f.id));
-        const lines: string[] = [];
+        const items: string[] = [];
         let size = HEADING.length;
         for (const memory of found) {
-          const line = `- ${memory.text} (#${memory.id}, ${new Date(memory.updated_at).toISOString().slice(0, 10)})`;
-          if (size + line.length + 1 > config.memory.char_budget) break;
-          lines.push(line);
-          size += line.length + 1;
+          const item = `- ${memory.text} (#${memory.id}, ${new Date(memory.updated_at).toISOString().slice(0, 10)})`;
+          if (size + item.length + 1 > config.memory.char_budget) break;
+          items.push(item);
+          size += item.length + 1;
         }
-        return lines.length ? [HEADING, ...lines].join('\n') : '';
+        return items.length ? [{ heading: HEADING, items }] : [];
       },
       mcpConfig: (message, conversation) => (this.memories ? this.mcpConfig(message, conversation) : undefined),
       answered: async (message, conversation, answer) => {

@@ -4,13 +4,13 @@
  * owner died expires; one owned by a dead process on this same machine is taken over at once.
  */
 import crypto from 'node:crypto';
-import os from 'node:os';
 import { sql } from 'kysely';
+import { localProcessOf, processRecord } from '../process-id.js';
 import type { Db } from '../store/db.js';
 
 export class Leases {
   /** host:pid:nonce. The nonce tells a restarted process from its predecessor (pid 1 in every container). */
-  readonly owner = `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
+  readonly owner = `${processRecord(process.pid)}:${crypto.randomBytes(4).toString('hex')}`;
 
   constructor(private readonly db: Db, private readonly leaseMs: number) {}
 
@@ -58,9 +58,8 @@ export class Leases {
   }
 
   private isDeadLocalOwner(owner: string): boolean {
-    const [host, pidText] = owner.split(':');
-    if (host !== os.hostname() || owner === this.owner) return false;
-    const pid = Number(pidText);
+    const pid = localProcessOf(owner)?.pid;
+    if (!pid || owner === this.owner) return false;
     if (pid === process.pid) return true; // our pid, another nonce: our predecessor
     try {
       process.kill(pid, 0);

@@ -64,6 +64,7 @@ export interface MessagesTable {
   session_id: number | null;
   engine_process: string | null;
   error_code: string | null;
+  error_message: string | null;
   cost_usd: number | null;
   received_at: number;
   /** 0: the client cannot show approval requests (they are denied at once, with a reason Claude reads). */

@@ -6,7 +6,7 @@
 import { sql } from 'kysely';
 import type { Db, Message, MessagesTable, MessageStatus } from './db.js';
 
-export type NewMessage = Omit<MessagesTable, 'id' | 'attempts' | 'cancel_requested' | 'session_id' | 'engine_process' | 'error_code' | 'cost_usd' | 'started_at' | 'finished_at' | 'can_ask'> & { can_ask?: number };
+export type NewMessage = Omit<MessagesTable, 'id' | 'attempts' | 'cancel_requested' | 'session_id' | 'engine_process' | 'error_code' | 'error_message' | 'cost_usd' | 'started_at' | 'finished_at' | 'can_ask'> & { can_ask?: number };
 
 /** Where a message stands and, once it is finished, what it was answered. */
 export interface MessageOutcome {
@@ -23,6 +23,8 @@ export interface MessageOutcome {
   /** From the start of the (last) attempt to the end. */
   durationMs: number;
   errorCode?: string;
+  /** Why it failed, for people (without the chat's decoration). */
+  errorMessage?: string;
 }
 
 export class Messages {
@@ -49,7 +51,7 @@ export class Messages {
     const row = this.db.first(
       this.db.q.selectFrom('messages as m').leftJoin('sessions as s', 's.id', 'm.session_id')
         .select((eb) => [
-          'm.conversation_id', 'm.kind', 'm.status', 'm.attempts', 'm.cost_usd', 'm.error_code', 'm.started_at', 'm.finished_at', 's.engine_session_id',
+          'm.conversation_id', 'm.kind', 'm.status', 'm.attempts', 'm.cost_usd', 'm.error_code', 'm.error_message', 'm.started_at', 'm.finished_at', 's.engine_session_id',
           eb.selectFrom('transcript as t').select('t.text')
             .whereRef('t.message_id', '=', 'm.id').where('t.role', '!=', 'user').orderBy('t.id', 'desc').limit(1).as('reply'),
         ])
@@ -60,7 +62,7 @@ export class Messages {
       conversationId: row.conversation_id, kind: row.kind, status: row.status, attempts: row.attempts, text: row.reply ?? '',
       sessionId: row.engine_session_id ?? undefined, costUsd: row.cost_usd ?? 0,
       durationMs: row.started_at !== null && row.finished_at !== null ? row.finished_at - row.started_at : 0,
-      errorCode: row.error_code ?? undefined,
+      errorCode: row.error_code ?? undefined, errorMessage: row.error_message ?? undefined,
     };
   }
 
@@ -93,12 +95,12 @@ export class Messages {
     this.db.run(this.db.q.updateTable('messages').set((eb) => ({ status: 'queued', attempts: eb('attempts', '-', 1) })).where('id', '=', id));
   }
 
-  finish(id: number, status: Exclude<MessageStatus, 'queued' | 'running'>, fields: { sessionId?: number | null; errorCode?: string | null; costUsd?: number | null }, now = Date.now()): void {
+  finish(id: number, status: Exclude<MessageStatus, 'queued' | 'running'>, fields: { sessionId?: number | null; errorCode?: string | null; errorMessage?: string | null; costUsd?: number | null }, now = Date.now()): void {
     this.db.run(
       this.db.q.updateTable('messages')
         .set({
           status, finished_at: now, session_id: fields.sessionId ?? null,
-          error_code: fields.errorCode ?? null, cost_usd: fields.costUsd ?? null,
+          error_code: fields.errorCode ?? null, error_message: fields.errorMessage ?? null, cost_usd: fields.costUsd ?? null,
         })
         .where('id', '=', id),
     );

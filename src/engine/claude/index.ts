@@ -20,7 +20,7 @@ import { cleanEnv } from '../../sandbox/env.js';
 import { sandboxFailure, type Command, type Sandbox } from '../../sandbox/index.js';
 import { findExecutable, quickRun } from '../process.js';
 import { runOnce } from '../run-once.js';
-import type { Engine, EngineCheck, EngineEvent, TurnOutcome, TurnRequest } from '../types.js';
+import { contextText, type Engine, type EngineCheck, type EngineEvent, type TurnOutcome, type TurnRequest } from '../types.js';
 import { LivePool } from './live.js';
 import { claudeOutcome, cliMissing } from './outcome.js';
 import { ClaudeStream } from './stream.js';
@@ -99,7 +99,7 @@ export class ClaudeEngine implements Engine {
     if (c.disallowed_tools.length) args.push('--disallowedTools', ...c.disallowed_tools);
     if (c.max_turns > 0) args.push('--max-turns', String(c.max_turns));
     // A live process keeps its system prompt for life; its per-turn context travels with each message (live.ts).
-    const system = mode === 'oneshot' ? [turn.systemPrompt, turn.context].filter(Boolean).join('\n\n') : turn.systemPrompt;
+    const system = mode === 'oneshot' ? [turn.systemPrompt, contextText(turn.context)].filter(Boolean).join('\n\n') : turn.systemPrompt;
     if (system) args.push('--append-system-prompt', system);
     if (turn.mcpConfig) args.push('--mcp-config', turn.mcpConfig);
     args.push(...c.extra_args);

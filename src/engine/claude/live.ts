@@ -12,7 +12,7 @@
 import type { Logger } from '../../log.js';
 import type { Command } from '../../sandbox/index.js';
 import { startCli, type CliProcess } from '../process.js';
-import type { EngineEvent, TurnOutcome, TurnRequest } from '../types.js';
+import { contextText, type EngineEvent, type TurnOutcome, type TurnRequest } from '../types.js';
 import type { RunFacts } from './outcome.js';
 import { ClaudeStream } from './stream.js';
 import { answerControl, PausableTimer } from './control.js';
@@ -131,12 +131,11 @@ class LiveProcess {
    * the process has not been given before.
    */
   private content(turn: TurnRequest): string | { type: 'text'; text: string }[] {
-    if (!turn.context) return turn.prompt;
-    const [heading, ...lines] = turn.context.split('\n');
-    const fresh = lines.filter((line) => line.trim() && !this.contextSent.has(line));
-    if (!fresh.length) return turn.prompt;
-    for (const line of fresh) this.contextSent.add(line);
-    return [{ type: 'text', text: [heading, ...fresh].join('\n') }, { type: 'text', text: turn.prompt }];
+    const fresh = (turn.context ?? []).map((block) => ({ ...block, items: block.items.filter((item) => !this.contextSent.has(item)) }));
+    const text = contextText(fresh);
+    if (!text) return turn.prompt;
+    for (const block of fresh) for (const item of block.items) this.contextSent.add(item);
+    return [{ type: 'text', text }, { type: 'text', text: turn.prompt }];
   }
 
   /** Ends the process: EOF on stdin lets it exit cleanly; kill it if it does not. */
