@@ -67,7 +67,7 @@ export class Intake {
     const text = (inbound.text ?? '').toWellFormed().replace(/\u0000/g, '').trim();
     const conversation = store.conversations.ensure(inbound.address, inbound.userId);
     const answer = text && this.deps.desk?.answerByText(conversation, text, inbound.replyToRef, { platform, userId: inbound.userId, name: inbound.userName });
-    if (answer) return answer.ok ? { status: 'handled', conversationId: conversation.id } : { status: 'refused', text: answer.text, conversationId: conversation.id };
+    if (answer) return { status: answer.ok ? 'answered' : 'refused', text: answer.text, conversationId: conversation.id };
     const userKey = userKeyOf(config, platform, inbound.userId);
     const command = parseCommand(text);
     const base = {
@@ -121,7 +121,8 @@ export class Intake {
   async act(action: InboundAction): Promise<ActionResult> {
     if (action.actionId === STOP_ACTION) {
       const result = await this.receive({ address: action.address, userId: action.userId, userName: action.userName, text: '/stop' });
-      if (result.status === 'refused' || result.status === 'ignored') return { ok: false, text: result.text ?? 'Sorry, this is a private bot and you are not on its allow-list.' };
+      if (result.status === 'refused') return { ok: false, text: result.text };
+      if (result.status === 'ignored') return { ok: false, text: 'Sorry, this is a private bot and you are not on its allow-list.' };
       return { ok: true, text: 'Stopping.' };
     }
     if (!this.deps.desk) return { ok: false, text: 'Approvals are not handled by this process.' };
@@ -218,6 +219,11 @@ export class Intake {
       store.messages.finish(messageId, extra.errorCode ? 'failed' : 'done', { errorCode: extra.errorCode ?? null, errorMessage: extra.errorCode ? text : null });
       store.transcript.append(conversation.id, messageId, 'notice', text);
       this.outboxNotice(conversation, messageId, text, { ephemeral: extra.ephemeral, file: extra.file });
+    });
+    // Every message ends with `finished`, whether an engine or the gateway answered it.
+    this.deps.bus.publish({
+      type: 'finished', conversationId: conversation.id, messageId, status: extra.errorCode ? 'failed' : 'done', text,
+      costUsd: 0, durationMs: 0, errorCode: extra.errorCode, errorMessage: extra.errorCode ? text : undefined,
     });
     this.deps.bus.publish({ type: 'outbox' } satisfies BusEvent);
   }

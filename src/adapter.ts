@@ -88,8 +88,6 @@ export interface AdapterCaps {
   typingIntervalMs: number;
   /** The output can only grow (a terminal): drafts get the raw text, every delta, never cut or repaired. */
   appendOnly?: boolean;
-  /** False where the adapter streams by other means (the HTTP API's SSE) and wants no draft messages. */
-  liveDrafts?: boolean;
   /** The platform draws buttons (ReplyText.actions, cards). */
   buttons?: boolean;
 }
@@ -109,18 +107,22 @@ export class DeliveryError extends Error {
   }
 }
 
-export interface ReceiveResult {
-  /**
-   * accepted: queued for the engine; handled: a command or refusal was answered; duplicate: seen
-   * before (`messageId` is the message stored then); reused: the id was seen before with another
-   * request (see `InboundMessage.requestSha256`); ignored: not for us.
-   */
-  status: 'accepted' | 'handled' | 'duplicate' | 'reused' | 'refused' | 'ignored';
-  /** For refusals: the text the adapter should show (nothing reaches the CLI). */
-  text?: string;
-  conversationId?: string;
-  messageId?: number;
-}
+/** What became of an inbound message. Stored ones (`messageId`) end with a `finished` event and a reply. */
+export type ReceiveResult =
+  /** Stored and queued for the engine. */
+  | { status: 'accepted'; conversationId: string; messageId: number }
+  /** Stored and answered by the gateway (a command, a message over a limit). */
+  | { status: 'handled'; conversationId: string; messageId: number }
+  /** It answered a pending request of Claude's (a reply to its card, a choice's number): nothing stored. */
+  | { status: 'answered'; conversationId: string; text: string }
+  /** Seen before: `messageId` is the message stored then. */
+  | { status: 'duplicate'; conversationId?: string; messageId?: number }
+  /** The id was seen before with another request (see `InboundMessage.requestSha256`). */
+  | { status: 'reused'; conversationId?: string; messageId?: number }
+  /** Not let through (a stranger, a bad answer to a request): the adapter shows `text`; nothing reaches the CLI. */
+  | { status: 'refused'; text: string; conversationId?: string }
+  /** Not for us. */
+  | { status: 'ignored' };
 
 export interface ReceiveOptions {
   /**
@@ -140,8 +142,6 @@ export interface AdapterHost<C extends ReplyContext = ReplyContext> {
   mount(path: string, handler: (req: http.IncomingMessage, res: http.ServerResponse) => void): void;
   /** A file inside a conversation's workspace, or an error text if the path would leave it. */
   workspaceFile(address: ChatAddress, relativePath: string): { path: string } | { error: string };
-  /** Reading and watching the gateway, for the HTTP API and its web chat. */
-  api: GatewayApi;
   log: Logger;
 }
 
@@ -157,13 +157,12 @@ export interface HealthReport {
   checks: Record<string, { ok: boolean; message: string }>;
 }
 
+/** Reading and watching the gateway: what the HTTP API and its web chat serve (see `serveApi`). */
 export interface GatewayApi {
   conversations(limit?: number): ConversationSummary[];
   conversation(id: string): ConversationDetail | undefined;
   /** Job progress from every channel, as it happens. */
   subscribe(listener: (event: JobEvent) => void): () => void;
-  /** The reply already written for a message (a command's answer, a refusal), if any. */
-  replyOf(messageId: number): string | undefined;
   /** Where a message stands, and its outcome once finished: what a retried request is answered with. */
   outcomeOf(messageId: number): MessageOutcome | undefined;
   health(): Promise<HealthReport>;
@@ -180,13 +179,22 @@ export interface GatewayApi {
   storeKey(sha256: string, user: string): void;
 }
 
-/** An adapter; `C` is what it keeps with an inbound message to answer it (its `ReplyTarget.context`). */
-export interface Adapter<C extends ReplyContext = ReplyContext> {
+interface AdapterBase<C extends ReplyContext> {
   readonly platform: Platform;
-  readonly caps: AdapterCaps;
   start(host: AdapterHost<C>): Promise<void>;
   /** Stop taking messages; sending may still be needed until the gateway closes. */
   stop(): Promise<void>;
+  /** Adapters that serve the gateway's own API (HTTP) read and watch the gateway through this; called before `start`. */
+  serveApi?(api: GatewayApi): void;
+}
+
+/**
+ * An adapter that shows answers as chat messages: a draft edited as the answer grows, replaced by the
+ * final answer cut to the platform's size, and cards with buttons. `C` is what it keeps with an
+ * inbound message to answer it (its `ReplyTarget.context`).
+ */
+export interface ChatAdapter<C extends ReplyContext = ReplyContext> extends AdapterBase<C> {
+  readonly caps: AdapterCaps;
   /** Posts a new message and returns the platform's id of it. */
   post(target: ReplyTarget<C>, reply: ReplyText): Promise<string>;
   edit(target: ReplyTarget<C>, ref: string, reply: ReplyText): Promise<void>;
@@ -200,4 +208,22 @@ export interface Adapter<C extends ReplyContext = ReplyContext> {
   postCard?(target: ReplyTarget<C>, card: Card): Promise<string>;
   /** Redraws a card (an answer recorded, or resolved: no buttons). */
   editCard?(target: ReplyTarget<C>, ref: string, card: Card): Promise<void>;
+}
+
+/**
+ * An adapter whose clients follow answers as a stream of events (the HTTP API's server-sent events)
+ * rather than as messages to post and edit.
+ */
+export interface StreamAdapter<C extends ReplyContext = ReplyContext> extends AdapterBase<C> {
+  /**
+   * Every event of its conversations' messages, in order: progress, approval requests, and last
+   * `finished`, which carries the answer (a command's too).
+   */
+  follow(event: JobEvent): void;
+}
+
+export type Adapter<C extends ReplyContext = ReplyContext> = ChatAdapter<C> | StreamAdapter<C>;
+
+export function isStreamAdapter(adapter: Adapter): adapter is StreamAdapter {
+  return 'follow' in adapter;
 }

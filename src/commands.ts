@@ -215,11 +215,13 @@ function permissions(args: string, ctx: CommandContext): CommandResult {
 
 function stop(_args: string, ctx: CommandContext): CommandResult {
   const { running, dropped } = ctx.store.messages.requestCancel(ctx.conversation.id);
-  if (!running && !dropped) return { text: 'Nothing is running in this conversation.' };
+  if (!running && !dropped.length) return { text: 'Nothing is running in this conversation.' };
   const parts = [];
   if (running) parts.push('Stopping the answer being written.');
-  if (dropped) parts.push(`Dropped ${plural(dropped, 'queued message')}.`);
-  return { text: parts.join(' '), events: [{ type: 'stop', conversationId: ctx.conversation.id }] };
+  if (dropped.length) parts.push(`Dropped ${plural(dropped.length, 'queued message')}.`);
+  const conversationId = ctx.conversation.id;
+  const ended = dropped.map((messageId): BusEvent => ({ type: 'finished', conversationId, messageId, status: 'cancelled', text: '', costUsd: 0, durationMs: 0, errorCode: 'cancelled' }));
+  return { text: parts.join(' '), events: [{ type: 'stop', conversationId }, ...ended] };
 }
 
 function status(_args: string, ctx: CommandContext): CommandResult {

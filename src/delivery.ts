@@ -1,8 +1,10 @@
 /**
  * Getting answers onto the platforms, the last step of the flow.
  *
- * While a turn runs, a Draft (draft.ts) keeps one message up to date with the partial answer.
- * Approval requests are shown as cards in the same lane (showCard).
+ * Chat adapters: while a turn runs, a Draft (draft.ts) keeps one message up to date with the
+ * partial answer, and approval requests are shown as cards in the same lane (showCard).
+ * Stream adapters (the HTTP API) are handed each event of their conversations' messages as it comes
+ * instead, the last one (`finished`) carrying the answer.
  *
  * The final answer comes from the outbox, which the worker filled in the same transaction that
  * finished the turn: it is cut to the platform's size, the first chunk replaces the draft, the rest
@@ -10,11 +12,11 @@
  * All of one conversation's platform calls go through one lane, so a late draft edit can never land
  * after the final text.
  */
-import { DeliveryError, type Adapter, type ReplyContext, type ReplyTarget, type ReplyText } from './adapter.js';
+import { DeliveryError, isStreamAdapter, type Adapter, type ChatAdapter, type ReplyContext, type ReplyTarget, type ReplyText } from './adapter.js';
 import type { ApprovalDesk } from './approvals/index.js';
 import type { Bus, BusEvent, JobEvent } from './bus.js';
 import type { Logger } from './log.js';
-import type { Platform } from './message.js';
+import { platformOf, type Platform } from './message.js';
 import { cardAsText } from './reply/card.js';
 import { Draft, type DraftLane } from './draft.js';
 import { chunkMarkdown } from './reply/chunk.js';
@@ -124,6 +126,10 @@ export class Delivery implements DraftLane {
   }
 
   private onEvent(event: BusEvent): void {
+    if ('messageId' in event) {
+      const adapter = this.deps.adapters.get(platformOf(event.conversationId));
+      if (adapter && isStreamAdapter(adapter)) return adapter.follow(event);
+    }
     switch (event.type) {
       case 'outbox':
         this.kick();
@@ -154,7 +160,7 @@ export class Delivery implements DraftLane {
     const conversation = this.deps.store.conversations.get(event.conversationId);
     const message = this.deps.store.messages.get(event.messageId);
     const adapter = conversation && this.deps.adapters.get(conversation.platform);
-    if (!conversation || !message || !adapter || adapter.caps.liveDrafts === false || message.status === 'done') return undefined;
+    if (!conversation || !message || !adapter || isStreamAdapter(adapter) || message.status === 'done') return undefined;
     const draft = new Draft(this, adapter, conversation, message, targetOf(conversation, message), this.deps.log);
     this.drafts.set(event.messageId, draft);
     return draft;
@@ -194,8 +200,7 @@ export class Delivery implements DraftLane {
     const { store, desk, log } = this.deps;
     const conversation = store.conversations.get(conversationId);
     const adapter = conversation && this.deps.adapters.get(conversation.platform);
-    // The HTTP API shows requests from its own event stream.
-    if (!desk || !conversation || !adapter || adapter.caps.liveDrafts === false) return;
+    if (!desk || !conversation || !adapter || isStreamAdapter(adapter)) return;
     void this.lane(conversationId, async () => {
       for (let attempt = 0; attempt < 5 && !this.stopped; attempt++) {
         const row = store.approvals.get(approvalId);
@@ -229,7 +234,7 @@ export class Delivery implements DraftLane {
    * in the draft above: so the draft leading up to the request is removed (the final answer never
    * shows the text before a tool call anyway), and the answer streams into a new draft under the card.
    */
-  private async retireDraft(messageId: number, adapter: Adapter, target: ReplyTarget): Promise<void> {
+  private async retireDraft(messageId: number, adapter: ChatAdapter, target: ReplyTarget): Promise<void> {
     this.drafts.get(messageId)?.detach();
     const ref = this.deps.store.outbox.clearDraft(messageId);
     if (ref && adapter.remove) await adapter.remove(target, ref).catch((err) => this.deps.log.debug({ err: (err as Error).message }, 'draft removal failed'));
@@ -244,6 +249,11 @@ export class Delivery implements DraftLane {
     const message = row.message_id !== null ? store.messages.get(row.message_id) : undefined;
     const adapter = conversation && this.deps.adapters.get(conversation.platform);
     if (!conversation || !adapter) return false; // that platform is not running here; keep it for later
+    if (isStreamAdapter(adapter)) {
+      // Its clients had the answer in the message's `finished` event; the row only records it went out.
+      store.outbox.markSent(row.id, null);
+      return true;
+    }
     this.drafts.get(row.message_id ?? -1)?.finish();
     const target = targetOf(conversation, message);
 
@@ -275,7 +285,7 @@ export class Delivery implements DraftLane {
     return true;
   }
 
-  private async send(adapter: Adapter, target: ReplyTarget, row: OutboxRow): Promise<string | null> {
+  private async send(adapter: ChatAdapter, target: ReplyTarget, row: OutboxRow): Promise<string | null> {
     if (row.file_path) {
       if (!adapter.sendFile) throw new DeliveryError(`${adapter.platform} cannot send files`, false);
       await adapter.sendFile(target, { path: row.file_path, name: row.text || row.file_path.split('/').pop()! });
@@ -293,7 +303,7 @@ export class Delivery implements DraftLane {
  * draft is edited into the final text, removed when the final answer is empty, and when the
  * platform can no longer edit it (deleted, too old) the answer is posted anew.
  */
-async function finalReplacesDraft(adapter: Adapter, target: ReplyTarget, draft: string, reply: ReplyText): Promise<string> {
+async function finalReplacesDraft(adapter: ChatAdapter, target: ReplyTarget, draft: string, reply: ReplyText): Promise<string> {
   if (!reply.markdown) {
     if (adapter.remove) await adapter.remove(target, draft);
     return draft;
@@ -316,7 +326,7 @@ export function targetOf(conversation: Conversation, message: Message | undefine
   };
 }
 
-function splitForPlatform(text: string, adapter: Adapter): string[] {
+function splitForPlatform(text: string, adapter: ChatAdapter): string[] {
   if (!text) return [''];
   return chunkMarkdown(text, adapter.caps.maxChars);
 }

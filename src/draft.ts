@@ -4,7 +4,7 @@
  * platform allows, from a repaired copy of the partial Markdown. Intermediate edits are best-effort;
  * the final answer comes from the outbox and replaces the draft (see `Delivery.send`).
  */
-import { DeliveryError, STOP_ACTION, type Adapter, type ReplyTarget, type ReplyText } from './adapter.js';
+import { DeliveryError, STOP_ACTION, type ChatAdapter, type ReplyTarget, type ReplyText } from './adapter.js';
 import type { JobEvent } from './bus.js';
 import type { Logger } from './log.js';
 import { fenceAfter } from './reply/chunk.js';
@@ -37,7 +37,7 @@ export class Draft {
 
   constructor(
     private readonly delivery: DraftLane,
-    private readonly adapter: Adapter,
+    private readonly adapter: ChatAdapter,
     private readonly conversation: Conversation,
     private readonly message: Message,
     private readonly target: ReplyTarget,

@@ -119,7 +119,11 @@ export class Gateway {
       gateway.delivery.start();
       await gateway.intake.recover();
       const host = gateway.adapterHost();
-      for (const adapter of options.adapters) await adapter.start(host);
+      const api = gateway.api();
+      for (const adapter of options.adapters) {
+        adapter.serveApi?.(api);
+        await adapter.start(host);
+      }
       if (gateway.http.hasMounts) gateway.httpUrl = await gateway.http.listen(config.http.host, config.http.port);
     }
     // Workers start last: what a recovered turn announces at once (an earlier attempt's cards expiring)
@@ -178,7 +182,6 @@ export class Gateway {
         const resolved = resolveInside(workspacePath(this.config.workspace.root, conversationIdOf(address)), relativePath);
         return resolved.ok ? { path: resolved.path } : { error: resolved.error };
       },
-      api: this.api(),
       log: this.options.log,
     };
   }
@@ -200,7 +203,6 @@ export class Gateway {
       subscribe: (listener) => bus.subscribe((event) => {
         if ('messageId' in event) listener(event);
       }),
-      replyOf: (messageId) => store.transcript.replyOf(messageId),
       approvals: {
         pendingFor: (by) => this.desk!.pendingFor(by),
         get: (approvalId) => {

@@ -56,8 +56,14 @@ export interface InboundMessage<C extends ReplyContext = ReplyContext> {
   replyContext?: C;
 }
 
+/** A conversation's id: `platform:chat[:thread]`. */
 export function conversationIdOf(address: ChatAddress): string {
   return [address.platform, address.chatId, ...(address.threadId ? [address.threadId] : [])].join(':');
+}
+
+/** The platform of a conversation, from its id. */
+export function platformOf(conversationId: string): Platform {
+  return conversationId.slice(0, conversationId.indexOf(':'));
 }
 
 /** A file saved in the conversation's workspace. */

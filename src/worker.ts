@@ -67,12 +67,15 @@ export class TurnWorker {
     }
     if (queued.cancel_requested) {
       store.messages.finish(queued.id, 'cancelled', { errorCode: 'cancelled' });
+      bus.publish({ type: 'finished', ...ref, status: 'cancelled', text: '', costUsd: 0, durationMs: 0, errorCode: 'cancelled' });
       return false;
     }
     const message = store.messages.markRunning(queued.id);
     const conversation = store.conversations.get(message.conversation_id);
     if (!conversation) {
+      // Deleted (/forget) while this waited: nobody is left to answer.
       store.messages.finish(message.id, 'failed', { errorCode: 'no_conversation' });
+      bus.publish({ type: 'finished', ...ref, status: 'failed', text: '', costUsd: 0, durationMs: 0, errorCode: 'no_conversation' });
       return false;
     }
     if (message.attempts > config.worker.max_attempts) {

@@ -54,7 +54,7 @@ describe('tool approvals', () => {
     await card(t, 'B');
     const stranger = await t.adapter.say('B', '1', 'someone-else');
     expect(stranger.status).toBe('refused');
-    expect(stranger.text).toMatch(/Only the person who asked/);
+    expect(stranger).toMatchObject({ text: expect.stringMatching(/Only the person who asked/) });
     expect(approvals(t)[0]!.status).toBe('pending');
     const id = approvals(t)[0]!.id;
     const click = (choice: string) => t.gateway.intake!.act({ address: { platform: 'local', chatId: 'B' }, userId: 'tester', actionId: `ap:${id}:${choice}` });

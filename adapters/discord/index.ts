@@ -12,7 +12,7 @@ import {
   ChannelType, Client, DiscordAPIError, Events, GatewayIntentBits, HTTPError, MessageFlags, Partials, RateLimitError, Routes,
   type Interaction, type Message,
 } from 'discord.js';
-import { DeliveryError, type Adapter, type AdapterCaps, type AdapterHost, type ReplyTarget, type ReplyText } from '../../src/adapter.js';
+import { DeliveryError, type ChatAdapter, type AdapterCaps, type AdapterHost, type ReplyTarget, type ReplyText } from '../../src/adapter.js';
 import { COMMANDS } from '../../src/commands.js';
 import type { DiscordConfig } from './definition.js';
 import type { InboundFile } from '../../src/message.js';
@@ -25,7 +25,7 @@ import { DiscordClicks } from './clicks.js';
 /** What a Discord answer needs: the message to reply to, or the slash command's interaction. */
 type DiscordReply = { replyTo?: string; interactionToken?: string; userId?: string; ephemeral?: boolean };
 
-export class DiscordAdapter implements Adapter<DiscordReply> {
+export class DiscordAdapter implements ChatAdapter<DiscordReply> {
   readonly platform = 'discord' as const;
   // 2,000 characters per message; escaping can add a few.
   readonly caps: AdapterCaps = { maxChars: 1900, editIntervalMs: 1000, typingIntervalMs: 8000, buttons: true };

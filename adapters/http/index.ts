@@ -21,7 +21,7 @@ import { getRequestListener } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
 import { cors } from 'hono/cors';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
-import type { Adapter, AdapterCaps, AdapterHost, ReceiveResult } from '../../src/adapter.js';
+import type { AdapterHost, GatewayApi, ReceiveResult, StreamAdapter } from '../../src/adapter.js';
 import type { JobEvent } from '../../src/bus.js';
 import type { HttpConfig } from './definition.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
@@ -71,23 +71,33 @@ export interface SendOptions {
 
 export type SendFailure = { error: string; code?: string; status?: 400 | 422 | 503 };
 
-export class HttpAdapter implements Adapter {
+/**
+ * A stream adapter: each request follows its own message's events (`follow`), and the dashboard
+ * (`/v1/events`) and the web chat read and watch the gateway through its API (`serveApi`).
+ */
+export class HttpAdapter implements StreamAdapter {
   readonly platform = 'http' as const;
-  readonly caps: AdapterCaps = { maxChars: 1_000_000, editIntervalMs: 0, typingIntervalMs: 0, liveDrafts: false };
   host?: AdapterHost;
+  api?: GatewayApi;
   keys = new ApiKeys([]);
-  private seq = 0;
   private accepting = true;
+  /** The requests following a conversation's events, by conversation id. */
+  private readonly followers = new Map<string, Set<(event: JobEvent) => void>>();
 
   constructor(private readonly options: HttpAdapterOptions) {}
 
+  serveApi(api: GatewayApi): void {
+    this.api = api;
+  }
+
   async start(host: AdapterHost): Promise<void> {
     this.host = host;
-    this.keys = new ApiKeys([...this.options.http.api_keys, ...host.api.storedKeys()]);
+    const api = this.api!;
+    this.keys = new ApiKeys([...this.options.http.api_keys, ...api.storedKeys()]);
     if (this.keys.size === 0) {
       // First start with no key configured: make one, keep its hash, show it once.
       const key = newKey();
-      host.api.storeKey(sha256(key), 'owner');
+      api.storeKey(sha256(key), 'owner');
       this.keys.add({ sha256: sha256(key), user: 'owner' });
       (this.options.announce ?? ((l) => console.error(l)))(
         `cligate: made an API key for user "owner" (shown only now; \`cligate key\` makes more): ${key}\ncligate: log in to the web chat with it, or open its address followed by #key=${key}`,
@@ -100,12 +110,19 @@ export class HttpAdapter implements Adapter {
     this.accepting = false;
   }
 
-  // Answers reach HTTP clients through their SSE stream or the transcript: nothing to post.
-  async post(): Promise<string> {
-    return `http-${++this.seq}`;
+  follow(event: JobEvent): void {
+    for (const follower of this.followers.get(event.conversationId) ?? []) follower(event);
   }
 
-  async edit(): Promise<void> {}
+  private onEvents(conversationId: string, follower: (event: JobEvent) => void): () => void {
+    const set = this.followers.get(conversationId) ?? new Set();
+    set.add(follower);
+    this.followers.set(conversationId, set);
+    return () => {
+      set.delete(follower);
+      if (!set.size) this.followers.delete(conversationId);
+    };
+  }
 
   app(): Hono<Env> {
     const app = new Hono<Env>();
@@ -119,10 +136,10 @@ export class HttpAdapter implements Adapter {
     app.notFound((c) => c.json(apiError(`No route ${c.req.method} ${c.req.path}`, 'not_found'), 404));
 
     app.get('/healthz', async (c) => {
-      const report = await this.host!.api.health();
+      const report = await this.api!.health();
       return c.json(report, report.ok ? 200 : 503);
     });
-    app.get('/metrics', async (c) => c.text(await this.host!.api.metrics(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
+    app.get('/metrics', async (c) => c.text(await this.api!.metrics(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
 
     if (http.web_chat) {
       app.get('/', (c) => this.asset(c, 'index.html', 'text/html; charset=utf-8'));
@@ -141,10 +158,10 @@ export class HttpAdapter implements Adapter {
 
     app.get('/v1/models', (c) => c.json(listModels()));
     app.get('/v1/me', (c) => c.json({ user: c.get('user') }));
-    app.get('/v1/conversations', (c) => c.json({ data: this.host!.api.conversations(Number(c.req.query('limit') ?? 100)) }));
+    app.get('/v1/conversations', (c) => c.json({ data: this.api!.conversations(Number(c.req.query('limit') ?? 100)) }));
     app.get('/v1/conversations/:id', (c) => {
       const id = fullId(c.get('user'), c.req.param('id'));
-      const detail = id && this.host!.api.conversation(id);
+      const detail = id && this.api!.conversation(id);
       return detail ? c.json(detail) : c.json(apiError(`No conversation ${c.req.param('id')}.`, 'not_found'), 404);
     });
     app.delete('/v1/conversations/:id/session', async (c) => {
@@ -166,7 +183,7 @@ export class HttpAdapter implements Adapter {
         return c.json(answer, 200, replayHeaders(answer));
       }
       return streamSSE(c, async (stream) => {
-        const answer = await this.send(c.get('user'), name, text, { idempotency, onEvent: (event) => writeEvent(stream, withApproval(this.host!.api, event)) });
+        const answer = await this.send(c.get('user'), name, text, { idempotency, onEvent: (event) => writeEvent(stream, withApproval(this.api!, event)) });
         if ('error' in answer) {
           await stream.writeSSE({ event: 'error', data: JSON.stringify(apiError(answer.error, answer.code ?? 'invalid_request')) });
           return;
@@ -180,7 +197,7 @@ export class HttpAdapter implements Adapter {
       let unsubscribe = () => {};
       const closed = new Promise<void>((resolve) => {
         stream.onAbort(resolve);
-        unsubscribe = this.host!.api.subscribe((event) => void writeEvent(stream, withApproval(this.host!.api, event)));
+        unsubscribe = this.api!.subscribe((event) => void writeEvent(stream, withApproval(this.api!, event)));
       });
       const ping = setInterval(() => void stream.writeSSE({ event: 'ping', data: '{}' }), 15_000);
       await stream.writeSSE({ event: 'ready', data: '{}' });
@@ -188,7 +205,7 @@ export class HttpAdapter implements Adapter {
       clearInterval(ping);
       unsubscribe();
     }));
-    approvalRoutes(app, () => this.host!.api, fullId);
+    approvalRoutes(app, () => this.api!, fullId);
     app.post('/v1/chat/completions', (c) => chatCompletions(c, this));
     return app;
   }
@@ -206,7 +223,7 @@ export class HttpAdapter implements Adapter {
       return { error: `"${name}" is not one of your HTTP conversations: use a name of letters, digits, ".", "_" or "-" (at most 64), or "http:${user}:<name>".`, code: 'invalid_conversation' };
     }
     const conversationId = `http:${user}:${threadId}`;
-    // Listen before sending: the first events can come before receive() returns.
+    // Follow before sending: the first events (all of a command's) come before receive() returns.
     const early: JobEvent[] = [];
     let messageId: number | undefined;
     let finish: (event: Extract<JobEvent, { type: 'finished' }>) => void = () => {};
@@ -215,8 +232,7 @@ export class HttpAdapter implements Adapter {
       if (event.type === 'finished') finish(event);
       else onEvent?.(event);
     };
-    const unsubscribe = this.host!.api.subscribe((event) => {
-      if (event.conversationId !== conversationId) return;
+    const unsubscribe = this.onEvents(conversationId, (event) => {
       if (messageId === undefined) early.push(event);
       else if (event.messageId === messageId) deliver(event);
     });
@@ -231,21 +247,29 @@ export class HttpAdapter implements Adapter {
         this.host!.log.error({ err }, 'http: message not accepted');
         return { error: 'The gateway could not accept the message; see its log.', code: 'internal_error', status: 503 };
       }
-      if (result.status === 'reused') return { error: REUSED_KEY_ERROR, code: 'idempotency_key_reused', status: 422 };
-      if (result.status === 'duplicate' && result.messageId !== undefined) {
-        const outcome = await finishedOutcome(this.host!.api, result.messageId, () => this.accepting);
-        return outcome ? { ...answerOf(outcome, result.messageId), replayed: true } : SHUTTING_DOWN;
-      }
-      if (result.status !== 'accepted') {
-        const reply = result.messageId !== undefined ? this.host!.api.replyOf(result.messageId) : result.text;
-        return { status: 'handled', text: reply ?? result.text ?? '', conversation_id: conversationId, message_id: result.messageId, cost_usd: 0, duration_ms: 0 };
+      switch (result.status) {
+        case 'reused':
+          return { error: REUSED_KEY_ERROR, code: 'idempotency_key_reused', status: 422 };
+        case 'duplicate': {
+          if (result.messageId === undefined) return SHUTTING_DOWN;
+          const outcome = await finishedOutcome(this.api!, result.messageId, () => this.accepting);
+          return outcome ? { ...answerOf(outcome, result.messageId), replayed: true } : SHUTTING_DOWN;
+        }
+        case 'refused':
+        case 'answered':
+        case 'ignored':
+          return { status: 'handled', text: 'text' in result ? result.text : '', conversation_id: conversationId, cost_usd: 0, duration_ms: 0 };
+        case 'accepted':
+        case 'handled':
+          break;
       }
       messageId = result.messageId;
       for (const event of early.splice(0)) if (event.messageId === messageId) deliver(event);
       const done = await finished;
       return {
-        status: done.status, text: done.text, conversation_id: conversationId, message_id: messageId, session_id: done.sessionId,
-        cost_usd: done.costUsd, duration_ms: done.durationMs, usage: done.usage, error_code: done.errorCode, error_message: done.errorMessage,
+        // Answered by the gateway (a command, a limit): no turn ran.
+        status: result.status === 'handled' ? 'handled' : done.status, text: done.text, conversation_id: conversationId, message_id: messageId,
+        session_id: done.sessionId, cost_usd: done.costUsd, duration_ms: done.durationMs, usage: done.usage, error_code: done.errorCode, error_message: done.errorMessage,
       };
     } finally {
       unsubscribe();

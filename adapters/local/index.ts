@@ -9,7 +9,7 @@
  */
 import readline from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import type { Adapter, AdapterCaps, AdapterHost, Card, ReplyTarget, ReplyText } from '../../src/adapter.js';
+import type { ChatAdapter, AdapterCaps, AdapterHost, Card, ReplyTarget, ReplyText } from '../../src/adapter.js';
 import { cardAsText } from '../../src/reply/card.js';
 
 export interface LocalChatOptions {
@@ -26,7 +26,7 @@ interface Shown {
   done: boolean;
 }
 
-export class LocalChatAdapter implements Adapter {
+export class LocalChatAdapter implements ChatAdapter {
   readonly platform = 'local' as const;
   readonly caps: AdapterCaps = { maxChars: 1_000_000, editIntervalMs: 0, typingIntervalMs: 0, appendOnly: true };
   private readonly shown = new Map<string, Shown>();

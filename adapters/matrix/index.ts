@@ -11,7 +11,7 @@
 import './node20.js';
 import fs from 'node:fs';
 import { ClientEvent, createClient, EventType, MatrixError, RoomEvent, RoomMemberEvent, SyncState, type MatrixClient, type MatrixEvent, type Room } from 'matrix-js-sdk';
-import { DeliveryError, type Adapter, type AdapterCaps, type AdapterHost, type ReplyTarget, type ReplyText } from '../../src/adapter.js';
+import { DeliveryError, type ChatAdapter, type AdapterCaps, type AdapterHost, type ReplyTarget, type ReplyText } from '../../src/adapter.js';
 import type { InboundFile } from '../../src/message.js';
 import type { MatrixConfig } from './definition.js';
 import { statusHtml, toMatrixHtml } from './markdown.js';
@@ -24,7 +24,7 @@ const TEXT_TYPES = new Set(['m.text', 'm.emote']);
 /** Typing notices expire on the server after this; the core renews them before. */
 const TYPING_MS = 30_000;
 
-export class MatrixAdapter implements Adapter {
+export class MatrixAdapter implements ChatAdapter {
   readonly platform = 'matrix' as const;
   // Events may be 64 KiB; a chat message that long is unreadable, so answers split earlier.
   readonly caps: AdapterCaps = { maxChars: 4000, editIntervalMs: 1000, typingIntervalMs: 20_000 };

@@ -9,7 +9,7 @@
  * answer is queued or written, the asker's message carries a ⏳ reaction.
  */
 import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
-import { DeliveryError, type Adapter, type AdapterCaps, type AdapterHost, type ReplyTarget, type ReplyText } from '../../src/adapter.js';
+import { DeliveryError, type ChatAdapter, type AdapterCaps, type AdapterHost, type ReplyTarget, type ReplyText } from '../../src/adapter.js';
 import { COMMANDS } from '../../src/commands.js';
 import type { SlackConfig } from './definition.js';
 import type { InboundFile, InboundMessage } from '../../src/message.js';
@@ -32,7 +32,7 @@ interface SlackFile {
 /** What a Slack answer needs: the message it threads under, or a slash command's response_url. */
 type SlackReply = { ts?: string; responseUrl?: string; ephemeral?: boolean; user?: string };
 
-export class SlackAdapter implements Adapter<SlackReply> {
+export class SlackAdapter implements ChatAdapter<SlackReply> {
   readonly platform = 'slack' as const;
   // One section block holds 3,000 characters; mrkdwn escaping can grow the text a little.
   readonly caps: AdapterCaps = { maxChars: 2800, editIntervalMs: 1200, typingIntervalMs: 0, buttons: true };

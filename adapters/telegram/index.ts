@@ -10,7 +10,7 @@
 import { Bot, GrammyError, HttpError, InputFile, webhookCallback, type Context } from 'grammy';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Message, MessageEntity, Update } from 'grammy/types';
-import { DeliveryError, type Adapter, type AdapterCaps, type AdapterHost, type Card, type CardAction, type ReplyTarget, type ReplyText } from '../../src/adapter.js';
+import { DeliveryError, type ChatAdapter, type AdapterCaps, type AdapterHost, type Card, type CardAction, type ReplyTarget, type ReplyText } from '../../src/adapter.js';
 import { COMMANDS } from '../../src/commands.js';
 import type { TelegramConfig } from './definition.js';
 import type { InboundFile, InboundMessage } from '../../src/message.js';
@@ -20,7 +20,7 @@ import { statusLine, toTelegram, type ParseMode } from './markdown.js';
 /** What a Telegram answer needs: in groups, the message it replies to. */
 type TelegramReply = { replyTo?: number };
 
-export class TelegramAdapter implements Adapter<TelegramReply> {
+export class TelegramAdapter implements ChatAdapter<TelegramReply> {
   readonly platform = 'telegram' as const;
   // 4096 characters after entity parsing; Markdown markers vanish, so 4000 of Markdown is safe.
   readonly caps: AdapterCaps = { maxChars: 4000, editIntervalMs: 1000, typingIntervalMs: 4500, buttons: true };

@@ -3,7 +3,7 @@ import { askOf, PausableTimer } from '../engine/claude/control.js';
 import { describe as describeAsk } from './describe.js';
 import { LocalBus } from '../bus.js';
 import { configSchema } from '../config/schema.js';
-import { createLogger } from '../log.js';
+import { silentLogger } from '../log.js';
 import { Store } from '../store/index.js';
 import { ApprovalDesk, parseActionId, ruleMatches, rulesOf } from './index.js';
 import type { PermissionAsk } from './types.js';
@@ -84,7 +84,7 @@ describe('a card whose place was never noted (kill -9 right after posting it)', 
   it('a press on it tells the request expired and redraws that card without buttons', () => {
     const store = Store.open(':memory:');
     const bus = new LocalBus();
-    const desk = new ApprovalDesk({ store, bus, config: configSchema.parse({}), log: createLogger({ level: 'silent', secrets: [] }) });
+    const desk = new ApprovalDesk({ store, bus, config: configSchema.parse({}), log: silentLogger });
     const address = { platform: 'telegram' as const, chatId: '42' };
     const conversation = store.conversations.ensure(address, '42');
     const row = store.approvals.create({ conversationId: conversation.id, messageId: 1, ask: bash('echo hi'), requestedBy: '42', waiting: 0, expiresAt: Date.now() + 60_000 });

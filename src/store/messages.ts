@@ -107,16 +107,16 @@ export class Messages {
   }
 
   /** /stop: the running message is flagged for the worker, queued ones are cancelled. */
-  requestCancel(conversationId: string, now = Date.now()): { running: number; dropped: number } {
+  requestCancel(conversationId: string, now = Date.now()): { running: number; dropped: number[] } {
     return this.db.tx(() => {
       const running = this.db.run(
         this.db.q.updateTable('messages').set({ cancel_requested: 1 })
           .where('conversation_id', '=', conversationId).where('status', '=', 'running').where('kind', '=', 'prompt'),
       ).changes;
-      const dropped = this.db.run(
+      const dropped = this.db.all(
         this.db.q.updateTable('messages').set({ status: 'cancelled', finished_at: now, error_code: 'cancelled' })
-          .where('conversation_id', '=', conversationId).where('status', '=', 'queued'),
-      ).changes;
+          .where('conversation_id', '=', conversationId).where('status', '=', 'queued').returning('id'),
+      ).map((row) => row.id);
       return { running, dropped };
     });
   }

@@ -3,7 +3,7 @@
  * platform to do (post, edit, typing) is recorded. It is a real Adapter, so the path from accept to
  * delivery runs for real; only the platform at the far end is this recorder.
  */
-import type { Adapter, AdapterCaps, AdapterHost, ReceiveResult, ReplyTarget, ReplyText } from '../../src/adapter.js';
+import type { ChatAdapter, AdapterCaps, AdapterHost, ReceiveResult, ReplyTarget, ReplyText } from '../../src/adapter.js';
 import { DeliveryError } from '../../src/adapter.js';
 
 export interface RecordedCall {
@@ -14,7 +14,7 @@ export interface RecordedCall {
   at: number;
 }
 
-export class TestAdapter implements Adapter {
+export class TestAdapter implements ChatAdapter {
   readonly platform = 'local' as const;
   readonly calls: RecordedCall[] = [];
   /** Latest text of each posted message, by ref. */
