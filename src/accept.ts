@@ -110,7 +110,7 @@ export class Intake {
     const position = store.messages.counts(conversation.id).queued;
     this.deps.bus.publish({ type: 'queued', conversationId: conversation.id, messageId: id, position });
     // The message is safe in the inbox: a lost wake is made good by the queue's sweep or the next start.
-    this.deps.queue.wake(conversation.id).catch((err) => log.warn({ err: (err as Error).message }, 'wake failed; the sweep will pick it up'));
+    this.deps.queue.wake(conversation.id).catch((err) => log.warn({ err }, 'wake failed; the sweep will pick it up'));
     return { status: 'accepted', conversationId: conversation.id, messageId: id };
   }
 
@@ -253,7 +253,7 @@ export class Intake {
         const { relative, size } = saveUpload(workspace, file.name, data);
         saved.push({ name: file.name, path: relative, size, mime: file.mime });
       } catch (err) {
-        this.deps.log.warn({ err: (err as Error).message, conversationId: conversation.id }, 'attachment download failed');
+        this.deps.log.warn({ err, conversationId: conversation.id }, 'attachment download failed');
         notes.push(`⚠️ ${file.name} could not be downloaded (${(err as Error).message}). It was skipped.`);
       }
     }

@@ -5,6 +5,7 @@
  * Nothing on the bus needs to survive a crash: what must, lives in the database.
  */
 import { EventEmitter } from 'node:events';
+import type { Usage } from './engine/types.js';
 
 interface JobRef {
   conversationId: string;
@@ -30,7 +31,7 @@ export type JobEvent =
       sessionId?: string;
       costUsd: number;
       durationMs: number;
-      usage?: { inputTokens: number; outputTokens: number };
+      usage?: Usage;
       errorCode?: string;
       /** Why it failed, for people; `text` is the reply as a chat shows it. */
       errorMessage?: string;

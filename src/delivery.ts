@@ -221,7 +221,7 @@ export class Delivery implements DraftLane {
           return;
         } catch (err) {
           if (err instanceof DeliveryError && err.retryAfterMs) this.pause(conversationId, err.retryAfterMs);
-          log.warn({ conversationId, approvalId, err: (err as Error).message }, 'approval request could not be shown; retrying');
+          log.warn({ conversationId, approvalId, err }, 'approval request could not be shown; retrying');
           if (err instanceof DeliveryError && !err.retryable) return;
           await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
         }

@@ -48,16 +48,16 @@ export class DiscordAdapter implements ChatAdapter<DiscordReply> {
 
   async start(host: AdapterHost<DiscordReply>): Promise<void> {
     this.host = host;
-    this.client.on(Events.MessageCreate, (message) => void this.onMessage(message).catch((err) => host.log.error({ err: (err as Error).message }, 'discord: message failed')));
-    this.client.on(Events.InteractionCreate, (interaction) => void this.onInteraction(interaction).catch((err) => host.log.error({ err: (err as Error).message }, 'discord: interaction failed')));
-    this.client.on(Events.InteractionCreate, (interaction) => void this.clicks.onInteraction(host, interaction).catch((err) => host.log.error({ err: (err as Error).message }, 'discord: button click failed')));
+    this.client.on(Events.MessageCreate, (message) => void this.onMessage(message).catch((err) => host.log.error({ err }, 'discord: message failed')));
+    this.client.on(Events.InteractionCreate, (interaction) => void this.onInteraction(interaction).catch((err) => host.log.error({ err }, 'discord: interaction failed')));
+    this.client.on(Events.InteractionCreate, (interaction) => void this.clicks.onInteraction(host, interaction).catch((err) => host.log.error({ err }, 'discord: button click failed')));
     this.client.on(Events.Error, (err) => host.log.error({ err: err.message }, 'discord: client error'));
     const ready = new Promise<void>((resolve) => this.client.once(Events.ClientReady, () => resolve()));
     await this.client.login(this.config.token);
     await ready;
     this.applicationId = this.client.application?.id ?? this.client.user!.id;
     this.markLoggedIn();
-    await this.registerCommands().catch((err) => host.log.warn({ err: (err as Error).message }, 'discord: registering slash commands failed'));
+    await this.registerCommands().catch((err) => host.log.warn({ err }, 'discord: registering slash commands failed'));
     host.log.info({ bot: this.client.user?.tag }, 'discord: started');
   }
 

@@ -25,6 +25,7 @@ import type { AdapterHost, GatewayApi, ReceiveResult, StreamAdapter } from '../.
 import type { JobEvent } from '../../src/bus.js';
 import type { HttpConfig } from './definition.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
+import type { Usage } from '../../src/engine/types.js';
 import type { MessageOutcome } from '../../src/store/messages.js';
 import { finishedOutcome, idempotentRequest, replayHeaders, REUSED_KEY_ERROR, type IdempotentRequest } from './idempotency.js';
 import { ApiKeys, keyFromHeaders, newKey, sha256 } from './keys.js';
@@ -53,7 +54,7 @@ export interface Answer {
   session_id?: string;
   cost_usd: number;
   duration_ms: number;
-  usage?: { inputTokens: number; outputTokens: number };
+  usage?: Usage;
   error_code?: string;
   /** Why it failed, for people (`text` is the reply as a chat shows it). */
   error_message?: string;

@@ -11,6 +11,7 @@ import { streamSSE } from 'hono/streaming';
 import { idempotentRequest, replayHeaders } from './idempotency.js';
 import type { HttpAdapter } from './index.js';
 import { apiError, readJson } from './index.js';
+import type { Usage } from '../../src/engine/types.js';
 
 const MODEL = 'claude';
 
@@ -94,7 +95,7 @@ function lastUserText(messages: unknown): string | undefined {
   return undefined;
 }
 
-function usageOf(usage?: { inputTokens: number; outputTokens: number }) {
+function usageOf(usage?: Usage) {
   const prompt = usage?.inputTokens ?? 0;
   const completion = usage?.outputTokens ?? 0;
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };

@@ -43,7 +43,7 @@ export class TelegramAdapter implements ChatAdapter<TelegramReply> {
     this.bot.catch((err) => host.log.error({ err: err.error instanceof Error ? err.error.message : String(err.error) }, 'telegram: update failed'));
     await this.bot.init();
     await this.bot.api.setMyCommands(COMMANDS.map((c) => ({ command: c.name, description: c.description.slice(0, 256) }))).catch((err) => {
-      host.log.warn({ err: (err as Error).message }, 'telegram: setMyCommands failed; the command menu may be stale');
+      host.log.warn({ err }, 'telegram: setMyCommands failed; the command menu may be stale');
     });
     if (this.config.webhook_url) {
       const path = new URL(this.config.webhook_url).pathname || '/telegram';
@@ -57,7 +57,7 @@ export class TelegramAdapter implements ChatAdapter<TelegramReply> {
       this.polling = true;
       // Not awaited: start() resolves only when polling stops.
       void this.bot.start({ allowed_updates: ['message', 'callback_query'], drop_pending_updates: false }).catch((err) => {
-        host.log.error({ err: (err as Error).message }, 'telegram: polling stopped');
+        host.log.error({ err }, 'telegram: polling stopped');
       });
     }
     host.log.info({ bot: this.bot.botInfo.username, mode: this.config.webhook_url ? 'webhook' : 'polling' }, 'telegram: started');
@@ -90,7 +90,7 @@ export class TelegramAdapter implements ChatAdapter<TelegramReply> {
         }
         return callback(req, res, update);
       }).catch((err) => {
-        this.host?.log.error({ err: (err as Error).message }, 'telegram: webhook request failed');
+        this.host?.log.error({ err }, 'telegram: webhook request failed');
         if (!res.headersSent) res.writeHead(500).end();
       });
     };

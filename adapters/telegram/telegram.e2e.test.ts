@@ -96,8 +96,7 @@ describe('Telegram', () => {
     const before = anthropic.prompts().length;
     telegram.userMessage({ chatId: 777, userId: 777, text: 'let me in' });
     await telegram.until(() => telegram.chat(777).length === 1, 10_000, 'refusal');
-    telegram.userMessage({ chatId: 777, userId: 777, text: 'please?' });
-    await new Promise((r) => setTimeout(r, 1500));
+    await telegram.handled(telegram.userMessage({ chatId: 777, userId: 777, text: 'please?' }));
     expect(finalText(777)).toEqual(['Sorry, this is a private bot and you are not on its allow-list. (Your user id is 777; the owner can add it to telegram.allowed_users.)']);
     expect(anthropic.prompts().length).toBe(before);
   });
@@ -192,8 +191,7 @@ describe('Telegram', () => {
     const tt = await addUser(chat);
     const update = telegram.userMessage({ chatId: chat, userId: chat, text: 'only once' });
     await answered(chat, 1);
-    telegram.redeliver(update);
-    await new Promise((r) => setTimeout(r, 2500));
+    await telegram.redeliver(update);
     expect(finalText(chat)).toEqual(['echo: only once']);
     tt();
   });

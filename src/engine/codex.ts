@@ -11,7 +11,7 @@ import { sandboxFailure, type Command, type Sandbox } from '../sandbox/index.js'
 import { findExecutable } from './process.js';
 import { runOnce } from './run-once.js';
 import { binaryOf, cliMissingError, runOutcome, versionCheck, type OtherCliInfo } from './other-cli.js';
-import { contextText, type Engine, type EngineCheck, type EngineEvent, type TurnOutcome, type TurnRequest } from './types.js';
+import { contextText, type Engine, type EngineCheck, type EngineEvent, type TurnOutcome, type TurnRequest, type Usage } from './types.js';
 
 const INFO: OtherCliInfo = {
   title: 'Codex', binary: 'codex', npmPackage: '@openai/codex', key: 'codex',
@@ -86,7 +86,7 @@ export class CodexStream {
   lastMessage = '';
   completed = false;
   failure?: string;
-  usage?: { inputTokens: number; outputTokens: number };
+  usage?: Usage;
   private shown = new Map<string, string>();
 
   push(line: string): EngineEvent[] {

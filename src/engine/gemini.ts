@@ -11,7 +11,7 @@ import { sandboxFailure, type Command, type Sandbox } from '../sandbox/index.js'
 import { findExecutable } from './process.js';
 import { runOnce } from './run-once.js';
 import { binaryOf, cliMissingError, framedPrompt, runOutcome, versionCheck, type OtherCliInfo } from './other-cli.js';
-import type { Engine, EngineCheck, EngineEvent, TurnOutcome, TurnRequest } from './types.js';
+import type { Engine, EngineCheck, EngineEvent, TurnOutcome, TurnRequest, Usage } from './types.js';
 
 const INFO: OtherCliInfo = {
   title: 'Gemini', binary: 'gemini', npmPackage: '@google/gemini-cli', key: 'gemini',
@@ -85,7 +85,7 @@ export class GeminiStream {
   sessionId?: string;
   text = '';
   result?: { status: string; error: string };
-  usage?: { inputTokens: number; outputTokens: number };
+  usage?: Usage;
   private afterTool = false;
 
   push(line: string): EngineEvent[] {

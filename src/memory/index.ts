@@ -113,7 +113,7 @@ export class Memory {
       const server = new MemoryMcpHttp(this, this.options.config.memory.top_k);
       await server.start();
       this.mcpHttp = server;
-    }).catch((err) => this.options.log.warn({ err: (err as Error).message }, 'memory: the MCP endpoint did not start; Claude gets no memory tools'));
+    }).catch((err) => this.options.log.warn({ err }, 'memory: the MCP endpoint did not start; Claude gets no memory tools'));
     return this.mcpStarting;
   }
 

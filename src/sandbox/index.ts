@@ -121,7 +121,7 @@ export class Sandbox {
       }
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-      throw new SandboxError(`The CLI's home for this conversation (${dir}) could not be prepared (${code}). Check that gateway.data_dir is writable by cligate${this.runAs ? ' and that cligate runs as root (sandbox.run_as_user)' : ''}.`);
+      throw new SandboxError(`The CLI's home for this conversation (${dir}) could not be prepared (${code}). Check that gateway.data_dir is writable by cligate${this.runAs ? ' and that cligate runs as root (sandbox.run_as_user)' : ''}.`, { cause: err });
     }
     const env = { ...launch.env, ...home.env };
     const as = this.runAs ? { uid: this.runAs.uid, gid: this.runAs.gid } : {};
@@ -153,7 +153,7 @@ export class SandboxError extends Error {}
 /** The outcome of a turn whose CLI could not be started because of `err`; rethrows anything else. */
 export function sandboxFailure(err: unknown): TurnOutcome {
   if (!(err instanceof SandboxError)) throw err;
-  return { ok: false, text: '', costUsd: 0, durationMs: 0, error: { code: 'engine_error', message: err.message, retryable: false } };
+  return { ok: false, text: '', costUsd: 0, durationMs: 0, error: { code: 'engine_error', message: err.message, retryable: false, detail: err.cause === undefined ? undefined : String(err.cause) } };
 }
 
 export const HOW_TO_ENABLE = 'To contain each conversation\'s CLI, install bubblewrap (`apt-get install bubblewrap`) where user namespaces are allowed (in a Docker container that usually means `--security-opt seccomp=unconfined --security-opt apparmor=unconfined`), then set sandbox.mode = "bwrap" to make it required.';

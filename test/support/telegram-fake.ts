@@ -44,6 +44,12 @@ export class TelegramFake {
   url = '';
   private server?: http.Server;
   private updates: any[] = [];
+  /** The highest offset the bot asked from: every update below it was handled (grammY handles them in order). */
+  private confirmed = 0;
+  private polls = 0;
+  /** Updates to serve once more, and the poll that served them (the next poll means they were handled). */
+  private again: any[] = [];
+  private readonly againServedAt = new Map<any, number>();
   private updateId = 100;
   private messageId = 1000;
   private failures: Failure[] = [];
@@ -109,9 +115,15 @@ export class TelegramFake {
     return update;
   }
 
-  /** Delivers the same update again (Telegram redelivering after a restart). */
-  redeliver(update: any): void {
-    void this.deliver(update);
+  /**
+   * Delivers the same update again, as Telegram does when the bot did not confirm it (a restart),
+   * whatever offset the bot asks from; resolves once the bot has handled it.
+   */
+  async redeliver(update: any): Promise<void> {
+    if (this.webhook) return this.deliver(update);
+    this.again.push(update);
+    for (const release of this.waiting.splice(0)) release();
+    await this.until(() => (this.againServedAt.get(update) ?? Infinity) < this.polls, 10_000, `update ${update.update_id} handled again`);
   }
 
   /** Messages the bot has in a chat, in order. */
@@ -124,6 +136,11 @@ export class TelegramFake {
   }
 
   /** Resolves when `test` holds, checked after every call the bot makes. */
+  /** Resolves once the bot has handled `update` (asked for the updates after it). */
+  handled(update: { update_id: number }, timeoutMs = 10_000): Promise<void> {
+    return this.until(() => this.confirmed > update.update_id, timeoutMs, `update ${update.update_id} handled`);
+  }
+
   async until(test: () => boolean, timeoutMs = 20_000, what = 'condition'): Promise<void> {
     if (test()) return;
     await new Promise<void>((resolve, reject) => {
@@ -230,8 +247,10 @@ export class TelegramFake {
   }
 
   private async getUpdates(offset: number, timeoutS: number, req: http.IncomingMessage): Promise<any[]> {
+    this.confirmed = Math.max(this.confirmed, offset);
+    this.polls++;
     this.updates = this.updates.filter((u) => u.update_id >= offset);
-    if (!this.updates.length && timeoutS > 0) {
+    if (!this.updates.length && !this.again.length && timeoutS > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(timeoutS, 2) * 1000);
         const release = () => {
@@ -242,7 +261,9 @@ export class TelegramFake {
         req.once('close', release);
       });
     }
-    return this.updates.filter((u) => u.update_id >= offset);
+    const again = this.again.splice(0);
+    for (const update of again) this.againServedAt.set(update, this.polls);
+    return [...again, ...this.updates.filter((u) => u.update_id >= offset)];
   }
 
   private reply(res: http.ServerResponse, status: number, body: unknown): void {
