@@ -18,6 +18,7 @@ import type { Conversation, Message } from './store/db.js';
 import type { Store } from './store/index.js';
 import { NOTE_SEQ, type ReplyOptions } from './store/outbox.js';
 import { saveUpload, workspacePath } from './workspace.js';
+import type { MessageErrorCode } from './engine/types.js';
 
 /** Who may talk on a platform, as its definition in the registry says; an unknown platform: nobody. */
 export function accessPolicy(config: Config, platform: Platform): AccessPolicy {
@@ -171,7 +172,7 @@ export class Intake {
     return { status: reused ? 'reused' : 'duplicate', conversationId: stored.conversation_id, messageId: stored.id };
   }
 
-  private problemWith(text: string, inbound: InboundMessage, userKey: string): { code: string; text: string } | undefined {
+  private problemWith(text: string, inbound: InboundMessage, userKey: string): { code: MessageErrorCode; text: string } | undefined {
     const { config, store } = this.deps;
     if (!text && !inbound.files?.length) {
       return { code: 'empty', text: 'Your message was empty: send some text (or a file) for Claude.' };
@@ -213,7 +214,7 @@ export class Intake {
   }
 
   /** Finishes a message with a reply that did not come from the engine. */
-  private notice(conversation: Conversation, messageId: number, text: string, extra: { errorCode?: string; ephemeral?: boolean; file?: { path: string; name: string } }): void {
+  private notice(conversation: Conversation, messageId: number, text: string, extra: { errorCode?: MessageErrorCode; ephemeral?: boolean; file?: { path: string; name: string } }): void {
     const { store } = this.deps;
     store.db.tx(() => {
       store.messages.finish(messageId, extra.errorCode ? 'failed' : 'done', { errorCode: extra.errorCode ?? null, errorMessage: extra.errorCode ? text : null });

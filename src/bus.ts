@@ -5,7 +5,7 @@
  * Nothing on the bus needs to survive a crash: what must, lives in the database.
  */
 import { EventEmitter } from 'node:events';
-import type { Usage } from './engine/types.js';
+import type { MessageErrorCode, Usage } from './engine/types.js';
 
 interface JobRef {
   conversationId: string;
@@ -32,7 +32,7 @@ export type JobEvent =
       costUsd: number;
       durationMs: number;
       usage?: Usage;
-      errorCode?: string;
+      errorCode?: MessageErrorCode;
       /** Why it failed, for people; `text` is the reply as a chat shows it. */
       errorMessage?: string;
     });

@@ -13,7 +13,7 @@ import { PERMISSION_MODES, type PermissionMode } from './approvals/types.js';
 import type { Bus, JobEvent } from './bus.js';
 import type { Config } from './config/schema.js';
 import type { Engines } from './engine/index.js';
-import type { ContextBlock, Engine, EngineError, EngineEvent, EngineName, TurnOutcome, TurnRequest } from './engine/types.js';
+import type { ContextBlock, Engine, EngineError, MessageErrorCode, EngineEvent, EngineName, TurnOutcome, TurnRequest } from './engine/types.js';
 import type { Logger } from './log.js';
 import type { Platform, SavedFile } from './message.js';
 import type { DrainSignal } from './queue/types.js';
@@ -242,14 +242,14 @@ interface Reply {
   status: 'done' | 'failed' | 'cancelled';
   /** Empty: nothing to send (a stop before any text). */
   reply: string;
-  errorCode?: string;
+  errorCode?: MessageErrorCode;
   /** Why it failed, for people; `reply` shows it in a chat. */
   errorMessage?: string;
   outcome: TurnOutcome | undefined;
 }
 
 /** A failed turn: the chat sees the message behind a warning sign, with any notes below it. */
-function failure(code: string, message: string, notes = '', outcome?: TurnOutcome): Reply {
+function failure(code: MessageErrorCode, message: string, notes = '', outcome?: TurnOutcome): Reply {
   return { status: 'failed', reply: `⚠️ ${message}${notes ? `\n\n${notes}` : ''}`, errorCode: code, errorMessage: message, outcome };
 }
 

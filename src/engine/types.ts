@@ -79,6 +79,18 @@ export type EngineErrorCode =
   | 'refused'
   | 'engine_error';
 
+/** Why a message was not answered normally: an engine's failure, or the gateway's own reasons. */
+export type MessageErrorCode =
+  | EngineErrorCode
+  /** Refused at intake: empty, over a limit. */
+  | 'empty' | 'too_long' | 'rate_limited' | 'over_budget'
+  /** The engine configured for the conversation cannot run. */
+  | 'engine_unavailable'
+  /** Interrupted by crashes more than worker.max_attempts times. */
+  | 'gave_up'
+  /** The conversation was deleted while the message waited. */
+  | 'no_conversation';
+
 /** A failure, as a value: `message` is written for the person in the chat and names the fix. */
 export interface EngineError {
   code: EngineErrorCode;

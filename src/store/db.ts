@@ -12,6 +12,7 @@ import {
 } from 'kysely';
 import type { ApprovalKind, ApprovalStatus, Choice } from '../approvals/types.js';
 import type { EngineName } from '../config/schema.js';
+import type { MessageErrorCode } from '../engine/types.js';
 import type { Platform } from '../message.js';
 import { MIGRATIONS_DIR } from '../paths.js';
 
@@ -63,7 +64,7 @@ export interface MessagesTable {
   cancel_requested: number;
   session_id: number | null;
   engine_process: string | null;
-  error_code: string | null;
+  error_code: MessageErrorCode | null;
   error_message: string | null;
   cost_usd: number | null;
   received_at: number;

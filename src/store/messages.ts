@@ -4,6 +4,7 @@
  * worker is simply the next one to run again.
  */
 import { sql } from 'kysely';
+import type { MessageErrorCode } from '../engine/types.js';
 import type { Db, Message, MessagesTable, MessageStatus } from './db.js';
 
 export type NewMessage = Omit<MessagesTable, 'id' | 'attempts' | 'cancel_requested' | 'session_id' | 'engine_process' | 'error_code' | 'error_message' | 'cost_usd' | 'started_at' | 'finished_at' | 'can_ask'> & { can_ask?: number };
@@ -22,7 +23,7 @@ export interface MessageOutcome {
   costUsd: number;
   /** From the start of the (last) attempt to the end. */
   durationMs: number;
-  errorCode?: string;
+  errorCode?: MessageErrorCode;
   /** Why it failed, for people (without the chat's decoration). */
   errorMessage?: string;
 }
@@ -95,7 +96,7 @@ export class Messages {
     this.db.run(this.db.q.updateTable('messages').set((eb) => ({ status: 'queued', attempts: eb('attempts', '-', 1) })).where('id', '=', id));
   }
 
-  finish(id: number, status: Exclude<MessageStatus, 'queued' | 'running'>, fields: { sessionId?: number | null; errorCode?: string | null; errorMessage?: string | null; costUsd?: number | null }, now = Date.now()): void {
+  finish(id: number, status: Exclude<MessageStatus, 'queued' | 'running'>, fields: { sessionId?: number | null; errorCode?: MessageErrorCode | null; errorMessage?: string | null; costUsd?: number | null }, now = Date.now()): void {
     this.db.run(
       this.db.q.updateTable('messages')
         .set({
