@@ -30,8 +30,7 @@ let dataDir: string;
  * approvals, and passing its whole environment to commands (its default drops names with KEY, SECRET,
  * TOKEN: only cligate's allow-list is tried here); gemini in yolo mode.
  */
-function engines(): Record<string, unknown> {
-  const login = tmpDir('cligate-login-');
+function engines(login = tmpDir('cligate-login-')): Record<string, unknown> {
   fs.mkdirSync(path.join(login, '.codex'), { recursive: true });
   fs.mkdirSync(path.join(login, '.gemini'), { recursive: true });
   fs.writeFileSync(path.join(login, '.gemini', 'settings.json'), JSON.stringify({ security: { auth: { selectedType: 'gemini-api-key' } } }));
@@ -244,8 +243,9 @@ describe('cligate doctor', () => {
 
 describe('sandbox.mode = "none"', () => {
   let n: TestGateway;
+  const login = tmpDir('cligate-login-');
   beforeAll(async () => {
-    n = await startTestGateway(anthropic, { config: { engine: { claude: { permission_mode: 'bypassPermissions' } }, sandbox: { mode: 'none' } }, env: SECRETS });
+    n = await startTestGateway(anthropic, { config: { engine: engines(login), sandbox: { mode: 'none' } }, env: SECRETS });
   }, 60_000);
   afterAll(async () => {
     await n?.stop();
@@ -258,6 +258,29 @@ describe('sandbox.mode = "none"', () => {
     const own = conversationHome(n.config.gateway.data_dir, 'claude', 'local:plain');
     expect(env).toContain(`CLAUDE_CONFIG_DIR=${own}/.claude`);
     expect(env).toContain(`HOME=${own}`);
+    // Its session is stored in its own home, not in the login's (shared) projects/.
+    expect(filesUnder(path.join(own, '.claude', 'projects'), /\.jsonl$/)).toHaveLength(1);
+    expect(filesUnder(path.join(n.dir, 'claude-config', 'projects'), /\.jsonl$/)).toEqual([]);
+  }, 90_000);
+
+  it.each(['codex', 'gemini'] as const)('%s too: a clean environment, and each conversation\'s session in its own CLI home', async (engine) => {
+    const chats = [`${engine}-a`, `${engine}-b`];
+    await Promise.all(chats.map((chat) => say(n, chat, `/engine ${engine}`)));
+    const envs = await Promise.all(chats.map((chat) => say(n, chat, '[[run env]]')));
+    for (const [i, env] of envs.entries()) {
+      expect(env).toMatch(/^tool said: [\s\S]*PATH=/);
+      for (const value of Object.values(SECRETS)) expect(env).not.toContain(value);
+      expect(env).not.toMatch(/SLACK_|REDIS_URL|CLIGATE_/);
+      const own = conversationHome(n.config.gateway.data_dir, engine, `local:${chats[i]}`);
+      expect(env).toContain(`HOME=${own}`);
+      if (engine === 'codex') expect(env).toContain(`CODEX_HOME=${own}/.codex`);
+      const [session] = n.gateway.store.conversations.sessions(`local:${chats[i]}`);
+      const files = filesUnder(own, SESSIONS[engine].files);
+      expect(files).toHaveLength(1);
+      expect(fs.readFileSync(files[0]!, 'utf8')).toContain(session!.engine_session_id!);
+    }
+    // Nothing in the login's own session store.
+    expect(filesUnder(path.join(login, engine === 'codex' ? '.codex' : '.gemini'), SESSIONS[engine].files)).toEqual([]);
   }, 90_000);
 
   it('doctor warns that the database is readable from a CLI\'s place', async () => {
