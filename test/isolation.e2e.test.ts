@@ -197,7 +197,7 @@ describe.each(['codex', 'gemini'] as const)('a conversation\'s %s CLI, under bub
     const outside = [path.join(dataDir, `escaped-${engine}.txt`), path.join(process.cwd(), `escaped-${engine}.txt`), `/etc/escaped-${engine}.txt`, `/tmp/cligate-escaped-${engine}-${process.pid}.txt`];
     const out = await say(t, chat('me'), `[[run env; echo @@cat; ${
       [t.config.store.path, t.config.source, otherFile, sessionFile!].map((f) => `cat ${f} 2>&1; echo rc=$?`).join('; ')
-    }; echo @@ls; ls -a ${t.config.workspace.root} ${path.dirname(cliHome('me'))} ${dataDir}; echo @@end; echo gateway-home:; ls -A ${os.homedir()} | wc -l; { ${
+    }; echo @@ls; ls -a ${t.config.workspace.root} ${path.dirname(cliHome('me'))} ${dataDir}; echo @@end; echo gateway-home:; ls -A ${os.homedir()} | wc -l; echo @@run; ls -A /run; echo @@procs; ls /proc | grep -c '^[0-9]*$'; grep CapEff /proc/self/status; { ${
       outside.map((f) => `echo x > ${f}`).join('; ')
     }; } 2>/dev/null; echo inside > inside.txt]]`);
     // (Codex reports a command's stderr apart from its stdout: each part ends with a marker of its own.)
@@ -217,6 +217,11 @@ describe.each(['codex', 'gemini'] as const)('a conversation\'s %s CLI, under bub
     expect(listing).not.toContain('cligate.db');
     // The gateway user's home is an empty folder inside.
     expect(out).toMatch(/gateway-home:\n0\b/);
+    // No daemon's socket; its own pid namespace (a handful of processes); root's capabilities dropped.
+    const [, run, procs] = out.split(/@@run|@@procs/);
+    expect(run).not.toMatch(/dbus|docker|systemd/);
+    expect(Number(/^\s*(\d+)/.exec(procs!)?.[1])).toBeLessThan(20);
+    expect(procs).toMatch(/CapEff:\s+0+\b/);
     for (const file of outside) expect(fs.existsSync(file), file).toBe(false);
     expect(fs.readFileSync(path.join(workspace(chat('me')), 'inside.txt'), 'utf8')).toBe('inside\n');
 
@@ -252,12 +257,13 @@ describe('sandbox.mode = "none"', () => {
   });
 
   it('still gives the CLI a clean environment and a CLI home of its own', async () => {
-    await n.adapter.say('plain', '[[tool Bash: env]]');
+    await n.adapter.say('plain', '[[tool Bash: env; echo mine > mine.txt]]');
     const env = await eventually(() => n.adapter.finals('plain').find((f) => f.startsWith('tool said')), 60_000, 'the answer');
     for (const value of Object.values(SECRETS)) expect(env).not.toContain(value);
     const own = conversationHome(n.config.gateway.data_dir, 'claude', 'local:plain');
     expect(env).toContain(`CLAUDE_CONFIG_DIR=${own}/.claude`);
     expect(env).toContain(`HOME=${own}`);
+    expect(fs.readFileSync(path.join(workspacePath(n.config.workspace.root, 'local:plain'), 'mine.txt'), 'utf8')).toBe('mine\n');
     // Its session is stored in its own home, not in the login's (shared) projects/.
     expect(filesUnder(path.join(own, '.claude', 'projects'), /\.jsonl$/)).toHaveLength(1);
     expect(filesUnder(path.join(n.dir, 'claude-config', 'projects'), /\.jsonl$/)).toEqual([]);
@@ -266,7 +272,7 @@ describe('sandbox.mode = "none"', () => {
   it.each(['codex', 'gemini'] as const)('%s too: a clean environment, and each conversation\'s session in its own CLI home', async (engine) => {
     const chats = [`${engine}-a`, `${engine}-b`];
     await Promise.all(chats.map((chat) => say(n, chat, `/engine ${engine}`)));
-    const envs = await Promise.all(chats.map((chat) => say(n, chat, '[[run env]]')));
+    const envs = await Promise.all(chats.map((chat) => say(n, chat, '[[run env; echo mine > mine.txt]]')));
     for (const [i, env] of envs.entries()) {
       expect(env).toMatch(/^tool said: [\s\S]*PATH=/);
       for (const value of Object.values(SECRETS)) expect(env).not.toContain(value);
@@ -274,6 +280,7 @@ describe('sandbox.mode = "none"', () => {
       const own = conversationHome(n.config.gateway.data_dir, engine, `local:${chats[i]}`);
       expect(env).toContain(`HOME=${own}`);
       if (engine === 'codex') expect(env).toContain(`CODEX_HOME=${own}/.codex`);
+      expect(fs.readFileSync(path.join(workspacePath(n.config.workspace.root, `local:${chats[i]}`), 'mine.txt'), 'utf8')).toBe('mine\n');
       const [session] = n.gateway.store.conversations.sessions(`local:${chats[i]}`);
       const files = filesUnder(own, SESSIONS[engine].files);
       expect(files).toHaveLength(1);
