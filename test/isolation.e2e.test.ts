@@ -23,6 +23,12 @@ const gemini = new GeminiFake();
 const SECRETS = { SLACK_SIGNING_SECRET: 'slack-signing-secret-value', REDIS_URL: 'redis://:redis-password@127.0.0.1:1', CLIGATE_SECRET_THING: 'cligate-thing' };
 let t: TestGateway;
 let dataDir: string;
+/**
+ * The gateway's folder (config file, data dir) and the Codex and Gemini logins sit outside /tmp, which is
+ * private inside the sandbox anyway: so what hides them is the sandbox's own doing.
+ */
+const outsideTmp = fs.mkdtempSync('/var/tmp/cligate-iso-');
+const login = path.join(outsideTmp, 'login');
 
 /**
  * Claude with bypassPermissions; Codex and Gemini enabled, against their stand-ins, told to run their
@@ -32,6 +38,7 @@ let dataDir: string;
  */
 function engines(login = tmpDir('cligate-login-')): Record<string, unknown> {
   fs.mkdirSync(path.join(login, '.codex'), { recursive: true });
+  fs.writeFileSync(path.join(login, '.codex', 'config.toml'), '# the login\'s own settings\n');
   fs.mkdirSync(path.join(login, '.gemini'), { recursive: true });
   fs.writeFileSync(path.join(login, '.gemini', 'settings.json'), JSON.stringify({ security: { auth: { selectedType: 'gemini-api-key' } } }));
   return {
@@ -53,13 +60,15 @@ function engines(login = tmpDir('cligate-login-')): Record<string, unknown> {
 
 beforeAll(async () => {
   await Promise.all([anthropic.start(), openai.start(), gemini.start()]);
-  t = await startTestGateway(anthropic, { config: { engine: engines() }, env: SECRETS });
+  fs.mkdirSync(path.join(outsideTmp, 'gateway'));
+  t = await startTestGateway(anthropic, { dir: path.join(outsideTmp, 'gateway'), config: { engine: engines(login) }, env: SECRETS });
   dataDir = t.config.gateway.data_dir;
 }, 60_000);
 
 afterAll(async () => {
   await t?.stop();
   await Promise.all([anthropic.stop(), openai.stop(), gemini.stop()]);
+  fs.rmSync(outsideTmp, { recursive: true, force: true });
 });
 
 /** Sends `text` to chat `chat` of gateway `g`; resolves with the next final answer there. */
@@ -115,7 +124,9 @@ describe('a conversation\'s CLI', () => {
     const out = await bash('me', [
       `cat ${t.config.store.path}`, `cat ${t.config.source}`, `cat ${otherFile}`, `cat ${path.join(otherSessions, sessionFile!)}`,
     ].map((c) => `${c} 2>&1; echo rc=$?`).join('; '));
+    // The config file, outside the data dir, is covered by a node that cannot be opened; the rest is not there.
     expect(out.match(/rc=1/g)).toHaveLength(4);
+    expect(out).toMatch(/cligate\.toml: Permission denied/);
     expect(out).not.toMatch(/SQLite format|private-note|data_dir|"type":"user"/);
 
     const listing = await bash('me', `ls -a ${t.config.workspace.root} ${path.dirname(home('me'))} ${dataDir}; echo gateway-home:; ls -A ${os.homedir()}`);
@@ -199,7 +210,7 @@ describe.each(['codex', 'gemini'] as const)('a conversation\'s %s CLI, under bub
     const outside = [path.join(dataDir, `escaped-${engine}.txt`), path.join(process.cwd(), `escaped-${engine}.txt`), `/etc/escaped-${engine}.txt`, `/tmp/cligate-escaped-${engine}-${process.pid}.txt`];
     const out = await say(t, chat('me'), `[[run env; echo @@cat; ${
       [t.config.store.path, t.config.source, otherFile, sessionFile!].map((f) => `cat ${f} 2>&1; echo rc=$?`).join('; ')
-    }; echo @@ls; ls -a ${t.config.workspace.root} ${path.dirname(cliHome('me'))} ${dataDir}; echo @@end; echo gateway-home:; ls -A ${os.homedir()} | wc -l; echo @@run; ls -A /run; echo @@procs; ls /proc | grep -c '^[0-9]*$'; grep CapEff /proc/self/status; { ${
+    }; echo @@ls; ls -a ${t.config.workspace.root} ${path.dirname(cliHome('me'))} ${dataDir}; echo @@end; echo gateway-home:; ls -A ${os.homedir()} | wc -l; echo login:; ls -A ${path.join(login, `.${engine}`)} | wc -l; echo @@run; ls -A /run; echo @@procs; ls /proc | grep -c '^[0-9]*$'; grep CapEff /proc/self/status; { ${
       outside.map((f) => `echo x > ${f}`).join('; ')
     }; } 2>/dev/null; echo inside > inside.txt]]`);
     // (Codex reports a command's stderr apart from its stdout: each part ends with a marker of its own.)
@@ -209,7 +220,9 @@ describe.each(['codex', 'gemini'] as const)('a conversation\'s %s CLI, under bub
     expect(env).toContain(`HOME=${cliHome('me')}`);
     for (const value of Object.values(SECRETS)) expect(env).not.toContain(value);
     expect(env).not.toMatch(/SLACK_|REDIS_URL|CLIGATE_/);
+    // The config file, outside the data dir, is covered by a node that cannot be opened; the rest is not there.
     expect(cat!.match(/rc=1/g)).toHaveLength(4);
+    expect(cat).toMatch(/cligate\.toml: Permission denied/);
     expect(cat).not.toMatch(/SQLite format|private-note|data_dir/);
     expect(cat).not.toMatch(SESSIONS[engine].inside);
     expect(listing).toContain(path.basename(workspace(chat('me'))));
@@ -219,6 +232,9 @@ describe.each(['codex', 'gemini'] as const)('a conversation\'s %s CLI, under bub
     expect(listing).not.toContain('cligate.db');
     // The gateway user's home is an empty folder inside.
     expect(out).toMatch(/gateway-home:\n0\b/);
+    // So is its engine's login (its CLI home has a copy).
+    expect(fs.readdirSync(path.join(login, `.${engine}`)).length).toBeGreaterThan(0);
+    expect(out).toMatch(/login:\n0\b/);
     // No daemon's socket; its own pid namespace (a handful of processes); root's capabilities dropped.
     const [, run, procs] = out.split(/@@run|@@procs/);
     expect(run).not.toMatch(/dbus|docker|systemd/);
