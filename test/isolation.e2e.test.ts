@@ -287,25 +287,23 @@ describe('sandbox.mode = "none"', () => {
     expect(filesUnder(path.join(n.dir, 'claude-config', 'projects'), /\.jsonl$/)).toEqual([]);
   }, 90_000);
 
-  it.each(['codex', 'gemini'] as const)('%s too: a clean environment, and each conversation\'s session in its own CLI home', async (engine) => {
-    const chats = [`${engine}-a`, `${engine}-b`];
-    await Promise.all(chats.map((chat) => say(n, chat, `/engine ${engine}`)));
-    const envs = await Promise.all(chats.map((chat) => say(n, chat, '[[run env; echo mine > mine.txt]]')));
-    for (const [i, env] of envs.entries()) {
-      expect(env).toMatch(/^tool said: [\s\S]*PATH=/);
-      for (const value of Object.values(SECRETS)) expect(env).not.toContain(value);
-      expect(env).not.toMatch(/SLACK_|REDIS_URL|CLIGATE_/);
-      const own = conversationHome(n.config.gateway.data_dir, engine, `local:${chats[i]}`);
-      expect(env).toContain(`HOME=${own}`);
-      if (engine === 'codex') expect(env).toContain(`CODEX_HOME=${own}/.codex`);
-      expect(fs.readFileSync(path.join(workspacePath(n.config.workspace.root, `local:${chats[i]}`), 'mine.txt'), 'utf8')).toBe('mine\n');
-      const [session] = n.gateway.store.conversations.sessions(`local:${chats[i]}`);
-      const files = filesUnder(own, SESSIONS[engine].files);
-      expect(files).toHaveLength(1);
-      expect(fs.readFileSync(files[0]!, 'utf8')).toContain(session!.engine_session_id!);
-    }
+  it.each(['codex', 'gemini'] as const)('%s too: a clean environment, and the conversation\'s session in its own CLI home', async (engine) => {
+    const chat = `${engine}-plain`;
+    await say(n, chat, `/engine ${engine}`);
+    const env = await say(n, chat, '[[run env; echo mine > mine.txt]]');
+    expect(env).toMatch(/^tool said: [\s\S]*PATH=/);
+    for (const value of Object.values(SECRETS)) expect(env).not.toContain(value);
+    expect(env).not.toMatch(/SLACK_|REDIS_URL|CLIGATE_/);
+    const own = conversationHome(n.config.gateway.data_dir, engine, `local:${chat}`);
+    expect(env).toContain(`HOME=${own}`);
+    if (engine === 'codex') expect(env).toContain(`CODEX_HOME=${own}/.codex`);
+    expect(fs.readFileSync(path.join(workspacePath(n.config.workspace.root, `local:${chat}`), 'mine.txt'), 'utf8')).toBe('mine\n');
+    const [session] = n.gateway.store.conversations.sessions(`local:${chat}`);
+    const files = filesUnder(own, SESSIONS[engine].files);
+    expect(files).toHaveLength(1);
+    expect(fs.readFileSync(files[0]!, 'utf8')).toContain(session!.engine_session_id!);
     // Nothing in the login's own session store.
-    expect(filesUnder(path.join(login, engine === 'codex' ? '.codex' : '.gemini'), SESSIONS[engine].files)).toEqual([]);
+    expect(filesUnder(path.join(login, `.${engine}`), SESSIONS[engine].files)).toEqual([]);
   }, 90_000);
 
   it('doctor warns that the database is readable from a CLI\'s place', async () => {
