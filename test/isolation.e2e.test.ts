@@ -207,10 +207,14 @@ describe.each(['codex', 'gemini'] as const)('a conversation\'s %s CLI, under bub
     expect(fs.readFileSync(sessionFile!, 'utf8')).toMatch(SESSIONS[engine].inside);
 
     await say(t, chat('me'), `/engine ${engine}`);
+    // The other engines' logins: Claude's (CLAUDE_CONFIG_DIR, outside the home and the data dir) and the other CLI's.
+    const claudeLogin = path.join(outsideTmp, 'gateway', 'claude-config');
+    fs.writeFileSync(path.join(claudeLogin, 'login-marker'), 'claude-login-secret');
+    const otherLogin = engine === 'codex' ? path.join(login, '.gemini', 'settings.json') : path.join(login, '.codex', 'config.toml');
     const outside = [path.join(dataDir, `escaped-${engine}.txt`), path.join(process.cwd(), `escaped-${engine}.txt`), `/etc/escaped-${engine}.txt`, `/tmp/cligate-escaped-${engine}-${process.pid}.txt`];
     const out = await say(t, chat('me'), `[[run env; echo @@cat; ${
       [t.config.store.path, t.config.source, otherFile, sessionFile!].map((f) => `cat ${f} 2>&1; echo rc=$?`).join('; ')
-    }; echo @@ls; ls -a ${t.config.workspace.root} ${path.dirname(cliHome('me'))} ${dataDir}; echo @@end; echo gateway-home:; ls -A ${os.homedir()} | wc -l; echo login:; ls -A ${path.join(login, `.${engine}`)} | wc -l; echo @@run; ls -A /run; echo @@procs; ls /proc | grep -c '^[0-9]*$'; grep CapEff /proc/self/status; { ${
+    }; echo @@ls; ls -a ${t.config.workspace.root} ${path.dirname(cliHome('me'))} ${dataDir}; echo @@end; echo gateway-home:; ls -A ${os.homedir()} | wc -l; echo login:; ls -A ${path.join(login, `.${engine}`)} | wc -l; echo @@logins; cat ${path.join(claudeLogin, 'login-marker')} ${otherLogin} 2>&1; echo rc=$?; echo @@run; ls -A /run; echo @@procs; ls /proc | grep -c '^[0-9]*$'; grep CapEff /proc/self/status; { ${
       outside.map((f) => `echo x > ${f}`).join('; ')
     }; } 2>/dev/null; echo inside > inside.txt]]`);
     // (Codex reports a command's stderr apart from its stdout: each part ends with a marker of its own.)
@@ -236,6 +240,9 @@ describe.each(['codex', 'gemini'] as const)('a conversation\'s %s CLI, under bub
     expect(fs.readdirSync(path.join(login, `.${engine}`)).length).toBeGreaterThan(0);
     expect(out).toMatch(/login:\n0\b/);
     // No daemon's socket; its own pid namespace (a handful of processes); root's capabilities dropped.
+    const logins = out.split(/@@logins|@@run/)[1]!;
+    expect(logins).toMatch(/rc=1/);
+    expect(logins).not.toMatch(/claude-login-secret|selectedType|the login's own settings/);
     const [, run, procs] = out.split(/@@run|@@procs/);
     expect(run).not.toMatch(/dbus|docker|systemd/);
     expect(Number(/^\s*(\d+)/.exec(procs!)?.[1])).toBeLessThan(20);

@@ -6,6 +6,8 @@ import { ClaudeEngine } from './claude/index.js';
 import { CodexEngine } from './codex.js';
 import { GeminiEngine } from './gemini.js';
 import type { Engine } from './types.js';
+import { cleanEnv } from '../sandbox/env.js';
+import { loginPaths } from '../sandbox/homes.js';
 import { Sandbox } from '../sandbox/index.js';
 
 export class Engines {
@@ -19,6 +21,7 @@ export class Engines {
     this.engines.set('claude', new ClaudeEngine({ claude: config.engine.claude, retry: config.retry, live: config.live, jobTimeoutS, log, env, sandbox }));
     if (config.engine.codex.enabled) this.engines.set('codex', new CodexEngine({ codex: config.engine.codex, jobTimeoutS, log, env, sandbox }));
     if (config.engine.gemini.enabled) this.engines.set('gemini', new GeminiEngine({ gemini: config.engine.gemini, jobTimeoutS, log, env, sandbox }));
+    sandbox.knowLogins(this.enabled().flatMap((name) => loginPaths(name, cleanEnv(name, env, config.engine[name].env))));
   }
 
   /** Engines switched on in the config. */

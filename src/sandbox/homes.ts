@@ -90,8 +90,13 @@ export function prepareHome(engine: EngineName, home: string, env: NodeJS.Proces
     if (outside) copyIfNewer(outside.file, path.join(own, outside.as));
     if (engine === 'claude') moveClaudeProject(login, own, cwd);
   }
-  const hidden = [login, layout.outside?.(env)?.file].filter((p): p is string => !!p);
-  return { home, env: { HOME: home, ...(layout.dirVariable ? { [layout.dirVariable]: own } : {}) }, login: hidden };
+  return { home, env: { HOME: home, ...(layout.dirVariable ? { [layout.dirVariable]: own } : {}) }, login: loginPaths(engine, env) };
+}
+
+/** Where an engine's login is, given the environment its CLI gets: its folder, and a file kept outside it. */
+export function loginPaths(engine: EngineName, env: NodeJS.ProcessEnv): string[] {
+  const layout = LAYOUTS[engine];
+  return [path.resolve(layout.loginDir(env)), layout.outside?.(env)?.file].filter((p): p is string => !!p);
 }
 
 /** Deletes a conversation's CLI homes, every engine's (/forget): its sessions' transcripts go with the database's rows. */

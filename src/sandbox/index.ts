@@ -51,6 +51,8 @@ export class Sandbox {
   /** Why bubblewrap is not in force under `auto`; undefined when it is, or when `none` was chosen. */
   readonly fallbackReason?: string;
   readonly mode: SandboxMode;
+  /** Every enabled engine's login (`knowLogins`): hidden from every CLI, each of which gets a copy of its own. */
+  private logins: string[] = [];
 
   constructor(
     readonly configured: Config['sandbox']['mode'],
@@ -109,6 +111,10 @@ export class Sandbox {
     return { ...config, memory: { ...config.memory, mcp: 'http' } };
   }
 
+  knowLogins(paths: string[]): void {
+    this.logins = paths;
+  }
+
   /** The command to start for `launch`; a SandboxError, saying what to check, when its CLI home cannot be made. */
   command(launch: Launch): Command {
     const dir = conversationHome(this.paths.dataDir, launch.engine, launch.conversationId);
@@ -126,11 +132,13 @@ export class Sandbox {
     const env = { ...launch.env, ...home.env };
     const as = this.runAs ? { uid: this.runAs.uid, gid: this.runAs.gid } : {};
     if (this.mode === 'none') return { bin: launch.bin, args: launch.args, env, ...as };
+    // Every engine's login, not only this one's: a Codex conversation's CLI has no business with Claude's.
+    const logins = [...new Set([...home.login, ...this.logins])];
     const args = bwrapArgs({
       workspace: launch.cwd,
       home: home.home,
-      hideDirs: [this.paths.dataDir, this.paths.workspaceRoot, path.dirname(home.home), ...home.login.filter(isDir), ...gatewayHome(), ...daemonSockets()],
-      hideFiles: [this.paths.configFile, this.paths.database, `${this.paths.database}-wal`, `${this.paths.database}-shm`, ...home.login.filter((p) => !isDir(p))].filter(Boolean),
+      hideDirs: [this.paths.dataDir, this.paths.workspaceRoot, path.dirname(home.home), ...logins.filter(isDir), ...gatewayHome(), ...daemonSockets()],
+      hideFiles: [this.paths.configFile, this.paths.database, `${this.paths.database}-wal`, `${this.paths.database}-shm`, ...logins.filter((p) => !isDir(p) && fs.existsSync(p))].filter(Boolean),
       runFrom: [...installDirs(launch.bin), ...resolverDir()],
     }, realBinary(launch.bin), launch.args);
     return { bin: BWRAP, args, env, ...as, signalInExitCode: true };
