@@ -157,10 +157,18 @@ export interface HealthReport {
   checks: Record<string, { ok: boolean; message: string }>;
 }
 
+/**
+ * Who reads through the API. An admin sees every conversation; anyone else sees their own chats on
+ * their platform and the conversations they (as a person under `[people]`) wrote in.
+ */
+export type Reader = { admin: true } | { admin: false; platform: Platform; userId: string };
+
 /** Reading and watching the gateway: what the HTTP API and its web chat serve (see `serveApi`). */
 export interface GatewayApi {
-  conversations(limit?: number): ConversationSummary[];
-  conversation(id: string): ConversationDetail | undefined;
+  conversations(reader: Reader, limit?: number): ConversationSummary[];
+  /** Undefined when there is no such conversation, or the reader may not see it. */
+  conversation(reader: Reader, id: string): ConversationDetail | undefined;
+  canRead(reader: Reader, conversationId: string): boolean;
   /** Job progress from every channel, as it happens. */
   subscribe(listener: (event: JobEvent) => void): () => void;
   /** Where a message stands, and its outcome once finished: what a retried request is answered with. */

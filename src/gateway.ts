@@ -9,8 +9,8 @@
  * runs turns. Split roles need the bullmq driver (Redis carries jobs and events between processes).
  */
 import { platformNamed } from '../adapters/index.js';
-import type { Adapter, AdapterHost, GatewayApi } from './adapter.js';
-import { Intake } from './accept.js';
+import type { Adapter, AdapterHost, GatewayApi, Reader } from './adapter.js';
+import { Intake, userKeyOf } from './accept.js';
 import { ApprovalDesk } from './approvals/index.js';
 import { LocalBus, type Bus } from './bus.js';
 import type { CommandHandler } from './commands.js';
@@ -26,6 +26,7 @@ import { sectionOf } from './platform.js';
 import { SqliteQueue } from './queue/sqlite.js';
 import type { JobQueue } from './queue/types.js';
 import { Store } from './store/index.js';
+import type { Viewer } from './store/conversations.js';
 import { TurnWorker, type TurnHooks } from './worker.js';
 import { resolveInside, workspacePath } from './workspace.js';
 import { conversationIdOf } from './message.js';
@@ -188,11 +189,14 @@ export class Gateway {
 
   private api(): GatewayApi {
     const { store, bus } = this;
+    const viewerOf = (reader: Reader): Viewer | undefined =>
+      reader.admin ? undefined : { platform: reader.platform, userId: reader.userId, userKey: userKeyOf(this.config, reader.platform, reader.userId) };
     return {
-      conversations: (limit) => store.conversations.list(limit),
-      conversation: (id) => {
+      conversations: (reader, limit) => store.conversations.list(limit, viewerOf(reader)),
+      canRead: (reader, id) => (reader.admin ? !!store.conversations.get(id) : store.conversations.visible(id, viewerOf(reader)!)),
+      conversation: (reader, id) => {
         const conversation = store.conversations.get(id);
-        if (!conversation) return undefined;
+        if (!conversation || (!reader.admin && !store.conversations.visible(id, viewerOf(reader)!))) return undefined;
         return {
           conversation,
           session: store.conversations.activeSession(conversation),

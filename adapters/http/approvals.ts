@@ -13,18 +13,17 @@
 import type { Hono } from 'hono';
 import type { GatewayApi } from '../../src/adapter.js';
 import type { JobEvent } from '../../src/bus.js';
+import type { HttpEnv } from './context.js';
 import { apiError, readJson } from './index.js';
 
-type Env = { Variables: { user: string } };
-
-export function approvalRoutes(app: Hono<Env>, api: () => GatewayApi, conversationIdOf: (user: string, id: string) => string | undefined): void {
+export function approvalRoutes(app: Hono<HttpEnv>, api: () => GatewayApi, conversationIdOf: (user: string, id: string) => string | undefined): void {
   app.get('/v1/approvals', (c) => c.json({ data: api().approvals.pendingFor({ platform: 'http', userId: c.get('user') }) }));
 
   app.post('/v1/conversations/:id/approvals/:approval_id', async (c) => {
     const user = c.get('user');
     const approvalId = Number(c.req.param('approval_id'));
     const known = Number.isInteger(approvalId) ? api().approvals.get(approvalId) : undefined;
-    if (!known || known.conversation_id !== conversationIdOf(user, c.req.param('id'))) {
+    if (!known || known.conversation_id !== conversationIdOf(user, c.req.param('id')) || !api().canRead(c.get('reader'), known.conversation_id)) {
       return c.json(apiError(`No approval request ${c.req.param('approval_id')} in conversation ${c.req.param('id')}.`, 'not_found'), 404);
     }
     const body = await readJson(c);

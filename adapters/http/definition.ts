@@ -7,6 +7,8 @@ const apiKey = z.strictObject({
   user: z.string().min(1),
   /** SHA-256 (hex) of the key. Generate one with `cligate key`. */
   sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lowercase hex characters (sha256 of the key)'),
+  /** Sees every conversation of every channel. Other keys see their own web conversations and those of the person they are under [people]. */
+  admin: z.boolean().default(false),
 });
 
 export const httpConfig = z.strictObject({

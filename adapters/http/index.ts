@@ -23,6 +23,7 @@ import { cors } from 'hono/cors';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import type { AdapterHost, GatewayApi, ReceiveResult, StreamAdapter } from '../../src/adapter.js';
 import type { JobEvent } from '../../src/bus.js';
+import type { HttpEnv } from './context.js';
 import type { HttpConfig } from './definition.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import type { Usage } from '../../src/engine/types.js';
@@ -37,7 +38,7 @@ import { secureHeaders } from './security-headers.js';
 export const MAX_BODY_BYTES = 1024 * 1024;
 const NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
-type Env = { Variables: { user: string } };
+type Env = HttpEnv;
 
 export interface HttpAdapterOptions {
   http: HttpConfig;
@@ -94,12 +95,13 @@ export class HttpAdapter implements StreamAdapter {
   async start(host: AdapterHost): Promise<void> {
     this.host = host;
     const api = this.api!;
-    this.keys = new ApiKeys([...this.options.http.api_keys, ...api.storedKeys()]);
+    // The key cligate makes at first start is its owner's: an admin key.
+    this.keys = new ApiKeys([...this.options.http.api_keys, ...api.storedKeys().map((k) => ({ ...k, admin: true }))]);
     if (this.keys.size === 0) {
       // First start with no key configured: make one, keep its hash, show it once.
       const key = newKey();
       api.storeKey(sha256(key), 'owner');
-      this.keys.add({ sha256: sha256(key), user: 'owner' });
+      this.keys.add({ sha256: sha256(key), user: 'owner', admin: true });
       (this.options.announce ?? ((l) => console.error(l)))(
         `cligate: made an API key for user "owner" (shown only now; \`cligate key\` makes more): ${key}\ncligate: log in to the web chat with it, or open its address followed by #key=${key}`,
       );
@@ -151,18 +153,20 @@ export class HttpAdapter implements StreamAdapter {
     app.use('/v1/*', async (c, next) => {
       const key = keyFromHeaders({ authorization: c.req.header('authorization'), 'x-api-key': c.req.header('x-api-key') });
       if (!key) return c.json(apiError('Missing API key: send "Authorization: Bearer <key>".', 'missing_api_key'), 401);
-      const user = this.keys.userOf(key);
-      if (!user) return c.json(apiError('Invalid API key.', 'invalid_api_key'), 401);
-      c.set('user', user);
+      const holder = this.keys.holderOf(key);
+      if (!holder) return c.json(apiError('Invalid API key.', 'invalid_api_key'), 401);
+      c.set('user', holder.user);
+      c.set('reader', holder.admin ? { admin: true } : { admin: false, platform: 'http', userId: holder.user });
       await next();
     });
 
     app.get('/v1/models', (c) => c.json(listModels()));
-    app.get('/v1/me', (c) => c.json({ user: c.get('user') }));
-    app.get('/v1/conversations', (c) => c.json({ data: this.api!.conversations(Number(c.req.query('limit') ?? 100)) }));
+    app.get('/v1/me', (c) => c.json({ user: c.get('user'), admin: c.get('reader').admin }));
+    app.get('/v1/conversations', (c) => c.json({ data: this.api!.conversations(c.get('reader'), Number(c.req.query('limit') ?? 100)) }));
     app.get('/v1/conversations/:id', (c) => {
       const id = fullId(c.get('user'), c.req.param('id'));
-      const detail = id && this.api!.conversation(id);
+      // Another's conversation answers as if there were none.
+      const detail = id && this.api!.conversation(c.get('reader'), id);
       return detail ? c.json(detail) : c.json(apiError(`No conversation ${c.req.param('id')}.`, 'not_found'), 404);
     });
     app.delete('/v1/conversations/:id/session', async (c) => {
@@ -198,7 +202,14 @@ export class HttpAdapter implements StreamAdapter {
       let unsubscribe = () => {};
       const closed = new Promise<void>((resolve) => {
         stream.onAbort(resolve);
-        unsubscribe = this.api!.subscribe((event) => void writeEvent(stream, withApproval(this.api!, event)));
+        const reader = c.get('reader');
+      const readable = new Map<string, boolean>();
+      unsubscribe = this.api!.subscribe((event) => {
+        let ok = readable.get(event.conversationId);
+        // Asked again at each new message: a conversation becomes readable once its person writes in it.
+        if (ok === undefined || (!ok && event.type === 'queued')) readable.set(event.conversationId, (ok = this.api!.canRead(reader, event.conversationId)));
+        if (ok) void writeEvent(stream, withApproval(this.api!, event));
+      });
       });
       const ping = setInterval(() => void stream.writeSSE({ event: 'ping', data: '{}' }), 15_000);
       await stream.writeSSE({ event: 'ready', data: '{}' });

@@ -7,6 +7,14 @@ import crypto from 'node:crypto';
 export interface KeyEntry {
   sha256: string;
   user: string;
+  /** Sees every conversation of every channel; others see only their own (`Reader`). */
+  admin?: boolean;
+}
+
+/** Whom a request's key belongs to. */
+export interface KeyHolder {
+  user: string;
+  admin: boolean;
 }
 
 export function sha256(text: string): string {
@@ -18,10 +26,10 @@ export function newKey(): string {
 }
 
 export class ApiKeys {
-  private readonly byHash = new Map<string, string>();
+  private readonly byHash = new Map<string, KeyHolder>();
 
   constructor(entries: KeyEntry[]) {
-    for (const e of entries) this.byHash.set(e.sha256, e.user);
+    for (const e of entries) this.add(e);
   }
 
   get size(): number {
@@ -29,11 +37,11 @@ export class ApiKeys {
   }
 
   add(entry: KeyEntry): void {
-    this.byHash.set(entry.sha256, entry.user);
+    this.byHash.set(entry.sha256, { user: entry.user, admin: entry.admin ?? false });
   }
 
-  /** The user a key belongs to, or undefined. */
-  userOf(key: string): string | undefined {
+  /** Whom a key belongs to, or undefined. */
+  holderOf(key: string): KeyHolder | undefined {
     return this.byHash.get(sha256(key));
   }
 }

@@ -8,6 +8,7 @@
 import crypto from 'node:crypto';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
+import type { HttpEnv } from './context.js';
 import { idempotentRequest, replayHeaders } from './idempotency.js';
 import type { HttpAdapter } from './index.js';
 import { apiError, readJson } from './index.js';
@@ -19,7 +20,7 @@ export function listModels() {
   return { object: 'list', data: [{ id: MODEL, object: 'model', created: 0, owned_by: 'cligate' }] };
 }
 
-export async function chatCompletions(c: Context<{ Variables: { user: string } }>, adapter: HttpAdapter): Promise<Response> {
+export async function chatCompletions(c: Context<HttpEnv>, adapter: HttpAdapter): Promise<Response> {
   const body = await readJson(c);
   if ('error' in body) return c.json(apiError(body.error, body.code), body.status);
   const request = body.value as { model?: unknown; messages?: unknown; stream?: unknown; user?: unknown };

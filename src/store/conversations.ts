@@ -1,5 +1,5 @@
 /** Conversations and the engine sessions each one has had (one active at a time). */
-import { sql } from 'kysely';
+import { sql, type SqlBool } from 'kysely';
 import type { ChatAddress } from '../message.js';
 import { conversationIdOf } from '../message.js';
 import type { EngineName } from '../config/schema.js';
@@ -34,10 +34,13 @@ export class Conversations {
     return this.db.first(this.db.q.selectFrom('conversations').selectAll().where('id', '=', id));
   }
 
-  list(limit = 100): ConversationSummary[] {
+  /** The most recent conversations; with `viewer`, only those they may see (`Viewer`). */
+  list(limit = 100, viewer?: Viewer): ConversationSummary[] {
     const q = this.db.q;
+    let query = q.selectFrom('conversations as c');
+    if (viewer) query = query.where(visibleTo(viewer));
     return this.db.all(
-      q.selectFrom('conversations as c')
+      query
         .leftJoin('sessions as s', 's.id', 'c.active_session_id')
         .selectAll('c')
         .select([
@@ -49,6 +52,13 @@ export class Conversations {
         .orderBy('c.last_message_at', 'desc')
         .limit(limit),
     ) as ConversationSummary[];
+  }
+
+  /** Whether `viewer` may see this conversation. */
+  visible(conversationId: string, viewer: Viewer): boolean {
+    return this.db.first(
+      this.db.q.selectFrom('conversations as c').select('c.id').where('c.id', '=', conversationId).where(visibleTo(viewer)),
+    ) !== undefined;
   }
 
   activeSession(conversation: Conversation): Session | undefined {
@@ -118,4 +128,21 @@ export class Conversations {
   clearEngineSession(sessionId: number): void {
     this.db.run(this.db.q.updateTable('sessions').set({ engine_session_id: null, turns: 0 }).where('id', '=', sessionId));
   }
+}
+
+/**
+ * Someone reading conversations (a user's API key): they see the chats that are theirs on their
+ * platform (chat id = their id: their own web conversations, their DM with the bot) and every
+ * conversation in which they, as a person (`[people]`), wrote a message.
+ */
+export interface Viewer {
+  platform: string;
+  userId: string;
+  userKey: string;
+}
+
+/** The condition on `conversations as c` that `viewer` may see it. */
+function visibleTo(viewer: Viewer) {
+  return sql<SqlBool>`((c.platform = ${viewer.platform} and c.chat_id = ${viewer.userId})
+    or exists (select 1 from messages m where m.conversation_id = c.id and m.user_key = ${viewer.userKey}))`;
 }
