@@ -20,7 +20,7 @@ Usage:
   cligate start  [--config F] [--role all|gateway|worker]   run the gateway (adapters and workers)
   cligate chat   [--config F] [--role all|gateway]          chat in this terminal
   cligate doctor [--config F]                               check config, database, Redis and the CLI
-  cligate key    [--user NAME]                              make an API key for the HTTP API
+  cligate key    [--user NAME] [--admin]                    make an API key for the HTTP API (--admin: sees every conversation)
   cligate mcp    --config F --scope S                       memory tools over MCP stdio (used by the engine)
 
 Without --config, $CLIGATE_CONFIG or ./cligate.toml is used if set or present, else the defaults.`;
@@ -33,6 +33,7 @@ async function main(argv: string[]): Promise<number> {
       config: { type: 'string', short: 'c' },
       role: { type: 'string' },
       user: { type: 'string' },
+      admin: { type: 'boolean' },
       scope: { type: 'string' },
       conversation: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -43,7 +44,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  if (command === 'key') return makeKey(values.user ?? 'me');
+  if (command === 'key') return makeKey(values.user ?? 'me', values.admin ?? false);
 
   const loaded = loadConfig(values.config ?? (process.env.CLIGATE_CONFIG || undefined));
   if (!loaded.ok) {
@@ -158,10 +159,11 @@ function waitForSignal(gateway: Gateway, log: Logger): Promise<number> {
   }).finally(() => clearInterval(keepAlive));
 }
 
-function makeKey(user: string): number {
+function makeKey(user: string, admin: boolean): number {
   const key = `cg_${crypto.randomBytes(24).toString('base64url')}`;
   const sha256 = crypto.createHash('sha256').update(key).digest('hex');
-  console.log(`API key for "${user}" (shown once; keep it secret):\n\n  ${key}\n\nAdd this to your config:\n\n[[http.api_keys]]\nuser = "${user}"\nsha256 = "${sha256}"`);
+  const role = admin ? '\nadmin = true' : '';
+  console.log(`API key for "${user}" (shown once; keep it secret):\n\n  ${key}\n\nAdd this to your config:\n\n[[http.api_keys]]\nuser = "${user}"\nsha256 = "${sha256}"${role}`);
   return 0;
 }
 
