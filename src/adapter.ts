@@ -169,8 +169,6 @@ export interface GatewayApi {
   /** Undefined when there is no such conversation, or the reader may not see it. */
   conversation(reader: Reader, id: string): ConversationDetail | undefined;
   canRead(reader: Reader, conversationId: string): boolean;
-  /** Job progress from every channel, as it happens. */
-  subscribe(listener: (event: JobEvent) => void): () => void;
   /** Where a message stands, and its outcome once finished: what a retried request is answered with. */
   outcomeOf(messageId: number): MessageOutcome | undefined;
   health(): Promise<HealthReport>;
@@ -224,8 +222,9 @@ export interface ChatAdapter<C extends ReplyContext = ReplyContext> extends Adap
  */
 export interface StreamAdapter<C extends ReplyContext = ReplyContext> extends AdapterBase<C> {
   /**
-   * Every event of its conversations' messages, in order: progress, approval requests, and last
-   * `finished`, which carries the answer (a command's too).
+   * Every job event of every conversation, in order (a stream adapter may show other channels' too,
+   * as a dashboard): progress, approval requests, and for each message last `finished`, which carries
+   * its answer (a command's too).
    */
   follow(event: JobEvent): void;
 }

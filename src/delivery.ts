@@ -3,8 +3,8 @@
  *
  * Chat adapters: while a turn runs, a Draft (draft.ts) keeps one message up to date with the
  * partial answer, and approval requests are shown as cards in the same lane (showCard).
- * Stream adapters (the HTTP API) are handed each event of their conversations' messages as it comes
- * instead, the last one (`finished`) carrying the answer.
+ * Stream adapters (the HTTP API) are handed every job event as it comes instead (their own
+ * conversations' and, for a dashboard, every other's), a message's last (`finished`) carrying its answer.
  *
  * The final answer comes from the outbox, which the worker filled in the same transaction that
  * finished the turn: it is cut to the platform's size, the first chunk replaces the draft, the rest
@@ -127,8 +127,9 @@ export class Delivery implements DraftLane {
 
   private onEvent(event: BusEvent): void {
     if ('messageId' in event) {
+      for (const adapter of this.deps.adapters.values()) if (isStreamAdapter(adapter)) adapter.follow(event);
       const adapter = this.deps.adapters.get(platformOf(event.conversationId));
-      if (adapter && isStreamAdapter(adapter)) return adapter.follow(event);
+      if (adapter && isStreamAdapter(adapter)) return;
     }
     switch (event.type) {
       case 'outbox':

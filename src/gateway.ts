@@ -204,9 +204,6 @@ export class Gateway {
           transcript: store.transcript.list(id),
         };
       },
-      subscribe: (listener) => bus.subscribe((event) => {
-        if ('messageId' in event) listener(event);
-      }),
       approvals: {
         pendingFor: (by) => this.desk!.pendingFor(by),
         get: (approvalId) => {

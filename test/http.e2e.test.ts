@@ -42,7 +42,7 @@ function post(path: string, body: unknown, headers: Record<string, string> = aut
 }
 
 describe('approvals over HTTP', () => {
-  it('streams an approval event; lists it for its owner only; 403 for another key, 404 unknown, 200 to allow, then 409', async () => {
+  it('streams an approval event; lists it for its owner only; 404 for another key (not theirs to see) and unknown ones, 200 to allow, then 409', async () => {
     const res = await post('/v1/conversations/ask/messages', { text: '[[tool Bash: echo hi > made.txt]]' });
     let checks: Promise<void> | undefined;
     const events = await readSse(res, (e) => {
@@ -56,8 +56,8 @@ describe('approvals over HTTP', () => {
         expect(mine.data.map((a: any) => a.approval_id)).toEqual([id]);
         const bobs = await (await fetch(`${url}/v1/approvals`, { headers: { authorization: `Bearer ${BOB_KEY}` } })).json();
         expect(bobs.data).toEqual([]);
-        // Bob reaches Alice's conversation by its full id, but may not answer.
-        expect((await post(`/v1/conversations/http:alice:ask/approvals/${id}`, { decision: 'allow' }, { authorization: `Bearer ${BOB_KEY}` })).status).toBe(403);
+        // Bob names Alice's conversation by its full id: for him there is no such request.
+        expect((await post(`/v1/conversations/http:alice:ask/approvals/${id}`, { decision: 'allow' }, { authorization: `Bearer ${BOB_KEY}` })).status).toBe(404);
         expect((await post(`/v1/conversations/ask/approvals/999999`, { decision: 'allow' })).status).toBe(404);
         expect((await post(`/v1/conversations/ask/approvals/${id}`, { decision: 'maybe' })).status).toBe(422);
         const allowed = await post(`/v1/conversations/ask/approvals/${id}`, { decision: 'allow' });
@@ -363,7 +363,7 @@ describe('first start', () => {
       const key = /made an API key for user "owner".*: (cg_\S+)/.exec(lines.join('\n'))?.[1];
       expect(key).toBeDefined();
       const res = await fetch(`${t2.gateway.httpUrl}/v1/me`, { headers: { authorization: `Bearer ${key}` } });
-      expect(await res.json()).toEqual({ user: 'owner' });
+      expect(await res.json()).toEqual({ user: 'owner', admin: true });
     } finally {
       await t2.stop();
     }
@@ -388,5 +388,84 @@ describe('CORS', () => {
     } finally {
       await t2.stop();
     }
+  });
+});
+
+describe('who sees what', () => {
+  const ADMIN_KEY = 'cg_test_key_for_the_admin_0123456789';
+  let admin: TestGateway;
+  const as = (key: string) => ({ authorization: `Bearer ${key}` });
+  beforeAll(async () => {
+    admin = await startTestGateway(fake, {
+      config: {
+        http: { enabled: true, port: 0, api_keys: [{ user: 'alice', sha256: sha256(KEY) }, { user: 'bob', sha256: sha256(BOB_KEY) }, { user: 'root', sha256: sha256(ADMIN_KEY), admin: true }] },
+        // Alice is one person on the web and on Telegram.
+        people: { alice: { http: 'alice', telegram: '555' } },
+      },
+      adapters: (config) => [new HttpAdapter({ http: config.http })],
+    });
+    // Her Telegram chat, and a stranger's: stored as the Telegram adapter would.
+    for (const [chat, user] of [['555', '555'], ['777', '777']] as const) {
+      const conversation = admin.gateway.store.conversations.ensure({ platform: 'telegram', chatId: chat }, user);
+      admin.gateway.store.messages.insert({
+        conversation_id: conversation.id, platform: 'telegram', platform_message_id: `m${chat}`, request_sha256: null, user_id: user,
+        user_key: user === '555' ? 'alice' : `telegram:${user}`, text: 'hi', attachments: null, reply_context: null, received_at: Date.now(), kind: 'prompt', status: 'done',
+      });
+    }
+  });
+  afterAll(() => admin?.stop());
+  const get = (path: string, key: string) => fetch(admin.gateway.httpUrl + path, { headers: as(key) });
+
+  it('a user key sees its own web conversations and its person\'s chats, nothing else (404); an admin key sees all', async () => {
+    for (const [key, name] of [[KEY, 'mine'], [BOB_KEY, 'his']] as const) {
+      await fetch(`${admin.gateway.httpUrl}/v1/conversations/${name}/messages?stream=false`, { method: 'POST', headers: { ...as(key), 'content-type': 'application/json' }, body: '{"text":"hello"}' });
+    }
+    const ids = async (key: string) => (await (await get('/v1/conversations', key)).json()).data.map((c: any) => c.id).sort();
+    expect(await ids(KEY)).toEqual(['http:alice:mine', 'telegram:555']);
+    expect(await ids(BOB_KEY)).toEqual(['http:bob:his']);
+    expect(await ids(ADMIN_KEY)).toEqual(['http:alice:mine', 'http:bob:his', 'telegram:555', 'telegram:777']);
+    expect((await get('/v1/conversations/telegram:555', KEY)).status).toBe(200);
+    for (const path of ['/v1/conversations/telegram:777', '/v1/conversations/http:bob:his']) expect((await get(path, KEY)).status).toBe(404);
+    expect((await get('/v1/conversations/http:alice:mine', BOB_KEY)).status).toBe(404);
+    expect((await get('/v1/conversations/telegram:777', ADMIN_KEY)).status).toBe(200);
+    expect(await (await get('/v1/me', ADMIN_KEY)).json()).toEqual({ user: 'root', admin: true });
+  });
+
+  it('a reconnecting event stream gets exactly what it missed, only what it may see; a lost message stream resumes to its answer', async () => {
+    const ready = async (key: string) => (await readSse(await get('/v1/events', key), undefined, (e) => e.event === 'ready'))[0]!.data.lastEventId as string;
+    const since = await ready(KEY);
+    const answer = await (await fetch(`${admin.gateway.httpUrl}/v1/conversations/replayed/messages?stream=false`, {
+      method: 'POST', headers: { ...as(KEY), 'content-type': 'application/json' }, body: JSON.stringify({ text: '[[reply: one two three four five six]]' }),
+    })).json();
+    const resume = (key: string, lastEventId: string, path = '/v1/events') =>
+      fetch(admin.gateway.httpUrl + path, { headers: { ...as(key), 'last-event-id': lastEventId } });
+    const isEnd = (e: SseEvent) => e.event === 'finished' && e.data.messageId === answer.message_id;
+
+    const missed = (await readSse(await resume(KEY, since), undefined, isEnd)).filter((e) => e.id);
+    expect(missed.map((e) => e.event)).toEqual(expect.arrayContaining(['queued', 'started', 'text', 'finished']));
+    expect(missed.every((e) => e.data.conversationId === 'http:alice:replayed')).toBe(true);
+    const seqs = missed.map((e) => Number(e.id!.split('-')[1]));
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(new Set(seqs).size).toBe(seqs.length);
+    expect(missed.filter((e) => e.event === 'text').map((e) => e.data.text).join('')).toBe('one two three four five six');
+    // From the middle: exactly the rest.
+    const middle = Math.floor(missed.length / 2);
+    const rest = (await readSse(await resume(KEY, missed[middle]!.id!), undefined, isEnd)).filter((e) => e.id);
+    expect(rest.map((e) => e.id)).toEqual(missed.slice(middle + 1).map((e) => e.id));
+    // Bob, from the same point, is sent nothing of Alice's: only his own next message.
+    const bobs = readSse(await resume(BOB_KEY, since), undefined, (e) => e.event === 'finished');
+    await fetch(`${admin.gateway.httpUrl}/v1/conversations/his/messages?stream=false`, { method: 'POST', headers: { ...as(BOB_KEY), 'content-type': 'application/json' }, body: '{"text":"again"}' });
+    expect(new Set((await bobs).filter((e) => e.id).map((e) => e.data.conversationId))).toEqual(new Set(['http:bob:his']));
+    // An id from before a restart cannot be replayed: the client is told to reload.
+    expect((await readSse(await resume(KEY, 'gone00-5'), undefined, (e) => e.event === 'reset')).at(-1)!.event).toBe('reset');
+
+    // The message's own stream, lost after its first events, resumes with the rest and its answer.
+    const messageEvents = `/v1/conversations/replayed/messages/${answer.message_id}/events`;
+    const resumed = await readSse(await resume(KEY, missed[1]!.id!, messageEvents));
+    expect(resumed.filter((e) => e.id).map((e) => e.id)).toEqual(missed.slice(2).map((e) => e.id));
+    expect(resumed.at(-1)).toMatchObject({ event: 'done', data: { status: 'done', text: 'one two three four five six' } });
+    // Too far back (or from another process): a finished message is told whole.
+    expect((await readSse(await resume(KEY, 'gone00-5', messageEvents))).map((e) => e.event)).toEqual(['done']);
+    expect((await resume(BOB_KEY, since, messageEvents)).status).toBe(404);
   });
 });

@@ -38,7 +38,7 @@ beforeAll(async () => {
   };
   framing = { allowed: await listen(http.createServer(page)), hostile: await listen(http.createServer(page)) };
   t = await startTestGateway(fake, {
-    config: { http: { enabled: true, port: 0, api_keys: [{ user: 'web', sha256: sha256(KEY) }], frame_ancestors: [originOf(framing.allowed)] } },
+    config: { http: { enabled: true, port: 0, api_keys: [{ user: 'web', sha256: sha256(KEY), admin: true }], frame_ancestors: [originOf(framing.allowed)] } },
     adapters: (config) => [new HttpAdapter({ http: config.http }), other],
   });
   browser = await chromium.launch({

@@ -8,6 +8,7 @@
 import crypto from 'node:crypto';
 import type { Context } from 'hono';
 import type { GatewayApi } from '../../src/adapter.js';
+import type { JobEvent } from '../../src/bus.js';
 import type { MessageOutcome } from '../../src/store/messages.js';
 
 /** Longest key accepted, in characters (Stripe's limit too). */
@@ -51,10 +52,12 @@ export const REUSED_KEY_ERROR =
  * The outcome of a message sent before, once it is finished: at once if it is, else when its turn
  * ends (through a crash and restart too, since the store has it). Undefined if `open()` turns false first.
  */
-export async function finishedOutcome(api: GatewayApi, messageId: number, open: () => boolean): Promise<MessageOutcome | undefined> {
+export async function finishedOutcome(
+  api: GatewayApi, watch: (listener: (event: JobEvent) => void) => () => void, messageId: number, open: () => boolean,
+): Promise<MessageOutcome | undefined> {
   let wake = () => {};
   // Listen first, then read: a turn ending in between is seen either way.
-  const unsubscribe = api.subscribe((event) => {
+  const unsubscribe = watch((event) => {
     if (event.type === 'finished' && event.messageId === messageId) wake();
   });
   try {

@@ -24,6 +24,7 @@ import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import type { AdapterHost, GatewayApi, ReceiveResult, StreamAdapter } from '../../src/adapter.js';
 import type { JobEvent } from '../../src/bus.js';
 import type { HttpEnv } from './context.js';
+import { EventLog, type LoggedEvent } from './event-log.js';
 import type { HttpConfig } from './definition.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import type { Usage } from '../../src/engine/types.js';
@@ -67,8 +68,8 @@ export interface SendOptions {
   idempotency?: IdempotentRequest;
   /** False for clients that cannot show approval requests (the OpenAI-compatible endpoint): they are denied with a reason. */
   canAsk?: boolean;
-  /** Each job event of the new turn (none for a replayed answer). */
-  onEvent?: (event: JobEvent) => void;
+  /** Each job event of the new turn, numbered (none for a replayed answer). */
+  onEvent?: (entry: LoggedEvent) => void;
 }
 
 export type SendFailure = { error: string; code?: string; status?: 400 | 422 | 503 };
@@ -83,8 +84,10 @@ export class HttpAdapter implements StreamAdapter {
   api?: GatewayApi;
   keys = new ApiKeys([]);
   private accepting = true;
-  /** The requests following a conversation's events, by conversation id. */
-  private readonly followers = new Map<string, Set<(event: JobEvent) => void>>();
+  /** Every job event this process saw, numbered: what every event stream sends, and replays on reconnect. */
+  readonly events = new EventLog();
+  /** Open event streams, closed at shutdown so that clients reconnect (with Last-Event-ID) elsewhere. */
+  private readonly streams = new Set<() => void>();
 
   constructor(private readonly options: HttpAdapterOptions) {}
 
@@ -111,20 +114,20 @@ export class HttpAdapter implements StreamAdapter {
 
   async stop(): Promise<void> {
     this.accepting = false;
+    this.closeStreams();
   }
 
   follow(event: JobEvent): void {
-    for (const follower of this.followers.get(event.conversationId) ?? []) follower(event);
+    this.events.append(event);
   }
 
-  private onEvents(conversationId: string, follower: (event: JobEvent) => void): () => void {
-    const set = this.followers.get(conversationId) ?? new Set();
-    set.add(follower);
-    this.followers.set(conversationId, set);
-    return () => {
-      set.delete(follower);
-      if (!set.size) this.followers.delete(conversationId);
-    };
+  /** Ends every open event stream (their clients reconnect and are sent what they missed). */
+  closeStreams(): void {
+    for (const close of [...this.streams]) close();
+  }
+
+  private watch(listener: (event: JobEvent) => void): () => void {
+    return this.events.subscribe((entry) => listener(entry.event));
   }
 
   app(): Hono<Env> {
@@ -188,7 +191,7 @@ export class HttpAdapter implements StreamAdapter {
         return c.json(answer, 200, replayHeaders(answer));
       }
       return streamSSE(c, async (stream) => {
-        const answer = await this.send(c.get('user'), name, text, { idempotency, onEvent: (event) => writeEvent(stream, withApproval(this.api!, event)) });
+        const answer = await this.send(c.get('user'), name, text, { idempotency, onEvent: (entry) => writeEntry(stream, this.api!, entry) });
         if ('error' in answer) {
           await stream.writeSSE({ event: 'error', data: JSON.stringify(apiError(answer.error, answer.code ?? 'invalid_request')) });
           return;
@@ -199,24 +202,39 @@ export class HttpAdapter implements StreamAdapter {
       });
     });
     app.get('/v1/events', (c) => streamSSE(c, async (stream) => {
-      let unsubscribe = () => {};
-      const closed = new Promise<void>((resolve) => {
-        stream.onAbort(resolve);
-        const reader = c.get('reader');
+      const reader = c.get('reader');
       const readable = new Map<string, boolean>();
-      unsubscribe = this.api!.subscribe((event) => {
+      const wanted = (event: JobEvent) => {
         let ok = readable.get(event.conversationId);
         // Asked again at each new message: a conversation becomes readable once its person writes in it.
         if (ok === undefined || (!ok && event.type === 'queued')) readable.set(event.conversationId, (ok = this.api!.canRead(reader, event.conversationId)));
-        if (ok) void writeEvent(stream, withApproval(this.api!, event));
-      });
-      });
+        return ok;
+      };
       const ping = setInterval(() => void stream.writeSSE({ event: 'ping', data: '{}' }), 15_000);
-      await stream.writeSSE({ event: 'ready', data: '{}' });
-      await closed;
+      await stream.writeSSE({ event: 'ready', data: JSON.stringify({ lastEventId: this.events.lastId }) });
+      await this.follows(stream, lastEventIdOf(c), wanted);
       clearInterval(ping);
-      unsubscribe();
     }));
+    // A client that lost a message's stream picks it up here, with Last-Event-ID: what it missed, then the rest.
+    app.get('/v1/conversations/:id/messages/:message_id/events', (c) => {
+      const id = fullId(c.get('user'), c.req.param('id'));
+      const messageId = Number(c.req.param('message_id'));
+      const outcome = id && Number.isInteger(messageId) && this.api!.canRead(c.get('reader'), id) ? this.api!.outcomeOf(messageId) : undefined;
+      if (!outcome || outcome.conversationId !== id) return c.json(apiError(`No message ${c.req.param('message_id')} in conversation ${c.req.param('id')}.`, 'not_found'), 404);
+      return streamSSE(c, async (stream) => {
+        let answer: Answer | undefined;
+        const finished = outcome.status !== 'queued' && outcome.status !== 'running';
+        await this.follows(stream, lastEventIdOf(c), (event) => event.messageId === messageId, {
+          until: (event) => {
+            if (event.type === 'finished') answer = answerOfEvent(event, outcome.conversationId);
+            return event.type === 'finished';
+          },
+          // Too far back to replay: a finished message is told whole, a running one from here on.
+          gone: finished ? () => void (answer = answerOf(outcome, messageId)) : undefined,
+        });
+        if (answer) await stream.writeSSE({ event: 'done', data: JSON.stringify(answer) });
+      });
+    });
     approvalRoutes(app, () => this.api!, fullId);
     app.post('/v1/chat/completions', (c) => chatCompletions(c, this));
     return app;
@@ -236,17 +254,18 @@ export class HttpAdapter implements StreamAdapter {
     }
     const conversationId = `http:${user}:${threadId}`;
     // Follow before sending: the first events (all of a command's) come before receive() returns.
-    const early: JobEvent[] = [];
+    const early: LoggedEvent[] = [];
     let messageId: number | undefined;
     let finish: (event: Extract<JobEvent, { type: 'finished' }>) => void = () => {};
     const finished = new Promise<Extract<JobEvent, { type: 'finished' }>>((resolve) => (finish = resolve));
-    const deliver = (event: JobEvent) => {
-      if (event.type === 'finished') finish(event);
-      else onEvent?.(event);
+    const deliver = (entry: LoggedEvent) => {
+      if (entry.event.type === 'finished') finish(entry.event);
+      else onEvent?.(entry);
     };
-    const unsubscribe = this.onEvents(conversationId, (event) => {
-      if (messageId === undefined) early.push(event);
-      else if (event.messageId === messageId) deliver(event);
+    const unsubscribe = this.events.subscribe((entry) => {
+      if (entry.event.conversationId !== conversationId) return;
+      if (messageId === undefined) early.push(entry);
+      else if (entry.event.messageId === messageId) deliver(entry);
     });
     try {
       let result: ReceiveResult;
@@ -264,7 +283,7 @@ export class HttpAdapter implements StreamAdapter {
           return { error: REUSED_KEY_ERROR, code: 'idempotency_key_reused', status: 422 };
         case 'duplicate': {
           if (result.messageId === undefined) return SHUTTING_DOWN;
-          const outcome = await finishedOutcome(this.api!, result.messageId, () => this.accepting);
+          const outcome = await finishedOutcome(this.api!, (listener) => this.watch(listener), result.messageId, () => this.accepting);
           return outcome ? { ...answerOf(outcome, result.messageId), replayed: true } : SHUTTING_DOWN;
         }
         case 'refused':
@@ -276,15 +295,60 @@ export class HttpAdapter implements StreamAdapter {
           break;
       }
       messageId = result.messageId;
-      for (const event of early.splice(0)) if (event.messageId === messageId) deliver(event);
-      const done = await finished;
-      return {
-        // Answered by the gateway (a command, a limit): no turn ran.
-        status: result.status === 'handled' ? 'handled' : done.status, text: done.text, conversation_id: conversationId, message_id: messageId,
-        session_id: done.sessionId, cost_usd: done.costUsd, duration_ms: done.durationMs, usage: done.usage, error_code: done.errorCode, error_message: done.errorMessage,
-      };
+      for (const entry of early.splice(0)) if (entry.event.messageId === messageId) deliver(entry);
+      const done = answerOfEvent(await finished, conversationId);
+      // Answered by the gateway (a command, a limit): no turn ran.
+      return result.status === 'handled' ? { ...done, status: 'handled' } : done;
     } finally {
       unsubscribe();
+    }
+  }
+
+  /**
+   * Streams the log's events that pass `wanted`: first what the client missed since `lastEventId`,
+   * then live ones, each once and in order, until `until` says the stream is complete, the client
+   * leaves, or the gateway closes its streams. When the missed events are gone, `gone` runs if given
+   * (else the client is sent `reset`: reload what you show).
+   */
+  private async follows(
+    stream: SSEStreamingApi, lastEventId: string | undefined, wanted: (event: JobEvent) => boolean,
+    options: { until?: (event: JobEvent) => boolean; gone?: () => void } = {},
+  ): Promise<void> {
+    const queue: LoggedEvent[] = [];
+    let wake = () => {};
+    let open = true;
+    const close = () => {
+      open = false;
+      wake();
+    };
+    // Listen first, then read what was missed: an event in between comes twice and is sent once.
+    const unsubscribe = this.events.subscribe((entry) => {
+      queue.push(entry);
+      wake();
+    });
+    this.streams.add(close);
+    stream.onAbort(close);
+    try {
+      const missed = this.events.since(lastEventId);
+      if ('gone' in missed) {
+        if (options.gone) return options.gone();
+        await stream.writeSSE({ event: 'reset', data: JSON.stringify({ lastEventId: this.events.lastId }) });
+      } else {
+        queue.unshift(...missed.events);
+      }
+      let last = 0;
+      while (open) {
+        for (let entry = queue.shift(); entry && open; entry = queue.shift()) {
+          if (entry.seq <= last || !wanted(entry.event)) continue;
+          last = entry.seq;
+          await writeEntry(stream, this.api!, entry);
+          if (options.until?.(entry.event)) return;
+        }
+        if (open) await new Promise<void>((resolve) => (wake = resolve));
+      }
+    } finally {
+      unsubscribe();
+      this.streams.delete(close);
     }
   }
 
@@ -354,7 +418,21 @@ export async function readJson(c: Context): Promise<{ value: unknown; bytes: Uin
   }
 }
 
-async function writeEvent(stream: SSEStreamingApi, event: JobEvent): Promise<void> {
-  const { type, ...data } = event;
-  await stream.writeSSE({ event: type, data: JSON.stringify(data) });
+/** A job event on an event stream, with its number as the SSE id (an approval event carries the request). */
+async function writeEntry(stream: SSEStreamingApi, api: GatewayApi, entry: LoggedEvent): Promise<void> {
+  const { type, ...data } = withApproval(api, entry.event);
+  await stream.writeSSE({ event: type, id: entry.id, data: JSON.stringify(data) });
+}
+
+/** The answer a finished event carries, as the API gives it. */
+function answerOfEvent(done: Extract<JobEvent, { type: 'finished' }>, conversationId: string): Answer {
+  return {
+    status: done.status, text: done.text, conversation_id: conversationId, message_id: done.messageId,
+    session_id: done.sessionId, cost_usd: done.costUsd, duration_ms: done.durationMs, usage: done.usage, error_code: done.errorCode, error_message: done.errorMessage,
+  };
+}
+
+/** The last event id a reconnecting client saw: the SSE header, or `?last_event_id=` for clients that cannot set it. */
+function lastEventIdOf(c: Context): string | undefined {
+  return c.req.header('last-event-id') ?? c.req.query('last_event_id') ?? undefined;
 }

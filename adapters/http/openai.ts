@@ -60,7 +60,7 @@ export async function chatCompletions(c: Context<HttpEnv>, adapter: HttpAdapter)
     const answer = await adapter.send(user, conversation, prompt, {
       idempotency,
       canAsk: false,
-      onEvent: (event) => {
+      onEvent: ({ event }) => {
         if (event.type === 'started') streamed = '';
         if (event.type !== 'text') return;
         streamed += event.text;

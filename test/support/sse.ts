@@ -2,9 +2,10 @@
 export interface SseEvent {
   event: string;
   data: any;
+  id?: string;
 }
 
-export async function readSse(res: Response, onEvent?: (e: SseEvent) => void): Promise<SseEvent[]> {
+export async function readSse(res: Response, onEvent?: (e: SseEvent) => void, until?: (e: SseEvent) => boolean): Promise<SseEvent[]> {
   const events: SseEvent[] = [];
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
@@ -24,9 +25,14 @@ export async function readSse(res: Response, onEvent?: (e: SseEvent) => void): P
       } catch {
         /* plain text data, e.g. [DONE] */
       }
-      const e = { event, data };
+      const id = /^id: ?(.*)$/m.exec(block)?.[1];
+      const e: SseEvent = { event, data, ...(id ? { id } : {}) };
       events.push(e);
       onEvent?.(e);
+      if (until?.(e)) {
+        await reader.cancel();
+        return events;
+      }
     }
   }
   return events;

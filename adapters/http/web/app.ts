@@ -300,9 +300,12 @@ let events: AbortController | undefined;
 async function followEvents(): Promise<void> {
   events?.abort();
   const controller = (events = new AbortController());
+  // The last event seen: a reconnect asks for what came after it, so nothing is missed or shown twice.
+  let lastEventId: string | undefined;
   while (key && !controller.signal.aborted) {
     try {
-      const res = await fetch('/v1/events', { headers: { authorization: `Bearer ${key}` }, signal: controller.signal });
+      const headers: Record<string, string> = { authorization: `Bearer ${key}`, ...(lastEventId ? { 'last-event-id': lastEventId } : {}) };
+      const res = await fetch('/v1/events', { headers, signal: controller.signal });
       if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = '';
@@ -316,14 +319,30 @@ async function followEvents(): Promise<void> {
           buffer = buffer.slice(end + 2);
           const type = /^event: (.*)$/m.exec(block)?.[1];
           const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (type && data && type !== 'ping' && type !== 'ready') onEvent({ type, ...JSON.parse(data) });
+          const id = /^id: (.*)$/m.exec(block)?.[1];
+          if (id) lastEventId = id;
+          if (!type || !data || type === 'ping') continue;
+          if (type === 'ready' || type === 'reset') {
+            // Where to pick up from next time; after a reset (what was missed is gone), reload what is shown.
+            lastEventId = JSON.parse(data).lastEventId;
+            if (type === 'reset') resync();
+            continue;
+          }
+          onEvent({ type, ...JSON.parse(data) });
         }
       }
     } catch {
       /* reconnect below */
     }
-    await new Promise((r) => setTimeout(r, 2000));
+    await new Promise((r) => setTimeout(r, 1000));
   }
+}
+
+/** Forgets live answers and reloads the list and the open conversation. */
+function resync(): void {
+  running.clear();
+  void refreshList();
+  if (selected) void open(selected);
 }
 
 async function send(text: string): Promise<void> {
@@ -333,9 +352,9 @@ async function send(text: string): Promise<void> {
   box.scrollTop = box.scrollHeight;
   try {
     // The answer streams in through the event stream; this request returns once it is complete.
-    const answer = await api<{ status: string; text: string; conversation_id: string }>(`/v1/conversations/${encodeURIComponent(selected)}/messages?stream=false`, { method: 'POST', body: JSON.stringify({ text }) });
-    // A command's reply (or a refusal) comes with no job events: show it here.
-    if (answer.status === 'handled' && answer.conversation_id === selected) box.append(bubble({ role: 'notice', text: answer.text, message_id: null }));
+    const answer = await api<{ status: string; text: string; conversation_id: string; message_id?: number }>(`/v1/conversations/${encodeURIComponent(selected)}/messages?stream=false`, { method: 'POST', body: JSON.stringify({ text }) });
+    // A reply to a message that was not stored (an answer to a request, a refusal) comes with no events: show it here.
+    if (answer.status === 'handled' && answer.message_id === undefined && answer.conversation_id === selected) box.append(bubble({ role: 'notice', text: answer.text, message_id: null }));
   } catch (err) {
     box.append(bubble({ role: 'notice', text: `⚠️ ${(err as Error).message}`, message_id: null }));
   }
