@@ -25,6 +25,7 @@ const KEY = 'cg_webchat_test_key_0123456789';
 // A 2x2 red PNG: an image carried inside an answer, which the page draws.
 const RED_DOT = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEElEQVR42mP4z8AARAwQCgAf7gP9Y167WwAAAABJRU5ErkJggg==';
 let t: TestGateway;
+let web: HttpAdapter;
 let browser: Browser;
 const other = new TestAdapter();
 /** Pages that frame the web chat: one from an origin named in http.frame_ancestors, one from any other. */
@@ -39,7 +40,7 @@ beforeAll(async () => {
   framing = { allowed: await listen(http.createServer(page)), hostile: await listen(http.createServer(page)) };
   t = await startTestGateway(fake, {
     config: { http: { enabled: true, port: 0, api_keys: [{ user: 'web', sha256: sha256(KEY), admin: true }], frame_ancestors: [originOf(framing.allowed)] } },
-    adapters: (config) => [new HttpAdapter({ http: config.http }), other],
+    adapters: (config) => [(web = new HttpAdapter({ http: config.http })), other],
   });
   browser = await chromium.launch({
     executablePath: requireTool('chromium'),
@@ -144,6 +145,29 @@ describe('web chat', () => {
     await page.click('#logout');
     expect(await onScreen(page)).toEqual({ login: true, app: false });
     expect(await page.locator('#conversations li').count()).toBe(0);
+    expect(violations).toEqual([]);
+    await page.close();
+  });
+
+  it('follows a running answer across a dropped connection: after reconnecting it shows what was said meanwhile, nothing twice', async () => {
+    const { page, violations } = await watchedPage({ viewport: { width: 1100, height: 640 } });
+    await newChat(page);
+    const text = 'alpha bravo charlie delta echo foxtrot golf hotel';
+    const pieces = text.match(/.{1,6}/g)!; // what each text delta carries
+    const release = { middle: () => {}, end: () => {} };
+    const middle = new Promise<void>((r) => (release.middle = r));
+    const end = new Promise<void>((r) => (release.end = r));
+    fake.respond = (req) => (req.prompt === 'spell it out' ? { text, chunkSize: 6, beforeDelta: (i) => (i === 2 ? middle : i === 7 ? end : undefined) } : undefined);
+    await send(page, 'spell it out');
+    const live = () => page.textContent('.msg.live').then((shown) => shown?.replace(/Stop$/, '').trim());
+    await expect.poll(live, { timeout: 30_000 }).toBe('alpha bravo');
+    // The connection drops; the answer goes on meanwhile (the page waits a second before reconnecting).
+    web.closeStreams();
+    release.middle();
+    await expect.poll(live, { timeout: 15_000 }).toBe(pieces.slice(0, 7).join('').trim());
+    release.end();
+    await answered(page, /alpha bravo charlie delta echo foxtrot golf hotel/);
+    fake.respond = undefined;
     expect(violations).toEqual([]);
     await page.close();
   });

@@ -26,6 +26,8 @@ export interface FakeTurn {
   chunkSize?: number;
   /** Pause between deltas, in ms. */
   delayMs?: number;
+  /** Awaited before text delta `index` is sent: a test holds the answer at that point. */
+  beforeDelta?: (index: number) => Promise<void> | void;
   hang?: boolean;
 }
 
@@ -183,6 +185,7 @@ export class AnthropicFake {
       send('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
       for (let i = 0; i < text.length; i += chunkSize) {
         await pause();
+        await turn.beforeDelta?.(i / chunkSize);
         send('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: text.slice(i, i + chunkSize) } });
         outputTokens++;
       }
