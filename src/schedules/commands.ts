@@ -61,11 +61,15 @@ function jobs(args: string, ctx: CommandContext): CommandResult {
     return { text: `There is no schedule ${idText ?? ''} in this conversation. \`/jobs\` lists them.`.replace('  ', ' ') };
   }
   if (sub === 'cancel') {
-    store.schedules.setStatus(s.id, ['active', 'paused'], 'cancelled', { next_run_at: null });
+    store.db.tx(() => {
+      store.schedules.setStatus(s.id, ['active', 'paused'], 'cancelled', { next_run_at: null });
+      store.schedules.dropQueued(s.id);
+    });
     return { text: `Cancelled #${s.id} ${s.name}.` };
   }
   if (sub === 'pause') {
-    return { text: store.schedules.setStatus(s.id, ['active'], 'paused') ? `Paused #${s.id} ${s.name}. \`/jobs resume ${s.id}\` starts it again.` : `#${s.id} is already paused.` };
+    const paused = store.db.tx(() => store.schedules.setStatus(s.id, ['active'], 'paused') && (store.schedules.dropQueued(s.id), true));
+    return { text: paused ? `Paused #${s.id} ${s.name}. \`/jobs resume ${s.id}\` starts it again.` : `#${s.id} is already paused.` };
   }
   const now = Date.now();
   const next = nextOccurrence(s, now);
@@ -86,7 +90,7 @@ function list(ctx: CommandContext): string {
 }
 
 function describe(ctx: CommandContext, s: Schedule): string {
-  const [last] = ctx.store.schedules.runs(s.id, 1);
+  const [last] = ctx.store.schedules.runs(s.id, 1, { finished: true });
   const next = s.status === 'paused' ? 'paused' : s.next_run_at ? `next ${formatTime(s.next_run_at, s.timezone)}` : 'no next run';
   const outcome = last ? `last run: ${last.status}${last.error_code && last.status === 'failed' ? ` (${last.error_code})` : ''}` : 'not run yet';
   return `• #${s.id} **${s.name}**: ${describeWhen(s)}; ${next}; ${outcome}; by ${s.user_key}`;

@@ -101,6 +101,7 @@ export class Scheduler {
     if (result.status === 'refused') {
       // Its maker is no longer allowed: it stays, paused, until someone allowed resumes it.
       store.schedules.setStatus(s.id, ['active'], 'paused');
+      store.schedules.dropQueued(s.id);
       log.warn({ scheduleId: s.id, reason: result.text }, 'schedule paused: its maker is not allowed any more');
       return;
     }
@@ -118,10 +119,11 @@ export class Scheduler {
     const s = store.schedules.get(message.schedule_id);
     if (!s || s.status !== 'active') return;
     const limit = config.schedule.pause_after_failures;
-    const runs = store.schedules.runs(s.id, limit, s.streak_from);
+    const runs = store.schedules.runs(s.id, limit, { afterMessageId: s.streak_from, finished: true });
     if (runs.length < limit || runs.some((r) => r.status !== 'failed')) return;
     const paused = store.db.tx(() => {
       if (!store.schedules.setStatus(s.id, ['active'], 'paused')) return false;
+      store.schedules.dropQueued(s.id);
       store.outbox.addReply(s.conversation_id, messageId, `${scheduleHeading(s)}\n⏸️ Its last ${limit} runs failed, so I paused it (schedule.pause_after_failures). \`/jobs resume ${s.id}\` starts it again.`,
         Date.now() + config.outbox.deadline_s * 1000, { seq: PAUSED_SEQ });
       return true;

@@ -83,12 +83,21 @@ export class Schedules {
     ).changes === 1;
   }
 
-  /** Outcomes of its latest runs, newest first. */
-  runs(id: number, limit: number, afterMessageId = 0): { id: number; status: MessageStatus; error_code: string | null; received_at: number }[] {
-    return this.db.all(
-      this.db.q.selectFrom('messages').select(['id', 'status', 'error_code', 'received_at'])
-        .where('schedule_id', '=', id).where('id', '>', afterMessageId).orderBy('id', 'desc').limit(limit),
-    );
+  /** Its latest runs, newest first; `finished`: only those that ran to an end or were refused (not queued, running or dropped). */
+  runs(id: number, limit: number, options: { afterMessageId?: number; finished?: boolean } = {}): { id: number; status: MessageStatus; error_code: string | null; received_at: number }[] {
+    let query = this.db.q.selectFrom('messages').select(['id', 'status', 'error_code', 'received_at'])
+      .where('schedule_id', '=', id).where('id', '>', options.afterMessageId ?? 0);
+    // Runs dropped from the queue (by a pause) never ran: they are no outcome.
+    if (options.finished) query = query.where((eb) => eb.or([eb('status', 'in', ['done', 'failed']), eb.and([eb('status', '=', 'cancelled'), eb('started_at', 'is not', null)])]));
+    return this.db.all(query.orderBy('id', 'desc').limit(limit));
+  }
+
+  /** Cancels its runs still waiting in the queue (when it is paused or cancelled). */
+  dropQueued(id: number, now = Date.now()): number {
+    return this.db.run(
+      this.db.q.updateTable('messages').set({ status: 'cancelled', error_code: 'cancelled', finished_at: now })
+        .where('schedule_id', '=', id).where('status', '=', 'queued'),
+    ).changes;
   }
 
   /** The highest message id so far: a resumed schedule counts failures from here. */
