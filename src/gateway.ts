@@ -205,6 +205,8 @@ export class Gateway {
           session: store.conversations.activeSession(conversation),
           sessions: store.conversations.sessions(id),
           transcript: store.transcript.list(id),
+          schedules: store.schedules.ofConversation(id),
+          webhooks: this.config.webhooks.filter((h) => h.conversation === id).map(({ path, kind, events }) => ({ path: `/hooks/${path}`, kind, events })),
         };
       },
       subscribe: (listener) => bus.subscribe((event) => {
