@@ -3,11 +3,15 @@
  * queue: a schedule fires once per occurrence (counted from the stand-in's log), pause, resume and
  * cancel stop and start it, a failing one pauses after three failures, a person's message and a
  * fired schedule keep their order, and a restart catches missed occurrences up once or not at all.
+ * On the bullmq driver, two gateway processes and three worker processes run one message per occurrence.
  */
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { AnthropicFake } from './support/anthropic-fake.js';
 import { gatewayPerTest, startTestGateway, type TestGateway } from './support/gateway.js';
-import { eventually, tmpDir } from './support/harness.js';
+import { cliEnv, eventually, spawnCligate, testConfig, tmpDir, writeConfig } from './support/harness.js';
+import { RedisServer } from './support/redis.js';
 
 const fake = new AnthropicFake();
 const start = gatewayPerTest(fake);
@@ -98,6 +102,45 @@ describe('schedules', () => {
       expect(again[1]!.gateway.store.schedules.get(1)!.status).toBe('done');
     } finally {
       await Promise.all(again.map((t) => t.stop()));
+    }
+  });
+});
+
+describe('schedules on the bullmq driver', () => {
+  it('two gateway processes and three worker processes run each occurrence once', async () => {
+    const redis = await RedisServer.start();
+    const dir = tmpDir();
+    const dataDir = path.join(dir, 'data');
+    const config = writeConfig(dir, testConfig(dataDir, { queue: { driver: 'bullmq', redis_url: redis.url, prefix: 'sched' }, schedule: { min_interval_s: 1 } }));
+    const env = cliEnv(fake, dir);
+    const chat = spawnCligate(['chat', '--config', config, '--role', 'gateway'], env);
+    const others = [
+      spawnCligate(['start', '--config', config, '--role', 'gateway'], env),
+      ...[1, 2, 3].map(() => spawnCligate(['start', '--config', config, '--role', 'worker'], env)),
+    ];
+    try {
+      chat.write('/every 2 seconds tick-bullmq');
+      await chat.waitForLine(/Scheduled #1 \(every 2 s\)/, 30_000);
+      await chat.waitFor(() => count('tick-bullmq') >= 3, 40_000, 'three runs');
+      chat.write('/jobs cancel 1');
+      await chat.waitForLine(/Cancelled #1 tick-bullmq/, 20_000);
+      const db = new Database(path.join(dataDir, 'cligate.db'), { readonly: true });
+      try {
+        await eventually(() => (db.prepare("select count(*) n from messages where schedule_id = 1 and status in ('queued', 'running')").get() as { n: number }).n === 0, 30_000, 'runs finished');
+        const runs = db.prepare('select platform_message_id id from messages where schedule_id = 1 order by id').all() as { id: string }[];
+        const occurrences = runs.map((r) => Number(r.id.split('@')[1]));
+        // One message per occurrence, occurrences 2 s apart with none skipped, and one request each.
+        expect(new Set(occurrences).size).toBe(runs.length);
+        for (let i = 1; i < occurrences.length; i++) expect(occurrences[i]! - occurrences[i - 1]!).toBe(2000);
+        expect(count('tick-bullmq')).toBe(runs.length);
+      } finally {
+        db.close();
+      }
+    } finally {
+      chat.child.stdin?.end();
+      for (const p of others) p.kill('SIGTERM');
+      await Promise.all([chat.exited, ...others.map((p) => p.exited)]);
+      await redis.stop();
     }
   });
 });
