@@ -20,8 +20,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Requests the stand-in received with exactly this prompt. */
 const count = (prompt: string) => fake.prompts().filter((p) => p === prompt).length;
-/** Messages a schedule fired, from the store. */
-const firedOf = (t: TestGateway, scheduleId: number) => t.gateway.store.db.raw.prepare('select count(*) n from messages where schedule_id = ?').get(scheduleId) as { n: number };
+/** Messages a schedule fired that ran (a pause drops those still queued), from the store. */
+const ranOf = (t: TestGateway, scheduleId: number) => t.gateway.store.db.raw.prepare('select count(*) n from messages where schedule_id = ? and started_at is not null').get(scheduleId) as { n: number };
 
 async function command(t: TestGateway, chat: string, text: string): Promise<string> {
   const before = t.adapter.finals(chat).length;
@@ -49,7 +49,7 @@ describe('schedules', () => {
     await sleep(2200);
     expect(count('tick')).toBe(cancelled);
     // Exactly one request per fired occurrence, each answered under the schedule's heading.
-    expect(firedOf(t, 1).n).toBe(cancelled);
+    expect(ranOf(t, 1).n).toBe(cancelled);
     const answers = t.adapter.finals('S').filter((f) => f.startsWith('⏰'));
     expect(answers.length).toBe(cancelled);
     expect(answers.every((a) => a === '⏰ **#1 tick**\n\necho: tick')).toBe(true);
@@ -73,13 +73,15 @@ describe('schedules', () => {
 
   it("keeps a person's message and a fired schedule in order", async () => {
     const t = await start({ config: FAST });
-    fake.respond = (req) => (req.prompt === 'slow question' ? { text: 'slow answer '.repeat(20), chunkSize: 12, delayMs: 80 } : undefined);
-    await command(t, 'O', '/in 1 second scheduled follow-up');
+    fake.respond = (req) => (req.prompt === 'slow question' ? { text: 'slow answer '.repeat(20), chunkSize: 12, delayMs: 150 } : undefined);
+    await command(t, 'O', '/in 2 seconds scheduled follow-up');
     await t.adapter.say('O', 'slow question');
-    await eventually(() => count('scheduled follow-up') === 1 && t.adapter.finals('O').length === 3, 20_000, 'both answers');
+    await eventually(() => count('scheduled follow-up') === 1 && t.adapter.finals('O').length === 3, 30_000, 'both answers');
     const person = fake.requests.find((r) => r.prompt === 'slow question')!;
     const scheduled = fake.requests.find((r) => r.prompt === 'scheduled follow-up')!;
+    const fired = t.gateway.store.db.raw.prepare('select received_at from messages where schedule_id = 1').get() as { received_at: number };
     // The schedule came due while the person's turn ran, and waited for it.
+    expect(fired.received_at).toBeLessThan(person.finishedAt!);
     expect(scheduled.at).toBeGreaterThanOrEqual(person.finishedAt!);
     expect(t.adapter.finals('O').slice(1)).toEqual(['slow answer '.repeat(20).trim(), '⏰ **#1 scheduled follow-up**\n\necho: scheduled follow-up']);
   });
@@ -120,19 +122,20 @@ describe('schedules on the bullmq driver', () => {
     ];
     try {
       chat.write('/every 2 seconds tick-bullmq');
-      await chat.waitForLine(/Scheduled #1 \(every 2 s\)/, 30_000);
-      await chat.waitFor(() => count('tick-bullmq') >= 3, 40_000, 'three runs');
+      await chat.waitForLine(/Scheduled #1 \(every 2 s\)/, 60_000);
+      await chat.waitFor(() => count('tick-bullmq') >= 3, 60_000, 'three runs');
       chat.write('/jobs cancel 1');
       await chat.waitForLine(/Cancelled #1 tick-bullmq/, 20_000);
       const db = new Database(path.join(dataDir, 'cligate.db'), { readonly: true });
       try {
         await eventually(() => (db.prepare("select count(*) n from messages where schedule_id = 1 and status in ('queued', 'running')").get() as { n: number }).n === 0, 30_000, 'runs finished');
-        const runs = db.prepare('select platform_message_id id from messages where schedule_id = 1 order by id').all() as { id: string }[];
+        const runs = db.prepare('select platform_message_id id, started_at from messages where schedule_id = 1 order by id').all() as { id: string; started_at: number | null }[];
         const occurrences = runs.map((r) => Number(r.id.split('@')[1]));
         // One message per occurrence, occurrences 2 s apart with none skipped, and one request each.
         expect(new Set(occurrences).size).toBe(runs.length);
         for (let i = 1; i < occurrences.length; i++) expect(occurrences[i]! - occurrences[i - 1]!).toBe(2000);
-        expect(count('tick-bullmq')).toBe(runs.length);
+        // (A run still queued when it was cancelled never started.)
+        expect(count('tick-bullmq')).toBe(runs.filter((r) => r.started_at !== null).length);
       } finally {
         db.close();
       }
