@@ -5,6 +5,8 @@
  */
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HttpAdapter } from '../adapters/http/index.js';
+import { sha256 } from '../adapters/http/keys.js';
 import { TelegramAdapter } from '../adapters/telegram/index.js';
 import { AnthropicFake } from './support/anthropic-fake.js';
 import { startTestGateway, type TestGateway } from './support/gateway.js';
@@ -16,6 +18,7 @@ const telegram = new TelegramFake();
 const ALICE = 42;
 const SECRET = 'github-webhook-secret-for-tests';
 const TOKEN = 'bearer-token-for-the-ci-hook';
+const API_KEY = 'cg_test_key_for_the_owner_0123456789';
 let t: TestGateway;
 
 beforeAll(async () => {
@@ -23,12 +26,13 @@ beforeAll(async () => {
   t = await startTestGateway(anthropic, {
     config: {
       telegram: { token: telegram.token, api_root: telegram.url, allowed_users: [ALICE] },
+      http: { enabled: true, port: 0, web_chat: false, api_keys: [{ user: 'owner', sha256: sha256(API_KEY) }] },
       webhooks: [
         { path: 'github', kind: 'github', secret: SECRET, conversation: `telegram:${ALICE}`, events: ['issues'], template: 'New issue {{issue.title}}: {{issue.body}}{{issue.nothing.here}}' },
         { path: 'ci', kind: 'bearer', secret: TOKEN, conversation: `telegram:${ALICE}`, template: 'Build {{build.id}} {{status}}' },
       ],
     },
-    adapters: (config) => [new TelegramAdapter(config.telegram)],
+    adapters: (config) => [new TelegramAdapter(config.telegram), new HttpAdapter({ http: config.http })],
   });
 });
 afterAll(async () => {
@@ -104,5 +108,19 @@ describe('webhooks', () => {
     await eventually(() => telegram.chat(ALICE).length === 3 && t.gateway.store.outbox.pendingCount() === 0, 30_000, 'the CI answer');
     expect(telegram.chat(ALICE)[2]!.text).toBe('echo: Build 81 failed');
     expect(anthropic.prompts().filter((p) => p === 'Build 81 failed')).toHaveLength(1);
+  });
+
+  it("lists a conversation's schedules and webhooks in the HTTP API (no secrets), and /status counts them", async () => {
+    telegram.userMessage({ chatId: ALICE, userId: ALICE, text: '/every weekdays at 9:00 daily digest of the repo' });
+    await eventually(() => telegram.chat(ALICE).length === 4, 10_000, 'the schedule made');
+    expect(telegram.chat(ALICE)[3]!.text).toMatch(/^Scheduled #1 \(cron <code>0 9 \* \* 1-5<\/code> \(UTC\)\)/);
+    const res = await fetch(`${t.gateway.httpUrl}/v1/conversations/telegram:${ALICE}`, { headers: { authorization: `Bearer ${API_KEY}` } });
+    const detail = (await res.json()) as { schedules: { id: number; name: string; spec: string; status: string }[]; webhooks: unknown[] };
+    expect(detail.schedules).toEqual([expect.objectContaining({ id: 1, name: 'daily digest of the repo', spec: '0 9 * * 1-5', status: 'active' })]);
+    expect(detail.webhooks).toEqual([{ path: '/hooks/github', kind: 'github', events: ['issues'] }, { path: '/hooks/ci', kind: 'bearer', events: [] }]);
+    expect(JSON.stringify(detail)).not.toContain(SECRET);
+    telegram.userMessage({ chatId: ALICE, userId: ALICE, text: '/status' });
+    await eventually(() => telegram.chat(ALICE).length === 5, 10_000, '/status');
+    expect(telegram.chat(ALICE)[4]!.text).toContain('Schedules here: 1 active (<code>/jobs</code>). Webhooks into this conversation: 2.');
   });
 });
