@@ -18,6 +18,9 @@ describe('parsing <when>', () => {
     expect(parseRecurring('every 2h ping', 'UTC', NOW)).toMatchObject({ when: { kind: 'interval', everyMs: 2 * 3600_000 }, prompt: 'ping' });
     expect(parseRecurring('every hour ping', 'UTC', NOW)).toMatchObject({ when: { kind: 'interval', everyMs: 3600_000 }, prompt: 'ping' });
     expect(parseRecurring('hourly ping', 'UTC', NOW)).toMatchObject({ when: { kind: 'cron', pattern: '0 * * * *' } });
+    expect(parseRecurring('mondays at 8am plan', 'UTC', NOW)).toMatchObject({ when: { pattern: '0 8 * * 1' }, prompt: 'plan' });
+    expect(parseRecurring('weekends at noon lunch', 'UTC', NOW)).toMatchObject({ when: { pattern: '0 12 * * 0,6' }, prompt: 'lunch' });
+    expect(parseRecurring('0 9 * * MON-FRI standup', 'UTC', NOW)).toMatchObject({ when: { kind: 'cron', pattern: '0 9 * * MON-FRI' }, prompt: 'standup' });
   });
 
   it('reads one time in plain English, in the person\'s time zone', () => {
@@ -29,6 +32,8 @@ describe('parsing <when>', () => {
   it('reads a duration', () => {
     expect(parseDelay('30 minutes look again', NOW)).toEqual({ ok: true, when: { kind: 'once', at: NOW + 30 * 60_000 }, prompt: 'look again' });
     expect(parseDelay('2 hours ping', NOW)).toMatchObject({ when: { at: NOW + 2 * 3600_000 }, prompt: 'ping' });
+    expect(parseDelay('1h30m ping', NOW)).toMatchObject({ when: { at: NOW + 90 * 60_000 }, prompt: 'ping' });
+    expect(parseDelay('30m ping', NOW)).toMatchObject({ when: { at: NOW + 30 * 60_000 }, prompt: 'ping' });
   });
 
   it('answers bad input with examples of what works', () => {

@@ -39,12 +39,14 @@ const WEEKDAYS: Record<string, string> = {
   weekday: '1-5', weekdays: '1-5', weekend: '0,6', weekends: '0,6', day: '*', daily: '*',
 };
 
+const DAY_NAMES = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
+
 function weekdayOf(word: string): string | undefined {
   const w = word.toLowerCase().replace(/,$/, '');
   if (w in WEEKDAYS) return WEEKDAYS[w];
-  // "mondays", "mon"
+  // "mondays", "mon", "tues"
   const stem = w.replace(/s$/, '');
-  const full = Object.keys(WEEKDAYS).find((d) => d.startsWith(stem) && stem.length >= 3 && d.length > 7);
+  const full = DAY_NAMES.find((d) => stem.length >= 3 && d.startsWith(stem));
   return full ? WEEKDAYS[full] : undefined;
 }
 
@@ -56,7 +58,7 @@ export function parseRecurring(args: string, timezone: string, now = Date.now())
 
   // A cron expression: six fields (with seconds) or five.
   for (const n of [6, 5]) {
-    if (words.length < n || !words.slice(0, n).every((w) => /^[\d*/,\-?LW#A-Za-z]+$/.test(w) && /[\d*]/.test(w))) continue;
+    if (words.length < n || !/[\d*]/.test(words[0]!) || !words.slice(0, n).every((w) => /^[\d*/,\-?LW#A-Za-z]+$/.test(w))) continue;
     const pattern = words.slice(0, n).join(' ');
     if (validCron(pattern, timezone)) return withPrompt({ kind: 'cron', pattern }, rest(n));
   }
@@ -122,7 +124,10 @@ function timeOfDay(words: string[], now: number): { hour: number; minute: number
     if (words.length < n) continue;
     const candidate = words.slice(0, n).join(' ');
     const [result] = chrono.parse(`at ${candidate}`, new Date(now));
-    if (result && result.index === 0 && result.text === `at ${candidate}` && result.start.isCertain('hour')) {
+    const text = `at ${candidate}`;
+    // The whole candidate is the time (chrono-node leaves "at" out of "at noon").
+    const whole = result && ['', 'at'].includes(text.slice(0, result.index).trim()) && result.index + result.text.length === text.length;
+    if (result && whole && result.start.isCertain('hour')) {
       return { hour: result.start.get('hour')!, minute: result.start.get('minute') ?? 0, words: n };
     }
   }
