@@ -19,6 +19,8 @@ export interface CommandSpec {
   name: string;
   args?: string;
   description: string;
+  /** Its name is an everyday word ("in", "at"): where a command is written without its slash (Slack's `/claude in ...`), it needs one. */
+  word?: boolean;
 }
 
 /** Every command, in the order /help and the platforms' menus show them. */
@@ -34,9 +36,9 @@ export const COMMANDS: CommandSpec[] = [
   { name: 'mode', args: '[ask | edits | plan | auto]', description: 'What Claude may do without asking you here' },
   { name: 'permissions', args: '[remove <n>]', description: 'Tools you allowed in this conversation' },
   { name: 'file', args: '<path>', description: "Send a file from this conversation's workspace" },
-  { name: 'every', args: '<when> <prompt>', description: 'Run a prompt here on a schedule (cron, "weekdays at 9:00", "every 30 minutes")' },
-  { name: 'at', args: '<when> <prompt>', description: 'Run a prompt here once, e.g. "tomorrow at 8am"' },
-  { name: 'in', args: '<duration> <prompt>', description: 'Run a prompt here after a while, e.g. "2 hours"' },
+  { name: 'every', args: '<when> <prompt>', description: 'Run a prompt here on a schedule (cron, "weekdays at 9:00", "every 30 minutes")', word: true },
+  { name: 'at', args: '<when> <prompt>', description: 'Run a prompt here once, e.g. "tomorrow at 8am"', word: true },
+  { name: 'in', args: '<duration> <prompt>', description: 'Run a prompt here after a while, e.g. "2 hours"', word: true },
   { name: 'jobs', args: '[cancel | pause | resume <id>]', description: "This conversation's schedules: next run, last outcome" },
   { name: 'tz', args: '[<zone>]', description: 'Your time zone for schedules, e.g. Europe/Berlin' },
   { name: 'help', description: 'What I can do' },
