@@ -90,10 +90,12 @@ describe('schedules', () => {
     const dirs = { one: tmpDir(), none: tmpDir() };
     const config = (catchUp: string) => ({ schedule: { min_interval_s: 1, catch_up: catchUp } });
     const first = await Promise.all((['one', 'none'] as const).map((k) => startTestGateway(fake, { dir: dirs[k], config: config(k) })));
-    for (const [i, t] of first.entries()) await command(t, 'R', `/in 2 seconds missed-${i ? 'none' : 'one'}`);
+    for (const [i, t] of first.entries()) await command(t, 'R', `/in 4 seconds missed-${i ? 'none' : 'one'}`);
+    const due = Math.max(...first.map((t) => t.gateway.store.schedules.get(1)!.next_run_at!));
     await Promise.all(first.map((t) => t.stop()));
+    expect(Date.now()).toBeLessThan(due);
     // Down past the occurrence, and long enough for it to count as missed rather than due.
-    await sleep(4500);
+    await sleep(due + 2500 - Date.now());
     const again = await Promise.all((['one', 'none'] as const).map((k) => startTestGateway(fake, { dir: dirs[k], config: config(k) })));
     try {
       await eventually(() => again[0]!.adapter.finals('R').length === 1, 20_000, 'the caught-up run');
