@@ -98,6 +98,31 @@ describe('failures', () => {
   });
 });
 
+describe('limits', () => {
+  it("counts a run toward its maker's budget: over it, the run is refused in the chat under the schedule's heading", () => {
+    const g = gatewayOn(':memory:', { limits: { messages_per_minute: 0, budget_usd_per_day: 1 } });
+    const s = everySecond(g.store, Date.now() - 10);
+    const spent = g.store.messages.insert({
+      conversation_id: 'telegram:42', kind: 'prompt', platform: 'telegram', platform_message_id: 'p1', request_sha256: null, user_id: '42',
+      user_key: 'telegram:42', text: 'earlier', attachments: null, reply_context: null, status: 'done', received_at: Date.now(),
+    }) as number;
+    g.store.messages.finish(spent, 'done', { costUsd: 1.5 });
+    g.scheduler.tick();
+    const [run] = g.store.schedules.runs(s.id, 1);
+    expect(run).toMatchObject({ status: 'failed', error_code: 'over_budget' });
+    const note = g.store.db.raw.prepare('select text from outbox where message_id = ?').get(run!.id) as { text: string };
+    expect(note.text).toMatch(/^⏰ \*\*#1 ping\*\*\nYour answers cost \$1\.50 in the last 24 hours, reaching the daily budget of \$1\.00 \(limits\.budget_usd_per_day\)/);
+  });
+
+  it('pauses, without running, a schedule whose maker is no longer on the allow-list', () => {
+    const g = gatewayOn(':memory:', { telegram: { allowed_users: ['7'] } });
+    const s = everySecond(g.store, Date.now() - 10);
+    g.scheduler.tick();
+    expect(g.store.schedules.get(s.id)!.status).toBe('paused');
+    expect(g.store.schedules.runs(s.id, 5)).toEqual([]);
+  });
+});
+
 describe('commands', () => {
   const reply = (g: ReturnType<typeof gatewayOn>) => (g.store.db.raw.prepare('select text from outbox order by id desc limit 1').get() as { text: string }).text;
   let n = 0;
