@@ -11,7 +11,7 @@ import type { Bus, BusEvent } from './bus.js';
 import { parseCommand, runCommand, type CommandHandler, type CommandResult } from './commands.js';
 import type { Config, EngineName } from './config/schema.js';
 import type { Logger } from './log.js';
-import { conversationIdOf, type InboundMessage, type Platform, type SavedFile } from './message.js';
+import { conversationIdOf, type ChatAddress, type InboundMessage, type Platform, type SavedFile } from './message.js';
 import { sectionOf, type AccessPolicy } from './platform.js';
 import type { JobQueue } from './queue/types.js';
 import type { Conversation, Message } from './store/db.js';
@@ -116,6 +116,50 @@ export class Intake {
   }
 
   /**
+   * A message no person typed just now: a schedule's occurrence or a webhook's delivery. It is stored
+   * and queued like a person's message (same checks after the allow-list, same order, engine and
+   * session), from the person it runs as. Its platform is the source ('schedule', 'webhook') and
+   * `sourceId` its platform id, so the same occurrence or delivery is stored once. `claim` runs in
+   * the insert's transaction; when it returns false, another process has taken this one.
+   */
+  submit(submission: Submission): Extract<ReceiveResult, { status: 'accepted' | 'handled' | 'duplicate' | 'refused' }> | { status: 'taken' } {
+    const { store, config, log } = this.deps;
+    const address = addressOfConversation(submission.conversationId);
+    const policy = accessPolicy(config, address.platform);
+    if (!policy.open && !policy.users.includes(submission.userId)) {
+      return { status: 'refused', text: `${address.platform}:${submission.userId} is not on the allow-list (${address.platform}.${policy.usersKey ?? 'allowed_users'})` };
+    }
+    const conversation = store.conversations.get(submission.conversationId) ?? store.conversations.ensure(address, submission.userId);
+    const text = submission.text.toWellFormed().replace(/\u0000/g, '').trim();
+    const userKey = userKeyOf(config, address.platform, submission.userId);
+    const base = {
+      conversation_id: conversation.id, platform: submission.source, platform_message_id: submission.sourceId ?? null, request_sha256: null,
+      user_id: submission.userId, user_key: userKey, text, attachments: null, reply_context: null, received_at: Date.now(),
+      schedule_id: submission.scheduleId ?? null,
+    };
+    const problem = this.problemWith(text, {}, userKey);
+    const id = store.db.tx(() => {
+      if (submission.claim && !submission.claim()) return 'taken' as const;
+      const inserted = store.messages.insert({ ...base, kind: 'prompt', status: problem ? 'failed' : 'queued' });
+      if (inserted !== 'duplicate' && !problem) store.transcript.append(conversation.id, inserted, 'user', text);
+      return inserted;
+    });
+    if (id === 'taken') return { status: 'taken' };
+    if (id === 'duplicate') {
+      const stored = store.messages.byPlatformId(submission.source, submission.sourceId!);
+      return { status: 'duplicate', conversationId: conversation.id, messageId: stored?.id };
+    }
+    if (problem) {
+      this.notice(conversation, id, [submission.heading, problem.text].filter(Boolean).join('\n'), { errorCode: problem.code });
+      return { status: 'handled', conversationId: conversation.id, messageId: id };
+    }
+    const position = store.messages.counts(conversation.id).queued;
+    this.deps.bus.publish({ type: 'queued', conversationId: conversation.id, messageId: id, position });
+    this.deps.queue.wake(conversation.id).catch((err) => log.warn({ err }, 'wake failed; the sweep will pick it up'));
+    return { status: 'accepted', conversationId: conversation.id, messageId: id };
+  }
+
+  /**
    * A button click: an approval request's answer, or a draft's Stop (the same as /stop from the
    * clicker, so the allow-list and the usual reply apply).
    */
@@ -172,7 +216,7 @@ export class Intake {
     return { status: reused ? 'reused' : 'duplicate', conversationId: stored.conversation_id, messageId: stored.id };
   }
 
-  private problemWith(text: string, inbound: InboundMessage, userKey: string): { code: MessageErrorCode; text: string } | undefined {
+  private problemWith(text: string, inbound: Pick<InboundMessage, 'files'>, userKey: string): { code: MessageErrorCode; text: string } | undefined {
     const { config, store } = this.deps;
     if (!text && !inbound.files?.length) {
       return { code: 'empty', text: 'Your message was empty: send some text (or a file) for Claude.' };
@@ -260,6 +304,28 @@ export class Intake {
     }
     return { saved, notes };
   }
+}
+
+/** A message that starts a turn without a person typing it (see Intake.submit). */
+export interface Submission {
+  /** A full conversation id: "telegram:123456789", "http:owner:builds". */
+  conversationId: string;
+  /** The person it runs as, by their id on the conversation's platform. */
+  userId: string;
+  text: string;
+  source: 'schedule' | 'webhook';
+  /** Unique per source: the same id twice is stored once. */
+  sourceId?: string;
+  scheduleId?: number;
+  /** A line above a refusal sent to the chat (which schedule it was). */
+  heading?: string;
+  claim?: () => boolean;
+}
+
+/** The address of a full conversation id ("platform:chat[:thread]"). */
+export function addressOfConversation(id: string): ChatAddress {
+  const [platform, chatId, ...thread] = id.split(':');
+  return { platform: platform!, chatId: chatId ?? '', ...(thread.length ? { threadId: thread.join(':') } : {}) };
 }
 
 /** What the transcript shows of a message: its text, and the files that came with it. */

@@ -8,9 +8,9 @@ import type { ApiDecision, ApprovalView } from './approvals/index.js';
 import type { JobEvent } from './bus.js';
 import type { Logger } from './log.js';
 import type { ChatAddress, InboundMessage, Platform, ReplyContext } from './message.js';
+import type { Conversation, Schedule, Session, TranscriptRow } from './store/db.js';
 
 export type { ReplyContext };
-import type { Conversation, Session, TranscriptRow } from './store/db.js';
 import type { ConversationSummary } from './store/conversations.js';
 import type { MessageOutcome } from './store/messages.js';
 
@@ -150,6 +150,10 @@ export interface ConversationDetail {
   session?: Session;
   sessions: Session[];
   transcript: TranscriptRow[];
+  /** Its schedules still alive (active or paused). */
+  schedules: Schedule[];
+  /** The webhooks that start turns in it (their secrets left out). */
+  webhooks: { path: string; kind: 'github' | 'bearer'; events: string[] }[];
 }
 
 export interface HealthReport {

@@ -12,12 +12,15 @@ import type { Conversation, Session } from './store/db.js';
 import { engineOf } from './engine/index.js';
 import type { Store } from './store/index.js';
 import { forgetHomes } from './sandbox/homes.js';
+import { scheduleCommands } from './schedules/commands.js';
 import { resolveInside, workspacePath } from './workspace.js';
 
 export interface CommandSpec {
   name: string;
   args?: string;
   description: string;
+  /** Its name is an everyday word ("in", "at"): where a command is written without its slash (Slack's `/claude in ...`), it needs one. */
+  word?: boolean;
 }
 
 /** Every command, in the order /help and the platforms' menus show them. */
@@ -33,6 +36,11 @@ export const COMMANDS: CommandSpec[] = [
   { name: 'mode', args: '[ask | edits | plan | auto]', description: 'What Claude may do without asking you here' },
   { name: 'permissions', args: '[remove <n>]', description: 'Tools you allowed in this conversation' },
   { name: 'file', args: '<path>', description: "Send a file from this conversation's workspace" },
+  { name: 'every', args: '<when> <prompt>', description: 'Run a prompt here on a schedule (cron, "weekdays at 9:00", "every 30 minutes")', word: true },
+  { name: 'at', args: '<when> <prompt>', description: 'Run a prompt here once, e.g. "tomorrow at 8am"', word: true },
+  { name: 'in', args: '<duration> <prompt>', description: 'Run a prompt here after a while, e.g. "2 hours"', word: true },
+  { name: 'jobs', args: '[cancel | pause | resume <id>]', description: "This conversation's schedules: next run, last outcome" },
+  { name: 'tz', args: '[<zone>]', description: 'Your time zone for schedules, e.g. Europe/Berlin' },
   { name: 'help', description: 'What I can do' },
 ];
 
@@ -84,6 +92,7 @@ const HANDLERS: Record<string, CommandHandler> = {
   file: sendFile,
   mode,
   permissions,
+  ...Object.fromEntries(scheduleCommands()),
 };
 
 /** Largest file /file sends (Telegram bots can send up to 50 MB). */
@@ -236,6 +245,11 @@ function status(_args: string, ctx: CommandContext): CommandResult {
     active ? `Session #${active.id}: ${plural(active.turns, 'turn')}, $${active.cost_usd.toFixed(4)}.` : 'No session yet.',
     `Replies waiting for delivery: ${store.outbox.pendingCount()}.`,
   ];
+  const schedules = store.schedules.counts(conversation.id);
+  const hooks = config.webhooks.filter((h) => h.conversation === conversation.id).length;
+  if (schedules.active || schedules.paused || hooks) {
+    lines.push(`Schedules here: ${schedules.active} active${schedules.paused ? `, ${schedules.paused} paused` : ''} (\`/jobs\`). Webhooks into this conversation: ${hooks}.`);
+  }
   return { text: lines.join('\n') };
 }
 

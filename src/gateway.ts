@@ -25,9 +25,11 @@ import type { Platform } from './message.js';
 import { sectionOf } from './platform.js';
 import { SqliteQueue } from './queue/sqlite.js';
 import type { JobQueue } from './queue/types.js';
+import { Scheduler } from './schedules/scheduler.js';
 import { Store } from './store/index.js';
 import type { Viewer } from './store/conversations.js';
 import { TurnWorker, type TurnHooks } from './worker.js';
+import { HOOKS_PATH, webhookHandler } from './webhooks/index.js';
 import { resolveInside, workspacePath } from './workspace.js';
 import { conversationIdOf } from './message.js';
 
@@ -59,6 +61,7 @@ export class Gateway {
   metrics?: Metrics;
   memory?: Memory;
   desk?: ApprovalDesk;
+  scheduler?: Scheduler;
   private extensions: GatewayExtension[] = [];
   private readonly adapters: Adapter[];
   private stopping?: Promise<void>;
@@ -125,6 +128,7 @@ export class Gateway {
         adapter.serveApi?.(api);
         await adapter.start(host);
       }
+      if (config.webhooks.length) gateway.http.mount(HOOKS_PATH, webhookHandler({ hooks: config.webhooks, intake: gateway.intake, log }));
       if (gateway.http.hasMounts) gateway.httpUrl = await gateway.http.listen(config.http.host, config.http.port);
     }
     // Workers start last: what a recovered turn announces at once (an earlier attempt's cards expiring)
@@ -136,6 +140,11 @@ export class Gateway {
         if (event.type === 'release') void gateway.engines!.release(event.conversationId);
       });
       await queue.startWorkers(worker.drain, config.worker.concurrency);
+    }
+    // Gateways fire schedules (several may run: each occurrence is fired once, see schedules/scheduler.ts).
+    if (gateway.intake) {
+      gateway.scheduler = new Scheduler({ store, bus, intake: gateway.intake, config, log });
+      gateway.scheduler.start();
     }
     return gateway;
   }
@@ -154,6 +163,7 @@ export class Gateway {
   private async shutdown(): Promise<void> {
     const { log } = this.options;
     const steps: [string, () => unknown][] = [
+      ['stop the scheduler', () => this.scheduler?.stop()],
       ...this.adapters.map((adapter): [string, () => unknown] => [`stop the ${adapter.platform} adapter`, () => adapter.stop()]),
       ['stop the workers', () => this.queue.stopWorkers(this.config.gateway.shutdown_grace_s * 1000)],
       ['stop delivery', () => this.delivery?.stop()],
@@ -202,6 +212,8 @@ export class Gateway {
           session: store.conversations.activeSession(conversation),
           sessions: store.conversations.sessions(id),
           transcript: store.transcript.list(id),
+          schedules: store.schedules.ofConversation(id),
+          webhooks: this.config.webhooks.filter((h) => h.conversation === id).map(({ path, kind, events }) => ({ path: `/hooks/${path}`, kind, events })),
         };
       },
       approvals: {

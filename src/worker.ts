@@ -19,6 +19,7 @@ import type { Platform, SavedFile } from './message.js';
 import type { DrainSignal } from './queue/types.js';
 import type { Conversation, Message, Session } from './store/db.js';
 import type { Store } from './store/index.js';
+import { scheduleHeading } from './schedules/heading.js';
 import { ensureWorkspace, workspacePath } from './workspace.js';
 
 /** Extra work around a turn (long-term memory hooks in here). */
@@ -225,8 +226,10 @@ export class TurnWorker {
       }, now);
       if (reply.reply) {
         store.transcript.append(conversation.id, message.id, reply.status === 'done' ? 'assistant' : 'notice', reply.reply, now);
-        // Stored whole; the gateway splits it to the platform's size before sending.
-        store.outbox.addReply(conversation.id, message.id, reply.reply, now + config.outbox.deadline_s * 1000, {}, now);
+        // Stored whole; the gateway splits it to the platform's size before sending. A schedule's run is headed by its id and name.
+        const schedule = message.schedule_id !== null ? store.schedules.get(message.schedule_id) : undefined;
+        const text = schedule ? `${scheduleHeading(schedule)}\n\n${reply.reply}` : reply.reply;
+        store.outbox.addReply(conversation.id, message.id, text, now + config.outbox.deadline_s * 1000, {}, now);
       }
     });
     bus.publish({

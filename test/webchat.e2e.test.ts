@@ -300,6 +300,18 @@ describe('web chat', () => {
     await page.close();
   });
 
+  it("lists the conversation's schedules in its header", async () => {
+    const { page } = await watchedPage();
+    const id = await newChat(page);
+    await send(page, '/in 1 hour look at the build');
+    await page.waitForFunction(() => [...document.querySelectorAll('.msg')].some((m) => m.textContent?.startsWith('Scheduled #')));
+    // Opened afresh (from the list after a reload), the header counts it.
+    await page.reload();
+    await page.click(`#conversations li[data-id="${id}"]`);
+    await page.waitForFunction(() => document.querySelector('#title')?.textContent?.endsWith(' · 1 schedule'));
+    expect(await page.getAttribute('#title', 'title')).toMatch(/^⏰ #\d+ look at the build \(active\)$/);
+  });
+
   it('cannot be framed by a page of another origin; an origin in http.frame_ancestors may frame it', async () => {
     const page = await browser.newPage();
     for (const [name, server] of Object.entries(framing)) {

@@ -79,7 +79,8 @@ export class SlackAdapter implements ChatAdapter<SlackReply> {
     this.app.command(this.config.command, async ({ command, ack }) => {
       if (this.config.team_id && command.team_id !== this.config.team_id) return ack();
       const [first = '', ...rest] = command.text.trim().split(/\s+/);
-      const isCommand = !first || COMMANDS.some((c) => c.name === first.replace(/^\//, '').toLowerCase());
+      // "/claude in the repo, why..." is a prompt; "/claude /in 2 hours ..." the command.
+      const isCommand = !first || COMMANDS.some((c) => c.name === first.replace(/^\//, '').toLowerCase() && (!c.word || first.startsWith('/')));
       const text = !first ? '/help' : isCommand ? `/${first.replace(/^\//, '')} ${rest.join(' ')}`.trim() : command.text.trim();
       // Acknowledged the moment it is stored, before a command runs (Slack allows 3 s; /memory may wait
       // longer for its model). Slack never resends a slash command; a crash after the store leaves it

@@ -91,6 +91,17 @@ describe('Slack (Socket Mode)', () => {
     expect(slack.responses[1]!.body.text).toContain('/new');
   });
 
+  it('takes "/claude in ..." as a prompt and "/claude /in ..." as the schedule command', async () => {
+    const send = (text: string, trigger: string) => slack.sendEnvelope('slash_commands', { command: '/claude', text, user_id: 'U1', channel_id: 'D5', team_id: 'T1', response_url: slack.responseUrl(), trigger_id: trigger });
+    const before = slack.responses.length;
+    await send('/in 1 hour look at the build', 'trig-in-1');
+    await eventually(() => slack.responses.length === before + 1, 10_000, 'the schedule made');
+    expect(slack.responses.at(-1)!.body.text).toMatch(/^Scheduled #\d+ \(once at /);
+    await send('in the repo, what is 2+2?', 'trig-in-2');
+    await eventually(() => anthropic.prompts().includes('in the repo, what is 2+2?'), 20_000, 'the prompt at the API');
+    await eventually(() => idle(), 20_000, 'answered');
+  });
+
   it('splits a long answer into messages and sections under 3,000 characters, code blocks whole', async () => {
     anthropic.respond = (req) => (req.prompt === 'long one' ? { text: longMarkdown(9000), chunkSize: 1000 } : undefined);
     await slack.sendEnvelope('events_api', eventCallback({ type: 'message', channel_type: 'im', user: 'U1', text: 'long one', ts: nextTs(), channel: 'D2' }));

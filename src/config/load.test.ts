@@ -36,6 +36,19 @@ describe('loadConfig', () => {
     expect(result.error).toMatch(/queue\.driver: .*"sqlite"\|"bullmq"/);
   });
 
+  it('names a bad time zone, schedule limit or webhook key', () => {
+    const result = loadConfig(file([
+      'webhooks = [{ path = "gh", kind = "github", secret = "short", conversation = "telegram", template = "x" }]',
+      '[gateway]', 'timezone = "Mars/Olympus"', '[schedule]', 'catch_up = "all"',
+    ].join('\n')), {});
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error).toMatch(/gateway\.timezone: an IANA time zone name/);
+    expect(result.error).toMatch(/schedule\.catch_up: .*"one"\|"none"/);
+    expect(result.error).toMatch(/webhooks\[0\]\.secret: at least 16 characters/);
+    expect(result.error).toMatch(/webhooks\[0\]\.conversation: a full conversation id/);
+  });
+
   it('reports broken TOML with its line', () => {
     const result = loadConfig(file('[telegram\ntoken = 1\n'), {});
     expect(result.ok).toBe(false);

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { platforms } from '../../adapters/index.js';
+import { isTimezone } from '../schedules/time.js';
 import { id, ids } from './fields.js';
 
 type Platforms = (typeof platforms)[number];
@@ -28,6 +29,8 @@ const gateway = z.strictObject({
   shutdown_grace_s: z.number().nonnegative().default(20),
   /** Appended to Claude's system prompt for every turn (after cligate's own short context). */
   system_prompt: z.string().default(''),
+  /** Time zone of schedules for people who have not set theirs with /tz (an IANA name such as "Europe/Berlin"). */
+  timezone: z.string().refine(isTimezone, 'an IANA time zone name such as "Europe/Berlin" or "UTC"').default('UTC'),
 });
 
 const store = z.strictObject({
@@ -192,6 +195,35 @@ const sandbox = z.strictObject({
 });
 
 /** People known on several platforms: their memories and budgets are shared when scope is "user". */
+const schedule = z.strictObject({
+  /** Occurrences missed while the gateway was down: "one" runs the schedule once at start, "none" skips them. */
+  catch_up: z.enum(['one', 'none']).default('one'),
+  /** Schedules one person may have (active or paused). */
+  max_per_person: z.number().int().min(0).default(20),
+  /** Shortest time between two runs of a recurring schedule, in seconds. */
+  min_interval_s: z.number().positive().default(300),
+  /** A schedule whose runs fail this many times in a row is paused, and the chat is told. */
+  pause_after_failures: z.number().int().min(1).default(3),
+});
+
+/** An endpoint at /hooks/<path> whose signed deliveries become messages of one conversation. */
+const webhook = z.strictObject({
+  /** Under /hooks/: "github" is served at /hooks/github. */
+  path: z.string().regex(/^\/?(hooks\/)?[A-Za-z0-9][\w.-]*$/, 'a name such as "github" (served at /hooks/github)').transform((p) => p.replace(/^\/?(hooks\/)?/, '')),
+  /** The shared secret: GitHub's webhook secret, or the bearer token. */
+  secret: z.string().min(16, 'at least 16 characters'),
+  /** "github": X-Hub-Signature-256 (HMAC-SHA256 of the body). "bearer": an `Authorization: Bearer <secret>` header. */
+  kind: z.enum(['github', 'bearer']),
+  /** The full conversation id the turn runs in, e.g. "telegram:123456789" or "http:owner:builds". */
+  conversation: z.string().regex(/^[a-z]+:[^:\s]+(:[^\s]+)?$/, 'a full conversation id such as "telegram:123456789"'),
+  /** The prompt, with fields of the JSON payload: "New issue {{issue.title}}: {{issue.body}}" (missing fields are empty). */
+  template: z.string().min(1),
+  /** GitHub: the X-GitHub-Event values to run for (others get 202 and nothing runs); empty: all. */
+  events: z.array(z.string()).default([]),
+  /** The platform user id the turn runs as (budgets, approvals); default: the conversation's chat id. */
+  user: id.optional(),
+});
+
 const person = z.strictObject(
   Object.fromEntries(platformNames.map((name) => [name, id.optional()])) as { [N in PlatformName]: z.ZodOptional<typeof id> },
 );
@@ -211,11 +243,20 @@ export const configSchema = z.strictObject({
   memory: memory.prefault({}),
   approvals: approvals.prefault({}),
   sandbox: sandbox.prefault({}),
+  schedule: schedule.prefault({}),
+  webhooks: z.array(webhook).default([]).superRefine((hooks, ctx) => {
+    const seen = new Set<string>();
+    hooks.forEach((h, i) => {
+      if (seen.has(h.path)) ctx.addIssue({ code: 'custom', path: [i, 'path'], message: `"${h.path}" is used by two webhooks` });
+      seen.add(h.path);
+    });
+  }),
   people: z.record(z.string(), person).default({}),
 });
 
 export type Config = z.infer<typeof configSchema>;
 export type EngineName = Config['engine']['default'];
+export type WebhookConfig = Config['webhooks'][number];
 
 /** A per-platform setting (engine.channels, approvals.approvers), read with the platform name a message carries. */
 export function forPlatform<T>(record: Partial<Record<PlatformName, T>>, platform: string): T | undefined {

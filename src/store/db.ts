@@ -72,6 +72,8 @@ export interface MessagesTable {
   can_ask: Generated<number>;
   started_at: number | null;
   finished_at: number | null;
+  /** The schedule that fired this message (its answer is headed by the schedule's id and name). */
+  schedule_id: Generated<number | null>;
 }
 
 export interface TranscriptTable {
@@ -171,6 +173,34 @@ export interface MemoryScopesTable {
   size: number;
 }
 
+export type ScheduleKind = 'cron' | 'interval' | 'once';
+export type ScheduleStatus = 'active' | 'paused' | 'done' | 'cancelled';
+
+export interface SchedulesTable {
+  id: Generated<number>;
+  conversation_id: string;
+  name: string;
+  prompt: string;
+  kind: ScheduleKind;
+  /** Cron pattern, interval in ms, or the time in ms. */
+  spec: string;
+  timezone: string;
+  user_id: string;
+  user_key: string;
+  status: ScheduleStatus;
+  next_run_at: number | null;
+  anchor_at: number;
+  streak_from: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface PersonSettingsTable {
+  user_key: string;
+  timezone: string | null;
+  updated_at: number;
+}
+
 export interface Tables {
   conversations: ConversationsTable;
   sessions: SessionsTable;
@@ -184,6 +214,8 @@ export interface Tables {
   memory_scopes: MemoryScopesTable;
   approvals: ApprovalsTable;
   permission_rules: PermissionRulesTable;
+  schedules: SchedulesTable;
+  person_settings: PersonSettingsTable;
 }
 
 export type Conversation = Selectable<ConversationsTable>;
@@ -194,6 +226,7 @@ export type TranscriptRow = Selectable<TranscriptTable>;
 export type MemoryRow = Selectable<MemoriesTable>;
 export type ApprovalRow = Selectable<ApprovalsTable>;
 export type PermissionRule = Selectable<PermissionRulesTable>;
+export type Schedule = Selectable<SchedulesTable>;
 
 /** One open database: the raw handle for synchronous work and Kysely to build queries. */
 export class Db {

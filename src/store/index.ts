@@ -4,6 +4,7 @@ import { Conversations } from './conversations.js';
 import { openDb, type Db } from './db.js';
 import { Messages } from './messages.js';
 import { Outbox } from './outbox.js';
+import { Schedules } from './schedules.js';
 import { Transcript } from './transcript.js';
 
 export class Store {
@@ -12,6 +13,7 @@ export class Store {
   readonly outbox: Outbox;
   readonly transcript: Transcript;
   readonly approvals: Approvals;
+  readonly schedules: Schedules;
 
   constructor(readonly db: Db) {
     this.conversations = new Conversations(db);
@@ -19,6 +21,7 @@ export class Store {
     this.outbox = new Outbox(db);
     this.transcript = new Transcript(db);
     this.approvals = new Approvals(db);
+    this.schedules = new Schedules(db);
   }
 
   static open(file: string): Store {

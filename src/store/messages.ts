@@ -7,7 +7,7 @@ import { sql } from 'kysely';
 import type { MessageErrorCode } from '../engine/types.js';
 import type { Db, Message, MessagesTable, MessageStatus } from './db.js';
 
-export type NewMessage = Omit<MessagesTable, 'id' | 'attempts' | 'cancel_requested' | 'session_id' | 'engine_process' | 'error_code' | 'error_message' | 'cost_usd' | 'started_at' | 'finished_at' | 'can_ask'> & { can_ask?: number };
+export type NewMessage = Omit<MessagesTable, 'id' | 'attempts' | 'cancel_requested' | 'session_id' | 'engine_process' | 'error_code' | 'error_message' | 'cost_usd' | 'started_at' | 'finished_at' | 'can_ask' | 'schedule_id'> & { can_ask?: number; schedule_id?: number | null };
 
 /** Where a message stands and, once it is finished, what it was answered. */
 export interface MessageOutcome {

@@ -161,11 +161,15 @@ async function refreshList(): Promise<void> {
 
 async function open(id: string): Promise<void> {
   selected = id;
-  const detail = await api<{ transcript: TranscriptRow[]; session?: { turns: number; cost_usd: number } }>(`/v1/conversations/${encodeURIComponent(id)}`)
-    .catch(() => ({ transcript: [] as TranscriptRow[], session: undefined }));
+  const detail = await api<ConversationView>(`/v1/conversations/${encodeURIComponent(id)}`)
+    .catch((): ConversationView => ({ transcript: [], session: undefined }));
   if (selected !== id) return;
   const session = detail.session ? ` · ${detail.session.turns} turn${detail.session.turns === 1 ? "" : "s"} · $${detail.session.cost_usd.toFixed(4)}` : "";
-  $('title').textContent = `${id}${session}`;
+  $('title').textContent = `${id}${session}${automation(detail)}`;
+  $('title').title = [
+    ...(detail.schedules ?? []).map((s) => `⏰ #${s.id} ${s.name} (${s.status})`),
+    ...(detail.webhooks ?? []).map((h) => `🪝 ${h.path} (${h.kind})`),
+  ].join('\n');
   const box = $('transcript');
   box.replaceChildren(...detail.transcript.map(bubble));
   for (const [messageId, job] of running) if (job.conversationId === id) box.append(liveBubble(messageId, job));
@@ -182,6 +186,19 @@ async function open(id: string): Promise<void> {
   ($('input') as HTMLTextAreaElement).placeholder = writable ? 'Message Claude… (Enter sends, Shift+Enter for a new line)' : `Read-only here: this conversation lives on ${id.split(':')[0]}.`;
   box.scrollTop = box.scrollHeight;
   for (const li of document.querySelectorAll<HTMLLIElement>('#conversations li')) li.classList.toggle('selected', li.dataset.id === id);
+}
+
+interface ConversationView {
+  transcript: TranscriptRow[];
+  session?: { turns: number; cost_usd: number };
+  schedules?: { id: number; name: string; status: string }[];
+  webhooks?: { path: string; kind: string }[];
+}
+
+/** " · 2 schedules · 1 webhook": what starts turns here on its own (listed in the header's tooltip). */
+function automation(detail: ConversationView): string {
+  const count = (n: number, word: string) => (n ? ` · ${n} ${word}${n === 1 ? '' : 's'}` : '');
+  return count(detail.schedules?.length ?? 0, 'schedule') + count(detail.webhooks?.length ?? 0, 'webhook');
 }
 
 function bubble(row: TranscriptRow): HTMLElement {
