@@ -26,7 +26,7 @@ beforeAll(async () => {
   t = await startTestGateway(anthropic, {
     config: {
       telegram: { token: telegram.token, api_root: telegram.url, allowed_users: [ALICE] },
-      http: { enabled: true, port: 0, web_chat: false, api_keys: [{ user: 'owner', sha256: sha256(API_KEY) }] },
+      http: { enabled: true, port: 0, web_chat: false, api_keys: [{ user: 'owner', sha256: sha256(API_KEY), admin: true }] },
       webhooks: [
         { path: 'github', kind: 'github', secret: SECRET, conversation: `telegram:${ALICE}`, events: ['issues'], template: 'New issue {{issue.title}}: {{issue.body}}{{issue.nothing.here}}' },
         { path: 'ci', kind: 'bearer', secret: TOKEN, conversation: `telegram:${ALICE}`, template: 'Build {{build.id}} {{status}}' },
