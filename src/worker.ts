@@ -20,6 +20,7 @@ import type { DrainSignal } from './queue/types.js';
 import type { Conversation, Message, Session } from './store/db.js';
 import type { Store } from './store/index.js';
 import { ensureWorkspace, workspacePath } from './workspace.js';
+import { changesSince, snapshotWorkspace } from './workspace-changes.js';
 
 /** Extra work around a turn (long-term memory hooks in here). */
 export interface TurnHooks {
@@ -109,6 +110,8 @@ export class TurnWorker {
 
     let outcome: TurnOutcome;
     const notices: string[] = [];
+    // What the turn changes in its workspace is listed under its answer.
+    const before = await snapshotWorkspace(session.workspace);
     try {
       const turn: TurnRequest = {
         conversationId: conversation.id,
@@ -146,6 +149,7 @@ export class TurnWorker {
     if (abort.signal.reason === 'cancel') {
       outcome = { ...outcome, ok: false, error: { code: 'cancelled', message: 'Stopped.', retryable: false } };
     }
+    store.fileChanges.record(conversation.id, message.id, await changesSince(before));
     this.finish(message, conversation, session, replyFor(outcome, notices));
     if (outcome.ok) {
       await this.deps.hooks?.answered?.(message, conversation, outcome.text).catch((err) => log.warn({ err }, 'after-answer hook failed'));

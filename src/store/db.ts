@@ -158,6 +158,17 @@ export interface PermissionRulesTable {
   created_at: number;
 }
 
+export interface FileChangesTable {
+  id: Generated<number>;
+  conversation_id: string;
+  message_id: number;
+  path: string;
+  change: 'added' | 'modified' | 'deleted';
+  diff: string | null;
+  note: string | null;
+  created_at: number;
+}
+
 export interface MemoryVectorsTable {
   id: number;
   vector: Buffer;
@@ -184,6 +195,7 @@ export interface Tables {
   memory_scopes: MemoryScopesTable;
   approvals: ApprovalsTable;
   permission_rules: PermissionRulesTable;
+  file_changes: FileChangesTable;
 }
 
 export type Conversation = Selectable<ConversationsTable>;

@@ -1,6 +1,7 @@
 /** The store: one SQLite database and a small repository per table group. */
 import { Approvals } from './approvals.js';
 import { Conversations } from './conversations.js';
+import { FileChanges } from './file-changes.js';
 import { openDb, type Db } from './db.js';
 import { Messages } from './messages.js';
 import { Outbox } from './outbox.js';
@@ -12,6 +13,7 @@ export class Store {
   readonly outbox: Outbox;
   readonly transcript: Transcript;
   readonly approvals: Approvals;
+  readonly fileChanges: FileChanges;
 
   constructor(readonly db: Db) {
     this.conversations = new Conversations(db);
@@ -19,6 +21,7 @@ export class Store {
     this.outbox = new Outbox(db);
     this.transcript = new Transcript(db);
     this.approvals = new Approvals(db);
+    this.fileChanges = new FileChanges(db);
   }
 
   static open(file: string): Store {
