@@ -104,7 +104,7 @@ export function fileRoutes(app: Hono<Env>, api: () => GatewayApi, fullId: (user:
     return c.body(fs.readFileSync(file.real), 200, {
       'content-type': type,
       'content-length': String(file.stat.size),
-      'content-disposition': `${disposition}; filename="${asciiName(name)}"; filename*=UTF-8''${encodeURIComponent(name)}`,
+      'content-disposition': `${disposition}; filename="${asciiName(name)}"; filename*=UTF-8''${encodeRfc5987(name)}`,
       'cache-control': 'private, no-store',
     });
   });
@@ -256,6 +256,11 @@ function readHead(file: string, bytes: number): Buffer {
 /** A file name for the quoted `filename=`: ASCII, no quotes or backslashes (`filename*` carries the real one). */
 function asciiName(name: string): string {
   return name.replace(/[^\x20-\x7e]|["\\]/g, '_');
+}
+
+/** Percent-encoding for `filename*`, which allows fewer characters than a URL component. */
+function encodeRfc5987(name: string): string {
+  return encodeURIComponent(name).replace(/['()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 function toPosix(p: string): string {
