@@ -3,7 +3,8 @@
  * paths that would leave the workspace, who may read and who may write) and in the web chat in a real
  * headless Chromium (browse the tree, open a file, upload, download, and the diff of what an answer
  * changed), with the real `claude` CLI running the tool that changes a file. One gateway for the file.
- * Set FILES_SCREENSHOT=<file.png> to save the Files panel at phone width.
+ * Set FILES_SCREENSHOT=<file.png> to save the Files panel at phone width, DIFF_SCREENSHOT=<file.png> an
+ * answer's changes opened (desktop).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -175,5 +176,105 @@ describe('files over HTTP', () => {
     const res = await upload(`/v1/conversations/${id}/files?name=x.txt`, 'x', ADMIN_KEY);
     expect(res.status).toBe(403);
     expect((await res.json()).error.message).toBe('http:web:files is read-only for you: only its owner can upload into its workspace (yours are your own web conversations, http:boss:<name>).');
+  });
+});
+
+/** A page whose Content-Security-Policy violations and script errors are collected. */
+async function watchedPage(options: Parameters<Browser['newPage']>[0] = {}): Promise<{ page: Page; violations: string[] }> {
+  browser ??= await chromium.launch({
+    executablePath: requireTool('chromium'),
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const page = await browser.newPage(options);
+  const violations: string[] = [];
+  await page.exposeFunction('reportViolation', (text: string) => violations.push(text));
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => (window as any).reportViolation(`${e.violatedDirective} blocked ${e.blockedURI}`));
+  });
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+  });
+  page.on('pageerror', (err) => violations.push(`page error: ${err.message}`));
+  return { page, violations };
+}
+
+describe('files in the web chat', () => {
+  let id: string;
+
+  it('shows under an answer the files its tool changed, collapsed; opened, each unified diff highlighted', async () => {
+    const { page, violations } = await watchedPage({ viewport: { width: 1100, height: 760 } });
+    await page.goto(`${url}/#key=${KEY}`);
+    await page.waitForSelector('#app:not([hidden])');
+    await page.click('#new-chat');
+    await page.waitForFunction(() => document.querySelector('#title')?.textContent?.startsWith('http:web:chat-'));
+    id = (await page.textContent('#title'))!.split(' ')[0]!;
+    seed(id);
+    await page.fill('#input', CHANGE);
+    await page.press('#input', 'Enter');
+    await page.waitForSelector('.msg.assistant:not(.live) details.changes:not([open]) summary:text("2 files changed")');
+    expect(await page.isVisible('.msg.assistant .changes pre')).toBe(false);
+    await page.click('.msg.assistant details.changes summary');
+    await page.waitForSelector('.msg.assistant .changes pre code.language-diff .hljs-addition');
+    expect(await page.locator('.changes .change-head').allTextContents()).toEqual(['addedmade.txt', 'modifiednotes.md']);
+    expect(await page.locator('.changes .hljs-deletion').allTextContents()).toEqual(['-original']);
+    expect(await page.locator('.changes .hljs-addition').allTextContents()).toEqual(['+hi', '+changed']);
+    if (process.env.DIFF_SCREENSHOT) await page.screenshot({ path: process.env.DIFF_SCREENSHOT });
+    // A changed file's name opens it in the Files panel.
+    await page.click('.changes .change-path:text("notes.md")');
+    await page.waitForSelector('#files-preview:has-text("changed")');
+    expect(await page.textContent('#files-preview .path')).toBe('notes.md');
+    expect(violations).toEqual([]);
+    await page.close();
+  });
+
+  it('browses the tree, opens text and images, downloads, uploads into a folder (390 px wide, dark)', async () => {
+    const { page, violations } = await watchedPage({ viewport: { width: 390, height: 844 }, colorScheme: 'dark' });
+    await page.goto(`${url}/#key=${KEY}`);
+    await page.waitForSelector('#app:not([hidden])');
+    await page.click(`#conversations li[data-id="${id}"]`);
+    await page.waitForSelector('.msg.assistant .changes');
+    await page.click('#files-toggle');
+    await page.waitForSelector('#files-tree .files-entry[data-path="pic.png"]');
+    expect(await page.locator('#files-tree > .files-entry').evaluateAll((items) => items.map((li) => (li as HTMLElement).dataset.path)))
+      .toEqual(['src', 'big.txt', 'link-out', 'made.txt', 'notes.md', 'pic.png']);
+    expect(await page.isDisabled('.files-entry[data-path="link-out"] > .files-row')).toBe(true);
+
+    // A folder opens when clicked, loading its entries then.
+    expect(await page.locator('.files-entry[data-path="src/app.ts"]').count()).toBe(0);
+    await page.click('.files-entry[data-path="src"] > .files-row');
+    await page.click('.files-entry[data-path="src/app.ts"] > .files-row');
+    await page.waitForSelector('#files-preview code.language-ts .hljs-keyword');
+    expect(await page.textContent('#files-preview code')).toBe('export const answer: number = 42;\n');
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#files-preview .files-download')]);
+    expect(download.suggestedFilename()).toBe('app.ts');
+    expect(fs.readFileSync((await download.path())!, 'utf8')).toBe('export const answer: number = 42;\n');
+
+    await page.click('.files-entry[data-path="pic.png"] > .files-row');
+    await page.waitForFunction(() => (document.querySelector('#files-preview img') as HTMLImageElement | null)?.complete);
+    expect(await page.$eval('#files-preview img', (img) => (img as HTMLImageElement).naturalWidth)).toBe(2);
+
+    await page.click('.files-entry[data-path="big.txt"] > .files-row');
+    await page.waitForSelector('#files-preview .files-cut');
+    expect(await page.textContent('#files-preview .files-cut')).toBe('Showing the first 256 KB of 300 KB: download it for the whole file.');
+
+    // Into the folder last opened: src.
+    await page.setInputFiles('#files-input', { name: 'hello.txt', mimeType: 'text/plain', buffer: Buffer.from('hello from the browser\n') });
+    await page.waitForSelector('.files-entry[data-path="src/hello.txt"]');
+    expect(fs.readFileSync(path.join(workspacePath(t.config.workspace.root, id), 'src', 'hello.txt'), 'utf8')).toBe('hello from the browser\n');
+
+    // Usable on a phone: the panel takes the width, nothing scrolls sideways; dark as the system is.
+    await page.click('.files-entry[data-path="src/app.ts"] > .files-row');
+    await page.waitForSelector('#files-preview code.language-ts');
+    expect(await page.evaluate(() => ({
+      panel: [Math.round(document.querySelector('#files')!.getBoundingClientRect().width), Math.round(document.querySelector('#files')!.getBoundingClientRect().height)],
+      wide: document.documentElement.scrollWidth > window.innerWidth,
+      background: getComputedStyle(document.querySelector('#files')!).backgroundColor,
+    }))).toEqual({ panel: [390, 844], wide: false, background: 'rgb(31, 31, 33)' });
+    if (process.env.FILES_SCREENSHOT) await page.screenshot({ path: process.env.FILES_SCREENSHOT });
+    await page.click('.files-close');
+    expect(await page.isVisible('#files')).toBe(false);
+    expect(violations).toEqual([]);
+    await page.close();
   });
 });
