@@ -104,6 +104,13 @@ describe('files over HTTP', () => {
     expect(top.entries.find((e: any) => e.name === 'notes.md')).toMatchObject({ path: 'notes.md', size: 8 });
     const src = await (await get('/v1/conversations/files/files?path=src')).json();
     expect(src.entries).toEqual([{ name: 'app.ts', path: 'src/app.ts', type: 'file', size: 34, mtime: expect.any(Number) }]);
+    // A crowded folder: the first 1000, and how many there are.
+    const crowded = path.join(root, 'tmp', 'crowd');
+    fs.mkdirSync(crowded, { recursive: true });
+    for (let i = 0; i < 1005; i++) fs.writeFileSync(path.join(crowded, `f${String(i).padStart(4, '0')}`), '');
+    const many = await (await get('/v1/conversations/files/files?path=tmp/crowd')).json();
+    expect([many.entries.length, many.entries[0].name, many.truncated, many.total]).toEqual([1000, 'f0000', true, 1005]);
+    fs.rmSync(path.join(root, 'tmp'), { recursive: true });
   });
 
   it('previews text, cuts a large file at 256 KB, flags images; downloads with a safe attachment header', async () => {

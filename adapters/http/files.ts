@@ -14,6 +14,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import type { Context, Hono } from 'hono';
 import type { GatewayApi } from '../../src/adapter.js';
 import { isBinary } from '../../src/workspace-changes.js';
@@ -68,11 +69,12 @@ export function fileRoutes(app: Hono<Env>, api: () => GatewayApi, fullId: (user:
     const target = resolve(c, ws, dirPath);
     if (target instanceof Response) return target;
     if (!fs.statSync(target.path).isDirectory()) return c.json(apiError(`${dirPath} is a file, not a folder: open it with /files/content.`, 'not_a_folder'), 400);
-    const names = fs.readdirSync(target.path);
     const root = fs.realpathSync(ws.root);
-    const entries = names.map((name) => entryOf(root, target.relative, target.path, name));
-    entries.sort((a, b) => Number(b.type === 'dir') - Number(a.type === 'dir') || a.name.localeCompare(b.name, 'en'));
-    return c.json({ path: toPosix(target.relative), entries: entries.slice(0, MAX_ENTRIES), truncated: entries.length > MAX_ENTRIES, total: entries.length });
+    // Sorted from the directory's own listing; only the entries shown are looked at (stat) further.
+    const dirents = fs.readdirSync(target.path, { withFileTypes: true }).map((d) => ({ name: d.name, dir: d.isDirectory() || (d.isSymbolicLink() && isDirInside(root, path.join(target.path, d.name))) }));
+    dirents.sort((a, b) => Number(b.dir) - Number(a.dir) || a.name.localeCompare(b.name, 'en'));
+    const entries = dirents.slice(0, MAX_ENTRIES).map((d) => entryOf(root, target.relative, target.path, d.name));
+    return c.json({ path: toPosix(target.relative), entries, truncated: dirents.length > MAX_ENTRIES, total: dirents.length });
   });
 
   app.get('/v1/conversations/:id/files/content', (c) => {
@@ -101,7 +103,8 @@ export function fileRoutes(app: Hono<Env>, api: () => GatewayApi, fullId: (user:
     const name = path.basename(file.real);
     const type = TYPES[path.extname(name).toLowerCase()] ?? (isBinary(readHead(file.real, 8192)) ? 'application/octet-stream' : 'text/plain; charset=utf-8');
     const disposition = c.req.query('download') ? 'attachment' : 'inline';
-    return c.body(fs.readFileSync(file.real), 200, {
+    const stream = Readable.toWeb(fs.createReadStream(file.real)) as ReadableStream<Uint8Array>;
+    return c.body(stream, 200, {
       'content-type': type,
       'content-length': String(file.stat.size),
       'content-disposition': `${disposition}; filename="${asciiName(name)}"; filename*=UTF-8''${encodeRfc5987(name)}`,
@@ -194,6 +197,17 @@ function entryOf(root: string, dirRelative: string, dir: string, name: string): 
     }
   }
   return { name, path: entryPath, type, size: type === 'dir' ? 0 : stat.size, mtime: Math.round(stat.mtimeMs) };
+}
+
+/** A link that leads to a folder inside the workspace (shown as that folder). */
+function isDirInside(root: string, link: string): boolean {
+  try {
+    const real = fs.realpathSync(link);
+    const rel = path.relative(root, real);
+    return !rel.startsWith('..') && !path.isAbsolute(rel) && fs.statSync(real).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** A name to create a file under, or why it cannot be one. */
