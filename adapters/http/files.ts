@@ -89,8 +89,7 @@ export function fileRoutes(app: Hono<Env>, api: () => GatewayApi, fullId: (user:
     const truncated = stat.size > MAX_PREVIEW_BYTES;
     return c.json({
       path: toPosix(relative), name: path.basename(real), size: stat.size, mtime: Math.round(stat.mtimeMs), binary, truncated,
-      // Cut at the limit, and before a character split there.
-      ...(binary ? {} : { text: new TextDecoder().decode(head.subarray(0, MAX_PREVIEW_BYTES)).replace(/\uFFFD$/, '') }),
+      ...(binary ? {} : { text: previewText(head, truncated) }),
       ...(image ? { image } : {}),
     });
   });
@@ -254,6 +253,11 @@ async function readBody(c: Context<Env>, limit: number): Promise<Uint8Array | un
     chunks.push(value);
   }
   return Buffer.concat(chunks);
+}
+
+/** The text of a preview: cut at the limit, and then before a character the cut split (held back as a stream would). */
+function previewText(head: Buffer, truncated: boolean): string {
+  return new TextDecoder().decode(head.subarray(0, MAX_PREVIEW_BYTES), { stream: truncated });
 }
 
 function readHead(file: string, bytes: number): Buffer {

@@ -89,7 +89,7 @@ export class FilesView {
     close.addEventListener('click', () => this.close());
     this.where = el('span', { className: 'files-where' });
     this.tree = el('ul', { className: 'files-tree', id: 'files-tree' });
-    this.tree.setAttribute('role', 'tree');
+    this.tree.setAttribute('aria-label', 'Workspace files');
     this.preview = el('section', { className: 'files-preview', id: 'files-preview', hidden: true });
     this.error = el('p', { className: 'error files-error' });
     this.error.setAttribute('role', 'alert');
@@ -162,8 +162,7 @@ export class FilesView {
   private async refresh(): Promise<void> {
     const id = this.conversationId;
     this.where.textContent = this.folder ? `upload to ${this.folder}/` : '';
-    const fresh = el('ul', { className: 'files-tree', id: 'files-tree' });
-    fresh.setAttribute('role', 'tree');
+    const fresh = el('ul');
     try {
       await this.fill(fresh, '');
       if (id !== this.conversationId) return;
@@ -192,12 +191,11 @@ export class FilesView {
       el('span', { className: 'size', textContent: entry.type === 'file' ? size(entry.size) : '' }));
     li.append(row);
     if (entry.type === 'dir') {
-      li.setAttribute('aria-expanded', 'false');
+      row.setAttribute('aria-expanded', 'false');
       const children = el('ul', { className: 'files-children' });
-      children.setAttribute('role', 'group');
       li.append(children);
       const setOpen = async (open: boolean) => {
-        li.setAttribute('aria-expanded', String(open));
+        row.setAttribute('aria-expanded', String(open));
         row.querySelector('.icon')!.textContent = open ? '▾' : '▸';
         children.hidden = !open;
         if (open) {
@@ -210,7 +208,7 @@ export class FilesView {
       row.addEventListener('click', () => {
         this.folder = entry.path;
         this.where.textContent = `upload to ${entry.path}/`;
-        void setOpen(li.getAttribute('aria-expanded') !== 'true').catch((err) => (this.error.textContent = (err as Error).message));
+        void setOpen(row.getAttribute('aria-expanded') !== 'true').catch((err) => (this.error.textContent = (err as Error).message));
       });
       if (this.expanded.has(entry.path)) await setOpen(true).catch(() => this.expanded.delete(entry.path));
       else children.hidden = true;
@@ -298,6 +296,8 @@ export class FilesView {
       return; // a conversation without a workspace yet
     }
     if (conversationId !== this.conversationId) return;
+    // A transcript read at its end stays at its end with the lists added.
+    const atEnd = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 40;
     const byMessage = new Map<number, typeof summary>();
     for (const row of summary) byMessage.set(row.message_id, [...(byMessage.get(row.message_id) ?? []), row]);
     for (const [messageId, rows] of byMessage) {
@@ -306,6 +306,7 @@ export class FilesView {
       if (!answer || answer.querySelector('.changes')) continue;
       answer.append(this.changesBlock(conversationId, messageId, rows));
     }
+    if (atEnd) transcript.scrollTop = transcript.scrollHeight;
   }
 
   private changesBlock(conversationId: string, messageId: number, rows: { path: string; change: Change['change'] }[]): HTMLElement {
