@@ -93,6 +93,8 @@ export class TurnWorker {
     const session = this.sessionFor(conversation, engine.name);
     this.deps.desk.expireEarlierAttempts(message);
     bus.publish({ type: 'started', ...ref, attempt: message.attempts, engine: engine.name });
+    // What the turn changes in its workspace is listed under its answer.
+    const before = await snapshotWorkspace(session.workspace);
 
     const abort = new AbortController();
     const stop = (reason: StopReason) => {
@@ -110,8 +112,6 @@ export class TurnWorker {
 
     let outcome: TurnOutcome;
     const notices: string[] = [];
-    // What the turn changes in its workspace is listed under its answer.
-    const before = await snapshotWorkspace(session.workspace);
     try {
       const turn: TurnRequest = {
         conversationId: conversation.id,

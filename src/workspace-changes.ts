@@ -4,7 +4,8 @@
  *
  * Bounded, so a big workspace costs a turn little: `.git` and `node_modules` are skipped, at most
  * `MAX_FILES` files are looked at, and only text files under `MAX_TEXT_BYTES` (up to `MAX_KEPT_BYTES`
- * in all) are kept for diffing; other files are compared by size, modification time and hash.
+ * in all) are kept for diffing; other files are compared by hash, and files too large to read (or
+ * past `MAX_READ_BYTES` read in all) by size and modification time.
  * Symbolic links are compared by their target and never followed.
  */
 import crypto from 'node:crypto';
@@ -18,8 +19,9 @@ export const MAX_FILES = 5000;
 export const MAX_TEXT_BYTES = 256 * 1024;
 /** Text kept for diffing across the whole snapshot. */
 const MAX_KEPT_BYTES = 32 * 1024 * 1024;
-/** Larger files are compared by size and modification time only. */
+/** Larger files, and files past this much read in all, are compared by size and modification time only. */
 const MAX_HASHED_BYTES = 16 * 1024 * 1024;
+const MAX_READ_BYTES = 128 * 1024 * 1024;
 /** A longer diff is cut (the file can still be opened whole). */
 export const MAX_DIFF_CHARS = 128 * 1024;
 
@@ -54,7 +56,7 @@ export interface Snapshot {
 /** The workspace as it is now (an empty snapshot if the folder does not exist yet). */
 export async function snapshotWorkspace(root: string): Promise<Snapshot> {
   const snapshot: Snapshot = { root, files: new Map(), truncated: false };
-  const budget = { kept: 0 };
+  const budget = { kept: 0, read: 0 };
   await walk(root, '', async (rel, stat) => {
     if (snapshot.files.size >= MAX_FILES) {
       snapshot.truncated = true;
@@ -78,7 +80,7 @@ export async function changesSince(before: Snapshot): Promise<FileChange[]> {
 async function compare(before: Snapshot): Promise<FileChange[]> {
   const changes: FileChange[] = [];
   const seen = new Set<string>();
-  const budget = { kept: 0 };
+  const budget = { kept: 0, read: 0 };
   let count = 0;
   await walk(before.root, '', async (rel, stat) => {
     if (++count > MAX_FILES) return false;
@@ -105,20 +107,24 @@ function changeOf(rel: string, old: Entry | undefined, now: Entry | undefined): 
   const change = !old ? 'added' : !now ? 'deleted' : 'modified';
   const sides = [old, now].filter((e): e is Entry => !!e);
   if (sides.some((e) => e.binary)) return { path: rel, change, diff: null, note: 'binary file' };
-  if (sides.some((e) => e.text === undefined)) return { path: rel, change, diff: null, note: 'large file: not compared line by line' };
+  if (sides.some((e) => e.text === undefined)) {
+    const large = sides.some((e) => e.size > MAX_TEXT_BYTES);
+    return { path: rel, change, diff: null, note: large ? 'large file: not compared line by line' : 'not compared line by line: the workspace holds too much to keep every file before a turn' };
+  }
   const body = createTwoFilesPatch(old ? `a/${rel}` : '/dev/null', now ? `b/${rel}` : '/dev/null', old?.text ?? '', now?.text ?? '', undefined, undefined, { context: 3, headerOptions: FILE_HEADERS_ONLY });
   if (body.length <= MAX_DIFF_CHARS) return { path: rel, change, diff: body };
   return { path: rel, change, diff: body.slice(0, body.lastIndexOf('\n', MAX_DIFF_CHARS) + 1), note: `diff cut at ${MAX_DIFF_CHARS / 1024} KB` };
 }
 
-async function entryOf(file: string, stat: import('node:fs').Stats, budget: { kept: number }, keepAnyText = false): Promise<Entry> {
+async function entryOf(file: string, stat: import('node:fs').Stats, budget: { kept: number; read: number }, keepAnyText = false): Promise<Entry> {
   const entry: Entry = { size: stat.size, mtimeMs: stat.mtimeMs };
   if (stat.isSymbolicLink()) {
     entry.hash = `link:${await fs.readlink(file).catch(() => '')}`;
     entry.text = entry.hash;
     return entry;
   }
-  if (stat.size > MAX_HASHED_BYTES) return entry;
+  if (stat.size > MAX_HASHED_BYTES || (!keepAnyText && budget.read + stat.size > MAX_READ_BYTES)) return entry;
+  budget.read += stat.size;
   const data = await fs.readFile(file).catch(() => undefined);
   if (!data) return entry;
   entry.hash = crypto.createHash('sha256').update(data).digest('hex');
