@@ -70,6 +70,7 @@ export class FilesView {
   private readonly error: HTMLElement;
   private readonly where: HTMLElement;
   private readonly input: HTMLInputElement;
+  private readonly uploadButton: HTMLButtonElement;
   /** Folders shown open, kept across refreshes. */
   private readonly expanded = new Set<string>();
   /** Where an upload goes: the folder last chosen ("" is the top). */
@@ -82,7 +83,7 @@ export class FilesView {
     this.toggle.addEventListener('click', () => (this.panel.hidden ? this.openPanel() : this.close()));
     this.input = el('input', { type: 'file', id: 'files-input', multiple: true, hidden: true });
     this.input.addEventListener('change', () => void this.upload([...(this.input.files ?? [])]));
-    const uploadButton = el('button', { type: 'button', id: 'files-upload', textContent: 'Upload' });
+    const uploadButton = (this.uploadButton = el('button', { type: 'button', id: 'files-upload', textContent: 'Upload' }));
     uploadButton.addEventListener('click', () => this.input.click());
     const close = el('button', { type: 'button', className: 'files-close', textContent: '×', title: 'Close' });
     close.setAttribute('aria-label', 'Close files');
@@ -112,6 +113,8 @@ export class FilesView {
       void this.refresh();
     }
     this.toggle.hidden = false;
+    // Other channels' conversations are read-only here (the API says so too, for others' web ones).
+    this.uploadButton.hidden = !conversationId.startsWith('http:');
     void this.decorate(conversationId, transcript);
   }
 
@@ -121,6 +124,7 @@ export class FilesView {
     this.toggle.hidden = true;
     this.close();
     this.tree.replaceChildren();
+    this.error.textContent = '';
   }
 
   private base(): string {
