@@ -13,6 +13,7 @@ import type { Conversation, Schedule, Session, TranscriptRow } from './store/db.
 export type { ReplyContext };
 import type { ConversationSummary } from './store/conversations.js';
 import type { MessageOutcome } from './store/messages.js';
+import type { FileChange } from './workspace-changes.js';
 
 /** Where an answer goes. */
 export interface ReplyTarget<C extends ReplyContext = ReplyContext> {
@@ -183,6 +184,13 @@ export interface GatewayApi {
     pendingFor(by: { platform: Platform; userId: string }): ApprovalView[];
     get(approvalId: number): ApprovalView | undefined;
     decide(approvalId: number, by: { platform: Platform; userId: string; name?: string }, decision: ApiDecision): { status: 200 | 403 | 404 | 409 | 422; text: string; approval?: ApprovalView };
+  };
+  /** A conversation's workspace folder (it may not exist yet). The caller checks who may see it. */
+  workspaceOf(conversationId: string): string;
+  /** The files each answer changed: one message's with diffs, or a conversation's list without them. */
+  fileChanges: {
+    ofMessage(conversationId: string, messageId: number): FileChange[];
+    summary(conversationId: string): { message_id: number; path: string; change: FileChange['change'] }[];
   };
   /** API keys cligate made itself (hashed); keys from the config are the HTTP adapter's own business. */
   storedKeys(): { sha256: string; user: string }[];

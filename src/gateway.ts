@@ -225,6 +225,8 @@ export class Gateway {
         decide: (approvalId, by, decision) => this.desk!.decide(approvalId, by, decision),
       },
       outcomeOf: (messageId) => store.messages.outcome(messageId),
+      workspaceOf: (id) => workspacePath(this.config.workspace.root, id),
+      fileChanges: store.fileChanges,
       health: () => this.metrics!.health(),
       metrics: () => this.metrics!.render(),
       storedKeys: () => store.db.all(store.db.q.selectFrom('api_keys').select(['sha256', 'user'])),

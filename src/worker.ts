@@ -21,6 +21,7 @@ import type { Conversation, Message, Session } from './store/db.js';
 import type { Store } from './store/index.js';
 import { scheduleHeading } from './schedules/heading.js';
 import { ensureWorkspace, workspacePath } from './workspace.js';
+import { changesSince, snapshotWorkspace } from './workspace-changes.js';
 
 /** Extra work around a turn (long-term memory hooks in here). */
 export interface TurnHooks {
@@ -93,6 +94,8 @@ export class TurnWorker {
     const session = this.sessionFor(conversation, engine.name);
     this.deps.desk.expireEarlierAttempts(message);
     bus.publish({ type: 'started', ...ref, attempt: message.attempts, engine: engine.name });
+    // What the turn changes in its workspace is listed under its answer.
+    const before = await snapshotWorkspace(session.workspace);
 
     const abort = new AbortController();
     const stop = (reason: StopReason) => {
@@ -147,6 +150,7 @@ export class TurnWorker {
     if (abort.signal.reason === 'cancel') {
       outcome = { ...outcome, ok: false, error: { code: 'cancelled', message: 'Stopped.', retryable: false } };
     }
+    store.fileChanges.record(conversation.id, message.id, await changesSince(before));
     this.finish(message, conversation, session, replyFor(outcome, notices));
     if (outcome.ok) {
       await this.deps.hooks?.answered?.(message, conversation, outcome.text).catch((err) => log.warn({ err }, 'after-answer hook failed'));

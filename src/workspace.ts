@@ -19,7 +19,8 @@ export function ensureWorkspace(dir: string): string {
   return dir;
 }
 
-export type Resolved = { ok: true; path: string; relative: string } | { ok: false; error: string };
+/** `missing`: the path stays inside but nothing is there (the others are refusals). */
+export type Resolved = { ok: true; path: string; relative: string } | { ok: false; error: string; missing?: true };
 
 /** Resolves a user-supplied path inside `workspace`, following symlinks, refusing anything outside. */
 export function resolveInside(workspace: string, userPath: string): Resolved {
@@ -32,7 +33,7 @@ export function resolveInside(workspace: string, userPath: string): Resolved {
   try {
     real = fs.realpathSync(target);
   } catch {
-    return { ok: false, error: `There is no file ${userPath} in this conversation's workspace.` };
+    return { ok: false, error: `There is no file ${userPath} in this conversation's workspace.`, missing: true };
   }
   if (!isWithin(root, real)) return { ok: false, error: 'That path leads outside the conversation\'s workspace (through a link).' };
   return { ok: true, path: real, relative: path.relative(root, real) };

@@ -20,6 +20,8 @@ export const httpConfig = z.strictObject({
   api_keys: z.array(apiKey).default([]),
   /** Origins allowed by CORS; empty: CORS off. */
   cors_origins: z.array(z.string()).default([]),
+  /** Largest file uploaded into a workspace through the API or the web chat's Files panel, in MB. */
+  max_file_mb: z.number().positive().default(20),
   /** Serve the web chat at `/`. */
   web_chat: z.boolean().default(true),
   /**
@@ -39,5 +41,6 @@ export const http = definePlatform({
   where: 'an HTTP API or web chat',
   enabled: (c) => c.enabled,
   access: () => ({ open: true, users: [], places: [] }),
+  maxFileMb: (c) => c.max_file_mb,
   create: async (c) => new (await import('./index.js')).HttpAdapter({ http: c }),
 });

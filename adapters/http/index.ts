@@ -9,6 +9,7 @@
  *   POST   /v1/chat/completions              OpenAI-compatible (see openai.ts)
  *   GET    /v1/events                        SSE of every job's progress, any channel (the live dashboard)
  *   GET    /v1/approvals, POST /v1/conversations/{id}/approvals/{approval_id}   Claude's requests (approvals.ts)
+ *   GET    /v1/conversations/{id}/files...   the workspace: list, preview, download, upload; changes per answer (files.ts)
  *   GET    /healthz, /metrics                health (database, queue, CLI) and Prometheus metrics
  *   GET    /                                 the web chat
  *
@@ -32,6 +33,7 @@ import type { MessageOutcome } from '../../src/store/messages.js';
 import { finishedOutcome, idempotentRequest, replayHeaders, REUSED_KEY_ERROR, type IdempotentRequest } from './idempotency.js';
 import { ApiKeys, keyFromHeaders, newKey, sha256 } from './keys.js';
 import { approvalRoutes, withApproval } from './approvals.js';
+import { fileRoutes } from './files.js';
 import { chatCompletions, listModels } from './openai.js';
 import { secureHeaders } from './security-headers.js';
 
@@ -236,6 +238,7 @@ export class HttpAdapter implements StreamAdapter {
       });
     });
     approvalRoutes(app, () => this.api!, fullId);
+    fileRoutes(app, () => this.api!, fullId, http.max_file_mb);
     app.post('/v1/chat/completions', (c) => chatCompletions(c, this));
     return app;
   }

@@ -8,7 +8,8 @@ import type { MiddlewareHandler } from 'hono';
 
 /**
  * The policy of the web chat: its own script, stylesheet and connections (the API, the event stream, a
- * same-host WebSocket, which 'self' covers), images only from itself or embedded in an answer (`data:`),
+ * same-host WebSocket, which 'self' covers), images only from itself, embedded in an answer (`data:`) or
+ * fetched from a workspace with the key by the app itself (`blob:`, the Files panel),
  * nothing inline, no plugins, no <base>, and framing only by `frameAncestors` (none by default).
  */
 export function contentSecurityPolicy(frameAncestors: readonly string[]): string {
@@ -16,7 +17,7 @@ export function contentSecurityPolicy(frameAncestors: readonly string[]): string
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
-    "img-src 'self' data:",
+    "img-src 'self' data: blob:",
     "connect-src 'self'",
     "form-action 'self'",
     "base-uri 'none'",

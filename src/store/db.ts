@@ -160,6 +160,17 @@ export interface PermissionRulesTable {
   created_at: number;
 }
 
+export interface FileChangesTable {
+  id: Generated<number>;
+  conversation_id: string;
+  message_id: number;
+  path: string;
+  change: 'added' | 'modified' | 'deleted';
+  diff: string | null;
+  note: string | null;
+  created_at: number;
+}
+
 export interface MemoryVectorsTable {
   id: number;
   vector: Buffer;
@@ -216,6 +227,7 @@ export interface Tables {
   permission_rules: PermissionRulesTable;
   schedules: SchedulesTable;
   person_settings: PersonSettingsTable;
+  file_changes: FileChangesTable;
 }
 
 export type Conversation = Selectable<ConversationsTable>;

@@ -1,6 +1,7 @@
 /** The store: one SQLite database and a small repository per table group. */
 import { Approvals } from './approvals.js';
 import { Conversations } from './conversations.js';
+import { FileChanges } from './file-changes.js';
 import { openDb, type Db } from './db.js';
 import { Messages } from './messages.js';
 import { Outbox } from './outbox.js';
@@ -14,6 +15,7 @@ export class Store {
   readonly transcript: Transcript;
   readonly approvals: Approvals;
   readonly schedules: Schedules;
+  readonly fileChanges: FileChanges;
 
   constructor(readonly db: Db) {
     this.conversations = new Conversations(db);
@@ -22,6 +24,7 @@ export class Store {
     this.transcript = new Transcript(db);
     this.approvals = new Approvals(db);
     this.schedules = new Schedules(db);
+    this.fileChanges = new FileChanges(db);
   }
 
   static open(file: string): Store {
