@@ -8,7 +8,8 @@ import type { ApiDecision, ApprovalView } from './approvals/index.js';
 import type { JobEvent } from './bus.js';
 import type { Logger } from './log.js';
 import type { ChatAddress, InboundMessage, Platform, ReplyContext } from './message.js';
-import type { Conversation, Schedule, Session, TranscriptRow } from './store/db.js';
+import type { ActivityRow, Conversation, Schedule, Session, TranscriptRow } from './store/db.js';
+import type { SearchHit } from './store/transcript.js';
 
 export type { ReplyContext };
 import type { ConversationSummary } from './store/conversations.js';
@@ -192,6 +193,10 @@ export interface GatewayApi {
     ofMessage(conversationId: string, messageId: number): FileChange[];
     summary(conversationId: string): { message_id: number; path: string; change: FileChange['change'] }[];
   };
+  /** A conversation's tool calls, oldest first (the caller checks who may see it). */
+  activity(conversationId: string): ActivityRow[];
+  /** Transcript lines matching `text`, in the conversations the reader may see, best first. */
+  search(reader: Reader, text: string, limit?: number): SearchHit[];
   /** API keys cligate made itself (hashed); keys from the config are the HTTP adapter's own business. */
   storedKeys(): { sha256: string; user: string }[];
   storeKey(sha256: string, user: string): void;

@@ -17,7 +17,9 @@ export type JobEvent =
   | (JobRef & { type: 'started'; attempt: number; engine: string })
   | (JobRef & { type: 'text'; text: string })
   /** A tool was used: the current text block ends, a status line shows what runs. */
-  | (JobRef & { type: 'tool'; summary: string })
+  | (JobRef & { type: 'tool'; toolId: string; tool: string; summary: string })
+  /** A tool call ended: how, after how long, and the first line of what it returned. */
+  | (JobRef & { type: 'tool_done'; toolId: string; isError: boolean; durationMs?: number; result?: string })
   /** A status line that is not tool activity (retries, a fresh session). */
   | (JobRef & { type: 'status'; text: string })
   /** The turn waits for a person: show the request (approvals row `approvalId`). */

@@ -227,6 +227,8 @@ export class Gateway {
       outcomeOf: (messageId) => store.messages.outcome(messageId),
       workspaceOf: (id) => workspacePath(this.config.workspace.root, id),
       fileChanges: store.fileChanges,
+      activity: (id) => store.activity.list(id),
+      search: (reader, text, limit) => store.transcript.search(text, reader.admin ? undefined : store.conversations.list(10_000, viewerOf(reader)).map((c) => c.id), limit),
       health: () => this.metrics!.health(),
       metrics: () => this.metrics!.render(),
       storedKeys: () => store.db.all(store.db.q.selectFrom('api_keys').select(['sha256', 'user'])),

@@ -158,6 +158,18 @@ export class TurnWorker {
     return false;
   }
 
+  /** Keeps the activity timeline: a tool call's start, and its end, published with how long it took. */
+  private recordTool(event: EngineEvent, ref: { conversationId: string; messageId: number }): JobEvent | undefined {
+    const { activity } = this.deps.store;
+    if (event.type === 'tool_use') {
+      activity.started({ ...ref, toolUseId: event.id, tool: event.name, summary: event.summary });
+      return undefined;
+    }
+    if (event.type !== 'tool_result') return undefined;
+    const durationMs = activity.finished(ref.messageId, event.id, event);
+    return { type: 'tool_done', ...ref, toolId: event.id, isError: event.isError, durationMs, result: event.summary };
+  }
+
   private async runWithRetries(
     engine: Engine, turn: TurnRequest, session: Session, ref: { conversationId: string; messageId: number },
     signal: AbortSignal, notices: string[],
@@ -168,7 +180,7 @@ export class TurnWorker {
         this.deps.store.messages.setEngineProcess(ref.messageId, processRecord(event.pid));
         return;
       }
-      const published = toJobEvent(event, ref);
+      const published = this.recordTool(event, ref) ?? toJobEvent(event, ref);
       if (published) this.deps.bus.publish(published);
       if (event.type === 'notice' && !notices.includes(event.text)) notices.push(event.text);
     };
@@ -279,7 +291,7 @@ function toJobEvent(event: EngineEvent, ref: { conversationId: string; messageId
     case 'text':
       return { type: 'text', ...ref, text: event.text };
     case 'tool_use':
-      return { type: 'tool', ...ref, summary: event.summary };
+      return { type: 'tool', ...ref, toolId: event.id, tool: event.name, summary: event.summary };
     case 'retry':
       return { type: 'status', ...ref, text: `API busy${event.status ? ` (${event.status})` : ''}; the CLI retries (${event.attempt}/${event.maxRetries})…` };
     default:

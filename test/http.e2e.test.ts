@@ -401,6 +401,7 @@ describe('who sees what', () => {
         http: { enabled: true, port: 0, api_keys: [{ user: 'alice', sha256: sha256(KEY) }, { user: 'bob', sha256: sha256(BOB_KEY) }, { user: 'root', sha256: sha256(ADMIN_KEY), admin: true }] },
         // Alice is one person on the web and on Telegram.
         people: { alice: { http: 'alice', telegram: '555' } },
+        engine: { claude: { allowed_tools: ['Bash(echo activity-check)'] } },
       },
       adapters: (config) => [new HttpAdapter({ http: config.http })],
     });
@@ -467,5 +468,24 @@ describe('who sees what', () => {
     // Too far back (or from another process): a finished message is told whole.
     expect((await readSse(await resume(KEY, 'gone00-5', messageEvents))).map((e) => e.event)).toEqual(['done']);
     expect((await resume(BOB_KEY, since, messageEvents)).status).toBe(404);
+  });
+  it('each answer\'s tool calls and full-text search, for what the key may read only', async () => {
+    const post = (key: string, name: string, text: string) => fetch(`${admin.gateway.httpUrl}/v1/conversations/${name}/messages?stream=false`, {
+      method: 'POST', headers: { ...as(key), 'content-type': 'application/json' }, body: JSON.stringify({ text }),
+    }).then((r) => r.json());
+    expect((await post(KEY, 'acts', '[[tool Bash: echo activity-check]]')).text).toBe('tool said: activity-check');
+    const { data } = await (await get('/v1/conversations/acts/activity', KEY)).json();
+    expect(data).toEqual([expect.objectContaining({ tool: 'Bash', summary: 'running: echo activity-check', result: 'activity-check', is_error: false })]);
+    expect(data[0].duration_ms).toBeGreaterThanOrEqual(0);
+    expect((await get('/v1/conversations/http:alice:acts/activity', BOB_KEY)).status).toBe(404);
+
+    const hits = async (key: string, q: string) => (await (await get(`/v1/search?q=${encodeURIComponent(q)}`, key)).json()).data;
+    expect((await hits(KEY, 'activity-check')).map((h: any) => h.conversation_id)).toContain('http:alice:acts');
+    expect((await hits(KEY, 'activity-ch'))[0].snippet).toMatch(/\[activity\]/);
+    expect(await hits(BOB_KEY, 'activity-check')).toEqual([]);
+    expect((await hits(ADMIN_KEY, 'activity-check')).length).toBeGreaterThan(0);
+    // What a person types is words, never search syntax.
+    expect((await get(`/v1/search?q=${encodeURIComponent('" OR NEAR( *')}`, KEY)).status).toBe(200);
+    expect((await get('/v1/search?q=', KEY)).status).toBe(400);
   });
 });

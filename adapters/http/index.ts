@@ -3,18 +3,21 @@
  *
  *   POST   /v1/conversations/{id}/messages   {text} -> SSE of the job (queued, text, tool, status, done); ?stream=false -> JSON
  *                                             (with an Idempotency-Key, a retry gets the first answer: idempotency.ts)
- *   GET    /v1/conversations                 every conversation, any channel
+ *   GET    /v1/conversations                 the conversations this key may read (an admin key: every one, any channel)
  *   GET    /v1/conversations/{id}            transcript and sessions
  *   DELETE /v1/conversations/{id}/session    same as /new
  *   POST   /v1/chat/completions              OpenAI-compatible (see openai.ts)
- *   GET    /v1/events                        SSE of every job's progress, any channel (the live dashboard)
+ *   GET    /v1/events                        SSE of every readable job's progress (the live dashboard); Last-Event-ID replays what was missed
+ *   GET    /v1/conversations/{id}/messages/{message_id}/events   one message's events from Last-Event-ID, to its answer
  *   GET    /v1/approvals, POST /v1/conversations/{id}/approvals/{approval_id}   Claude's requests (approvals.ts)
  *   GET    /v1/conversations/{id}/files...   the workspace: list, preview, download, upload; changes per answer (files.ts)
+ *   GET    /v1/conversations/{id}/activity, /v1/search   tool calls per answer, full-text search (history.ts)
  *   GET    /healthz, /metrics                health (database, queue, CLI) and Prometheus metrics
  *   GET    /                                 the web chat
  *
  * A conversation id without a colon is a name: `work` is `http:<user>:work`, the user being the API
- * key's. Conversations of other channels are read by their full id (`telegram:123`).
+ * key's. Conversations of other channels are read by their full id (`telegram:123`). What a key may
+ * read: `Reader` in src/adapter.ts; anything else answers 404.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -34,6 +37,7 @@ import { finishedOutcome, idempotentRequest, replayHeaders, REUSED_KEY_ERROR, ty
 import { ApiKeys, keyFromHeaders, newKey, sha256 } from './keys.js';
 import { approvalRoutes, withApproval } from './approvals.js';
 import { fileRoutes } from './files.js';
+import { historyRoutes } from './history.js';
 import { chatCompletions, listModels } from './openai.js';
 import { secureHeaders } from './security-headers.js';
 
@@ -239,6 +243,7 @@ export class HttpAdapter implements StreamAdapter {
     });
     approvalRoutes(app, () => this.api!, fullId);
     fileRoutes(app, () => this.api!, fullId, http.max_file_mb);
+    historyRoutes(app, () => this.api!, fullId);
     app.post('/v1/chat/completions', (c) => chatCompletions(c, this));
     return app;
   }

@@ -57,7 +57,8 @@ export type EngineEvent =
   | { type: 'text'; text: string }
   /** The engine used a tool; `summary` is one short line for people ("running: npm test"). */
   | { type: 'tool_use'; id: string; name: string; summary: string }
-  | { type: 'tool_result'; id: string; isError: boolean }
+  /** `summary`: the first line of what the tool returned, where the engine says. */
+  | { type: 'tool_result'; id: string; isError: boolean; summary?: string }
   /** The CLI itself is retrying an API call. */
   | { type: 'retry'; attempt: number; maxRetries: number; delayMs: number; status: number | null }
   /** Something the user should know that is not part of the answer (a denied tool, a fresh session). */

@@ -171,6 +171,21 @@ export interface FileChangesTable {
   created_at: number;
 }
 
+export interface ActivityTable {
+  id: Generated<number>;
+  conversation_id: string;
+  message_id: number;
+  tool_use_id: string;
+  tool: string;
+  summary: string;
+  result: string | null;
+  is_error: number;
+  started_at: number;
+  finished_at: number | null;
+}
+
+export type ActivityRow = Selectable<ActivityTable>;
+
 export interface MemoryVectorsTable {
   id: number;
   vector: Buffer;
@@ -228,6 +243,7 @@ export interface Tables {
   schedules: SchedulesTable;
   person_settings: PersonSettingsTable;
   file_changes: FileChangesTable;
+  activity: ActivityTable;
 }
 
 export type Conversation = Selectable<ConversationsTable>;

@@ -1,4 +1,5 @@
 /** The store: one SQLite database and a small repository per table group. */
+import { Activity } from './activity.js';
 import { Approvals } from './approvals.js';
 import { Conversations } from './conversations.js';
 import { FileChanges } from './file-changes.js';
@@ -16,6 +17,7 @@ export class Store {
   readonly approvals: Approvals;
   readonly schedules: Schedules;
   readonly fileChanges: FileChanges;
+  readonly activity: Activity;
 
   constructor(readonly db: Db) {
     this.conversations = new Conversations(db);
@@ -25,6 +27,7 @@ export class Store {
     this.approvals = new Approvals(db);
     this.schedules = new Schedules(db);
     this.fileChanges = new FileChanges(db);
+    this.activity = new Activity(db);
   }
 
   static open(file: string): Store {

@@ -1,6 +1,16 @@
 /** What was said in a conversation, in and out, in order. */
 import type { Db, TranscriptRow, TranscriptTable } from './db.js';
 
+export interface SearchHit {
+  id: number;
+  conversation_id: string;
+  message_id: number | null;
+  role: TranscriptTable['role'];
+  created_at: number;
+  /** The matching text around the words, which are in [brackets]. */
+  snippet: string;
+}
+
 export class Transcript {
   constructor(private readonly db: Db) {}
 
@@ -14,11 +24,21 @@ export class Transcript {
     ).reverse();
   }
 
-  /** The answer or notice written for a message. */
-  replyOf(messageId: number): string | undefined {
-    return this.db.first(
-      this.db.q.selectFrom('transcript').select('text').where('message_id', '=', messageId).where('role', '!=', 'user').orderBy('id', 'desc').limit(1),
-    )?.text;
+  /**
+   * Transcript lines matching every word of `text` (full-text, SQLite FTS5), best first, each with
+   * a snippet marking the words. `conversationIds` limits the search (undefined: every conversation).
+   */
+  search(text: string, conversationIds: string[] | undefined, limit = 50): SearchHit[] {
+    const words = text.match(/[\p{L}\p{N}_]+/gu) ?? [];
+    if (!words.length || conversationIds?.length === 0) return [];
+    // Each word quoted, so nothing a person types is read as FTS5 syntax; the last one as a prefix.
+    const match = words.map((w, i) => `"${w}"${i === words.length - 1 ? '*' : ''}`).join(' ');
+    const only = conversationIds ? `and t.conversation_id in (${conversationIds.map(() => '?').join(',')})` : '';
+    return this.db.raw.prepare(
+      `select t.id, t.conversation_id, t.message_id, t.role, t.created_at, snippet(transcript_search, 0, '[', ']', '…', 12) as snippet
+       from transcript_search s join transcript t on t.id = s.rowid
+       where transcript_search match ? ${only} order by s.rank limit ?`,
+    ).all(match, ...(conversationIds ?? []), limit) as SearchHit[];
   }
 
   deleteAll(conversationId: string): void {

@@ -17,6 +17,7 @@ import sql from 'highlight.js/lib/languages/sql';
 import typescript from 'highlight.js/lib/languages/typescript';
 import xml from 'highlight.js/lib/languages/xml';
 import yaml from 'highlight.js/lib/languages/yaml';
+import { showActivity, timeline, type ToolCall } from './activity.js';
 import { FilesView } from './files.js';
 
 for (const [name, lang] of Object.entries({ bash, css, diff, go, javascript, json, python, rust, sql, typescript, xml, yaml })) hljs.registerLanguage(name, lang);
@@ -47,6 +48,19 @@ interface JobEvent {
   summary?: string;
   status?: string;
   approval?: Approval;
+  toolId?: string;
+  tool?: string;
+  isError?: boolean;
+  durationMs?: number;
+  result?: string;
+}
+
+/** A running answer as the page follows it. */
+interface LiveJob {
+  conversationId: string;
+  text: string;
+  status?: string;
+  tools: ToolCall[];
 }
 /** One of Claude's requests (a tool to allow, a question, a plan), drawn from the card the gateway gives every platform. */
 interface Approval {
@@ -93,7 +107,7 @@ let key = '';
 let user = '';
 let selected: string | undefined;
 let conversations: Conversation[] = [];
-const running = new Map<number, { conversationId: string; text: string; status?: string }>();
+const running = new Map<number, LiveJob>();
 const approvals = new Map<number, Approval>();
 const files = new FilesView(document.querySelector('main')!, () => key);
 
@@ -120,6 +134,9 @@ function logout(message = ''): void {
   conversations = [];
   running.clear();
   files.reset();
+  ($('search') as HTMLInputElement).value = '';
+  $('conversations').classList.remove('hits');
+  $('sessions').hidden = true;
   $('conversations').replaceChildren();
   $('transcript').replaceChildren();
   $('title').textContent = 'Pick a conversation, or start a new chat.';
@@ -148,6 +165,9 @@ async function login(candidate: string): Promise<void> {
 
 async function refreshList(): Promise<void> {
   conversations = (await api<{ data: Conversation[] }>('/v1/conversations')).data;
+  $('running').textContent = `${running.size} running`;
+  // While a search is shown, the list waits.
+  if (($('search') as HTMLInputElement).value.trim()) return;
   const list = $('conversations');
   list.replaceChildren(...conversations.map((c) => {
     const li = document.createElement('li');
@@ -159,7 +179,6 @@ async function refreshList(): Promise<void> {
     li.addEventListener('click', () => void open(c.id));
     return li;
   }));
-  $('running').textContent = `${running.size} running`;
 }
 
 async function open(id: string): Promise<void> {
@@ -189,12 +208,23 @@ async function open(id: string): Promise<void> {
   ($('input') as HTMLTextAreaElement).placeholder = writable ? 'Message Claude… (Enter sends, Shift+Enter for a new line)' : `Read-only here: this conversation lives on ${id.split(':')[0]}.`;
   box.scrollTop = box.scrollHeight;
   files.show(id, box);
+  void showActivity(id, box, key);
+  showSessions(detail, writable);
   for (const li of document.querySelectorAll<HTMLLIElement>('#conversations li')) li.classList.toggle('selected', li.dataset.id === id);
+}
+
+interface SessionRow {
+  id: number;
+  engine: string;
+  turns: number;
+  cost_usd: number;
+  last_used_at: number;
 }
 
 interface ConversationView {
   transcript: TranscriptRow[];
-  session?: { turns: number; cost_usd: number };
+  session?: { id: number; turns: number; cost_usd: number };
+  sessions?: SessionRow[];
   schedules?: { id: number; name: string; status: string }[];
   webhooks?: { path: string; kind: string }[];
 }
@@ -214,11 +244,12 @@ function bubble(row: TranscriptRow): HTMLElement {
   return div;
 }
 
-function liveBubble(messageId: number, job: { conversationId: string; text: string; status?: string }): HTMLElement {
+function liveBubble(messageId: number, job: LiveJob): HTMLElement {
   const div = document.createElement('div');
   div.className = 'msg assistant live';
   div.dataset.live = String(messageId);
   div.innerHTML = render(job.text || '') + (job.status ? `<div class="status">${escapeHtml(job.status)}</div>` : '') + (!job.text && !job.status ? '<div class="status">…</div>' : '');
+  if (job.tools.length) div.prepend(timeline(messageId, job.tools));
   if (job.conversationId.startsWith('http:')) {
     const stop = document.createElement('button');
     stop.type = 'button';
@@ -297,13 +328,20 @@ function onEvent(event: JobEvent): void {
     return;
   }
   if (!job) {
-    job = { conversationId: event.conversationId, text: '' };
+    job = { conversationId: event.conversationId, text: '', tools: [] };
     running.set(event.messageId, job);
     void refreshList();
   }
   if (event.type === 'started') job.text = '';
   if (event.type === 'text') job.text += event.text ?? '';
-  if (event.type === 'tool') job.status = `⚙ ${event.summary}`;
+  if (event.type === 'tool') {
+    job.status = `⚙ ${event.summary}`;
+    job.tools.push({ toolId: event.toolId ?? '', tool: event.tool ?? 'tool', summary: event.summary ?? '' });
+  }
+  if (event.type === 'tool_done') {
+    const call = job.tools.find((c) => c.toolId === event.toolId);
+    if (call) Object.assign(call, { result: event.result, isError: event.isError, durationMs: event.durationMs ?? null });
+  }
   if (event.type === 'status') job.status = event.text;
   if (event.conversationId !== selected) return;
   const box = $('transcript');
@@ -365,6 +403,64 @@ function resync(): void {
   void refreshList();
   if (selected) void open(selected);
 }
+
+/** The conversation's sessions, across engines, with turns and cost; in a web conversation, switch or start one. */
+function showSessions(detail: ConversationView, writable: boolean): void {
+  const panel = $('sessions') as HTMLDetailsElement;
+  const sessions = detail.sessions ?? [];
+  panel.hidden = !sessions.length && !writable;
+  panel.querySelector('summary')!.textContent = `Sessions (${sessions.length})`;
+  const rows = sessions.map((s) => {
+    const li = document.createElement('li');
+    const active = s.id === detail.session?.id;
+    li.className = active ? 'active' : '';
+    li.textContent = `${active ? '▶' : '•'} #${s.id} ${s.engine} · ${s.turns} turn${s.turns === 1 ? '' : 's'} · $${s.cost_usd.toFixed(4)} · ${new Date(s.last_used_at).toLocaleString()}`;
+    if (writable && !active) li.append(commandButton('Use', `/session use ${s.id}`));
+    return li;
+  });
+  const list = panel.querySelector('ul')!;
+  list.replaceChildren(...rows);
+  if (writable) {
+    const li = document.createElement('li');
+    li.append(commandButton('New session', '/new'));
+    list.append(li);
+  }
+}
+
+function commandButton(label: string, command: string): HTMLButtonElement {
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'link';
+  button.textContent = label;
+  button.addEventListener('click', () => void send(command));
+  return button;
+}
+
+/** Transcript lines matching the search box, in place of the conversation list; a click opens one. */
+async function search(query: string): Promise<void> {
+  if (!query) return refreshList();
+  const { data } = await api<{ data: { conversation_id: string; snippet: string; role: string }[] }>(`/v1/search?q=${encodeURIComponent(query)}`);
+  if (($('search') as HTMLInputElement).value.trim() !== query) return;
+  const list = $('conversations');
+  list.classList.add('hits');
+  list.replaceChildren(...(data.length ? data.map((hit) => {
+    const li = document.createElement('li');
+    li.dataset.id = hit.conversation_id;
+    // The snippet marks the words in [brackets]: escaped first, then marked.
+    const snippet = escapeHtml(hit.snippet).replace(/\[([^\]]*)\]/g, '<mark>$1</mark>');
+    li.innerHTML = `<div class="name">${escapeHtml(hit.conversation_id)}</div><div class="snippet">${snippet}</div>`;
+    li.addEventListener('click', () => void open(hit.conversation_id));
+    return li;
+  }) : [Object.assign(document.createElement('li'), { textContent: 'Nothing found.' })]));
+}
+
+let searchTimer: ReturnType<typeof setTimeout> | undefined;
+$('search').addEventListener('input', () => {
+  clearTimeout(searchTimer);
+  const query = ($('search') as HTMLInputElement).value.trim();
+  if (!query) $('conversations').classList.remove('hits');
+  searchTimer = setTimeout(() => void search(query).catch(() => {}), 200);
+});
 
 async function send(text: string): Promise<void> {
   if (!selected?.startsWith('http:')) return;

@@ -145,7 +145,7 @@ export class ClaudeStream {
     const events: EngineEvent[] = [];
     for (const block of asArray(ev.message?.content)) {
       if (block?.type === 'tool_result') {
-        events.push({ type: 'tool_result', id: String(block.tool_use_id ?? ''), isError: block.is_error === true });
+        events.push({ type: 'tool_result', id: String(block.tool_use_id ?? ''), isError: block.is_error === true, summary: firstLine(block.content) });
       }
     }
     return events;
@@ -206,4 +206,11 @@ export function summarizeTool(name: string, input: any): string {
     default:
       return `using ${name.startsWith('mcp__') ? name.split('__').slice(1).join('/') : name}`;
   }
+}
+
+/** The first non-empty line of a tool result's content (a string or text blocks), shortened. */
+function firstLine(content: unknown): string | undefined {
+  const text = typeof content === 'string' ? content : asArray(content).map((b: any) => (typeof b?.text === 'string' ? b.text : '')).join('\n');
+  const line = text.split('\n').map((l: string) => l.trim()).find(Boolean);
+  return line && (line.length > 160 ? `${line.slice(0, 159)}…` : line);
 }
