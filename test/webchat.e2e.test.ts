@@ -39,7 +39,10 @@ beforeAll(async () => {
   };
   framing = { allowed: await listen(http.createServer(page)), hostile: await listen(http.createServer(page)) };
   t = await startTestGateway(fake, {
-    config: { http: { enabled: true, port: 0, api_keys: [{ user: 'web', sha256: sha256(KEY), admin: true }], frame_ancestors: [originOf(framing.allowed)] } },
+    config: {
+      http: { enabled: true, port: 0, api_keys: [{ user: 'web', sha256: sha256(KEY), admin: true }], frame_ancestors: [originOf(framing.allowed)] },
+      engine: { claude: { allowed_tools: ['Bash(echo timeline-check)'] } },
+    },
     adapters: (config) => [(web = new HttpAdapter({ http: config.http })), other],
   });
   browser = await chromium.launch({
@@ -168,6 +171,43 @@ describe('web chat', () => {
     release.end();
     await answered(page, /alpha bravo charlie delta echo foxtrot golf hotel/);
     fake.respond = undefined;
+    expect(violations).toEqual([]);
+    await page.close();
+  });
+
+  it('shows each answer\'s tool calls as a collapsed timeline, finds words in past transcripts, lists and switches sessions (phone width)', async () => {
+    const { page, violations } = await watchedPage({ viewport: { width: 390, height: 844 } });
+    const conversationId = await newChat(page);
+    await send(page, '[[tool Bash: echo timeline-check]]');
+    await answered(page, /tool said: timeline-check/);
+    // Collapsed above the answer; opened, it says what ran, what came back, and how long it took.
+    const timeline = page.locator('.msg.assistant:not(.live)').last().locator('xpath=preceding-sibling::details[1]');
+    await expect.poll(() => timeline.getAttribute('class')).toBe('activity');
+    expect(await timeline.evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false);
+    expect(await timeline.locator('summary').textContent()).toMatch(/^1 tool call · \d/);
+    await timeline.locator('summary').click();
+    expect(await timeline.locator('li strong').textContent()).toBe('Bash');
+    expect(await timeline.locator('li .what').textContent()).toBe('running: echo timeline-check');
+    expect(await timeline.locator('li .result').textContent()).toBe('timeline-check');
+    if (process.env.PHONE_SCREENSHOT) await page.screenshot({ path: process.env.PHONE_SCREENSHOT });
+
+    // Sessions: one so far; "New session" starts the next, and "Use" goes back.
+    await page.click('#sessions summary');
+    expect(await page.locator('#sessions li.active').textContent()).toMatch(/^▶ #\d+ claude · 1 turn/);
+    await page.click('#sessions button:text("New session")');
+    await page.waitForSelector('.msg.notice:has-text("Started a new session")');
+    await send(page, 'second session');
+    await answered(page, /echo: second session/);
+    await expect.poll(() => page.locator('#sessions li:has-text("claude ·")').count()).toBe(2);
+    await page.locator('#sessions button:text("Use")').click();
+    await page.waitForSelector('.msg.notice:has-text("Switched to session")');
+
+    // Search: the conversation list shows the lines with the words, marked; a click opens one.
+    await page.fill('#search', 'timeline-check');
+    await page.waitForSelector('#conversations.hits li mark');
+    expect(await page.locator('#conversations.hits li').first().getAttribute('data-id')).toBe(conversationId);
+    await page.fill('#search', '');
+    await page.waitForSelector(`#conversations:not(.hits) li[data-id="${conversationId}"]`);
     expect(violations).toEqual([]);
     await page.close();
   });
