@@ -8,14 +8,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpAdapter } from '../adapters/http/index.js';
 import { sha256 } from '../adapters/http/keys.js';
 import { workspacePath } from '../src/workspace.js';
 import { AnthropicFake } from './support/anthropic-fake.js';
 import { startTestGateway, type TestGateway } from './support/gateway.js';
-import { requireTool } from './system/host.js';
+import { launchChromium, watchedPage as watchedPageOf } from './support/browser.js';
 
 const fake = new AnthropicFake();
 const KEY = 'cg_files_test_key_web_0123456789';
@@ -188,21 +188,8 @@ describe('files over HTTP', () => {
 
 /** A page whose Content-Security-Policy violations and script errors are collected. */
 async function watchedPage(options: Parameters<Browser['newPage']>[0] = {}): Promise<{ page: Page; violations: string[] }> {
-  browser ??= await chromium.launch({
-    executablePath: requireTool('chromium'),
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const page = await browser.newPage(options);
-  const violations: string[] = [];
-  await page.exposeFunction('reportViolation', (text: string) => violations.push(text));
-  await page.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => (window as any).reportViolation(`${e.violatedDirective} blocked ${e.blockedURI}`));
-  });
-  page.on('console', (message) => {
-    if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
-  });
-  page.on('pageerror', (err) => violations.push(`page error: ${err.message}`));
-  return { page, violations };
+  browser ??= await launchChromium();
+  return watchedPageOf(browser, options);
 }
 
 describe('files in the web chat', () => {

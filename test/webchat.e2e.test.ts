@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpAdapter } from '../adapters/http/index.js';
 import { sha256 } from '../adapters/http/keys.js';
@@ -18,7 +18,7 @@ import { AnthropicFake } from './support/anthropic-fake.js';
 import { approvalsOf, startTestGateway, withApprovalTimeout, type TestGateway } from './support/gateway.js';
 import { TestAdapter } from './support/test-adapter.js';
 import { workspacePath } from '../src/workspace.js';
-import { requireTool } from './system/host.js';
+import { launchChromium, watchedPage as watchedPageOf } from './support/browser.js';
 
 const fake = new AnthropicFake();
 const KEY = 'cg_webchat_test_key_0123456789';
@@ -45,10 +45,7 @@ beforeAll(async () => {
     },
     adapters: (config) => [(web = new HttpAdapter({ http: config.http })), other],
   });
-  browser = await chromium.launch({
-    executablePath: requireTool('chromium'),
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
@@ -65,19 +62,8 @@ function originOf(server: http.Server): string {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-/** A page whose Content-Security-Policy violations (event or console report) are collected. */
-async function watchedPage(options: Parameters<Browser['newPage']>[0] = {}): Promise<{ page: Page; violations: string[] }> {
-  const page = await browser.newPage(options);
-  const violations: string[] = [];
-  await page.exposeFunction('reportViolation', (text: string) => violations.push(text));
-  await page.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => (window as any).reportViolation(`${e.violatedDirective} blocked ${e.blockedURI}`));
-  });
-  page.on('console', (message) => {
-    if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
-  });
-  page.on('pageerror', (err) => violations.push(`page error: ${err.message}`));
-  return { page, violations };
+function watchedPage(options: Parameters<Browser['newPage']>[0] = {}): Promise<{ page: Page; violations: string[] }> {
+  return watchedPageOf(browser, options);
 }
 
 /** What a person sees: which of the login card and the app are on screen. */

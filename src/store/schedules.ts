@@ -4,20 +4,10 @@
  * conditional move of `next_run_at` below, both in one transaction.
  */
 import { sql } from 'kysely';
-import type { Db, MessageStatus, Schedule, ScheduleKind, ScheduleStatus } from './db.js';
+import type { Db, MessageStatus, Schedule, SchedulesTable, ScheduleStatus } from './db.js';
 
-export interface NewSchedule {
-  conversation_id: string;
-  name: string;
-  prompt: string;
-  kind: ScheduleKind;
-  spec: string;
-  timezone: string;
-  user_id: string;
-  user_key: string;
-  next_run_at: number;
-  anchor_at: number;
-}
+/** A schedule as made from a command: the store sets its status, failure streak and times. */
+export type NewSchedule = Omit<SchedulesTable, 'id' | 'status' | 'streak_from' | 'created_at' | 'updated_at' | 'next_run_at'> & { next_run_at: number };
 
 /** The platform name of messages fired by a schedule; their platform id is `occurrenceKey()`. */
 export const SCHEDULE_PLATFORM = 'schedule';
