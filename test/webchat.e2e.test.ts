@@ -280,8 +280,8 @@ describe('web chat', () => {
     await answered(page, /denied this in the chat/);
     expect(approvalsOf(t, conversationId).map((a) => [a.status, a.decided_by])).toEqual([['denied', 'web']]);
     expect(await page.locator('.msg.approval .error').count()).toBe(0);
-    // The decided request stays in view, before the answer, saying who decided what.
-    expect(await page.locator('.msg.approval:has-text("Denied by web") + .msg.assistant:has-text("denied this in the chat")').count()).toBe(1);
+    // The decided request stays in view, before the answer (and its tool calls), saying who decided what.
+    expect(await page.locator('.msg.approval:has-text("Denied by web") ~ .msg.assistant:has-text("denied this in the chat")').count()).toBe(1);
     expect(fs.existsSync(madeIn(conversationId))).toBe(false);
 
     await send(page, WRITE);
