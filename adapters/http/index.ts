@@ -10,6 +10,7 @@
  *   GET    /v1/events                        SSE of every job's progress, any channel (the live dashboard)
  *   GET    /v1/approvals, POST /v1/conversations/{id}/approvals/{approval_id}   Claude's requests (approvals.ts)
  *   GET    /v1/conversations/{id}/files...   the workspace: list, preview, download, upload; changes per answer (files.ts)
+ *   GET    /v1/conversations/{id}/terminals...   terminal tabs (shell, claude, codex) and their WebSockets (terminal.ts)
  *   GET    /healthz, /metrics                health (database, queue, CLI) and Prometheus metrics
  *   GET    /                                 the web chat
  *
@@ -34,6 +35,7 @@ import { finishedOutcome, idempotentRequest, replayHeaders, REUSED_KEY_ERROR, ty
 import { ApiKeys, keyFromHeaders, newKey, sha256 } from './keys.js';
 import { approvalRoutes, withApproval } from './approvals.js';
 import { fileRoutes } from './files.js';
+import { TERMINAL_SOCKETS, terminalRoutes, terminalSocket, Tickets } from './terminal.js';
 import { chatCompletions, listModels } from './openai.js';
 import { secureHeaders } from './security-headers.js';
 
@@ -90,6 +92,8 @@ export class HttpAdapter implements StreamAdapter {
   readonly events = new EventLog();
   /** Open event streams, closed at shutdown so that clients reconnect (with Last-Event-ID) elsewhere. */
   private readonly streams = new Set<() => void>();
+  /** Tickets that open terminal WebSockets (terminal.ts). */
+  private readonly tickets = new Tickets();
 
   constructor(private readonly options: HttpAdapterOptions) {}
 
@@ -112,6 +116,7 @@ export class HttpAdapter implements StreamAdapter {
       );
     }
     host.mount('', getRequestListener(this.app().fetch));
+    host.mountUpgrade(TERMINAL_SOCKETS, terminalSocket(() => this.api!, this.tickets, this.options.http.cors_origins));
   }
 
   async stop(): Promise<void> {
@@ -239,6 +244,7 @@ export class HttpAdapter implements StreamAdapter {
     });
     approvalRoutes(app, () => this.api!, fullId);
     fileRoutes(app, () => this.api!, fullId, http.max_file_mb);
+    terminalRoutes(app, () => this.api!, fullId, this.tickets);
     app.post('/v1/chat/completions', (c) => chatCompletions(c, this));
     return app;
   }

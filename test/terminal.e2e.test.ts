@@ -1,0 +1,141 @@
+/**
+ * Terminal tabs (src/terminal, adapters/http/terminal.ts): a shell in the conversation's workspace over
+ * a WebSocket, contained like headless runs; tickets and Origin checked before anything attaches;
+ * scrollback replayed to a viewer who comes back; a Claude tab holding the session makes chat messages
+ * wait. Then the web app's Terminal panel in a real headless Chromium. One gateway for the file.
+ * Set TERMINAL_SCREENSHOT=<file.png> to save the panel with a shell tab.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { HttpAdapter } from '../adapters/http/index.js';
+import { sha256 } from '../adapters/http/keys.js';
+import { AnthropicFake } from './support/anthropic-fake.js';
+import { startTestGateway, type TestGateway } from './support/gateway.js';
+import { requireTool } from './system/host.js';
+
+const fake = new AnthropicFake();
+const KEY = 'cg_term_test_key_web_0123456789';
+const ADMIN_KEY = 'cg_term_test_key_admin_0123456789';
+let t: TestGateway;
+let url: string;
+let browser: Browser | undefined;
+
+beforeAll(async () => {
+  await fake.start();
+  t = await startTestGateway(fake, {
+    config: {
+      http: { enabled: true, port: 0, api_keys: [{ user: 'web', sha256: sha256(KEY) }, { user: 'boss', sha256: sha256(ADMIN_KEY), admin: true }] },
+      terminal: { max_per_user: 6 },
+    },
+    adapters: (config) => [new HttpAdapter({ http: config.http })],
+    env: { TERM_TEST_SECRET: 'must-not-leak' },
+  });
+  url = t.gateway.httpUrl!;
+});
+afterAll(async () => {
+  await browser?.close();
+  await t?.stop();
+  await fake.stop();
+});
+
+const as = (key: string) => ({ authorization: `Bearer ${key}`, 'content-type': 'application/json' });
+const post = (p: string, body: unknown, key = ADMIN_KEY) => fetch(url + p, { method: 'POST', headers: as(key), body: JSON.stringify(body) });
+
+async function openTab(name: string, kind: string, key = ADMIN_KEY): Promise<{ id: string }> {
+  const res = await post(`/v1/conversations/${name}/terminals`, { kind, cols: 100, rows: 30 }, key);
+  expect(res.status, await res.clone().text()).toBe(201);
+  return res.json();
+}
+
+/** A socket on a tab, collecting its output as text. */
+async function connect(name: string, tabId: string, key = ADMIN_KEY, origin?: string) {
+  const { url: path } = await (await post(`/v1/conversations/${name}/terminals/${tabId}/ticket`, {}, key)).json();
+  const ws = new WebSocket(url.replace('http', 'ws') + path, origin ? { origin } : {});
+  const socket = { ws, text: '', controls: [] as any[] };
+  ws.on('message', (data, binary) => {
+    if (binary) socket.text += data.toString();
+    else socket.controls.push(JSON.parse(data.toString()));
+  });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  return socket;
+}
+
+async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const type = (ws: WebSocket, data: string) => ws.send(JSON.stringify({ type: 'input', data }));
+
+describe('terminal tabs over the API', () => {
+  it('runs a shell in the workspace, contained, that outlives its viewer and replays its scrollback', async () => {
+    const tab = await openTab('term1', 'shell');
+    const a = await connect('term1', tab.id);
+    type(a.ws, `echo "marker-$((6*7))"; pwd; test -s ${t.config.store.path} && echo db-visible || echo db-hidden; echo "secret=$TERM_TEST_SECRET."\r`);
+    await until(() => a.text.includes('marker-42'), 'the echo');
+    await until(() => a.text.includes('secret=.'), 'the environment');
+    expect(a.text).toContain('db-hidden');
+    expect(a.text).toMatch(/http_boss_term1/);
+    a.ws.send(JSON.stringify({ type: 'resize', cols: 77, rows: 21 }));
+    type(a.ws, 'stty size\r');
+    await until(() => a.text.includes('21 77'), 'stty size');
+    a.ws.close();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(t.gateway.terminals!.list('http:boss:term1')[0]!.viewers).toBe(0);
+    const b = await connect('term1', tab.id);
+    await until(() => b.text.includes('marker-42'), 'the replayed scrollback');
+    type(b.ws, 'echo again-$((7*7))\r');
+    await until(() => b.text.includes('again-49'), 'new output after reattaching');
+    b.ws.close();
+  });
+
+  it('refuses a user key a shell tab (403), a socket without a valid ticket (401) or from another Origin (403)', async () => {
+    const res = await post('/v1/conversations/mine/terminals', { kind: 'shell' }, KEY);
+    expect(res.status).toBe(403);
+    expect((await res.json()).error.message).toContain('terminal.shell = "admins"');
+    const tab = await openTab('term2', 'shell');
+    const status = (u: string, origin?: string) => new Promise<number>((resolve) => {
+      const ws = new WebSocket(u, origin ? { origin } : {});
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => resolve(101));
+      ws.on('error', () => {});
+    });
+    const base = url.replace('http', 'ws');
+    expect(await status(`${base}/v1/terminals/${tab.id}/socket?ticket=forged`)).toBe(401);
+    const { url: ticketPath } = await (await post(`/v1/conversations/term2/terminals/${tab.id}/ticket`, {})).json();
+    expect(await status(base + ticketPath, 'https://evil.example')).toBe(403);
+    // The refused attempt did not spend the ticket's tab, and a ticket is single use.
+    expect(await status(base + ticketPath, url)).toBe(101);
+    expect(await status(base + ticketPath, url)).toBe(401);
+    // Another user cannot even see the admin's conversation's tabs.
+    expect((await fetch(`${url}/v1/conversations/http:boss:term2/terminals`, { headers: as(KEY) })).status).toBe(404);
+  });
+
+  it('closing a tab kills its processes, background jobs included', async () => {
+    const tab = await openTab('term3', 'shell');
+    const a = await connect('term3', tab.id);
+    type(a.ws, 'sleep 1234 & echo "bg-$!"\r');
+    await until(() => /bg-\d+/.test(a.text), 'the background job');
+    const closed = new Promise((resolve) => a.ws.once('close', resolve));
+    expect((await fetch(`${url}/v1/conversations/term3/terminals/${tab.id}`, { method: 'DELETE', headers: as(ADMIN_KEY) })).status).toBe(204);
+    await closed;
+    await new Promise((r) => setTimeout(r, 200));
+    const sleeping = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try {
+        return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('sleep\u00001234');
+      } catch {
+        return false;
+      }
+    });
+    expect(sleeping).toEqual([]);
+  });
+});
