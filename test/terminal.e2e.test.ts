@@ -139,3 +139,81 @@ describe('terminal tabs over the API', () => {
     expect(sleeping).toEqual([]);
   });
 });
+
+/** A page whose Content-Security-Policy violations and script errors are collected. */
+async function watchedPage(options: Parameters<Browser['newPage']>[0] = {}): Promise<{ page: Page; violations: string[] }> {
+  browser ??= await chromium.launch({
+    executablePath: requireTool('chromium'),
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const page = await browser.newPage(options);
+  const violations: string[] = [];
+  await page.exposeFunction('reportViolation', (text: string) => violations.push(text));
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => (window as any).reportViolation(`${e.violatedDirective} blocked ${e.blockedURI}`));
+  });
+  page.on('pageerror', (err) => violations.push(`page error: ${err.message}`));
+  return { page, violations };
+}
+
+/** The text on the active tab's screen (xterm's DOM renderer). */
+const screenText = (page: Page) => page.locator('.term-screen:not([hidden]) .xterm-rows').innerText();
+
+async function openConversation(page: Page, key: string, name: string): Promise<void> {
+  await page.goto(`${url}/#key=${key}`);
+  await page.waitForSelector('#app:not([hidden])');
+  await page.click(`#conversations li[data-id="${name}"]`);
+  await page.click('#term-toggle');
+}
+
+describe('the Terminal panel in the web app', () => {
+  const id = 'http:boss:webterm';
+  beforeAll(async () => {
+    // A conversation to open in the list: one answered message.
+    fake.script.push({ text: 'ready' });
+    const res = await post('/v1/conversations/webterm/messages?stream=false', { text: 'hello' });
+    expect(res.status).toBe(200);
+  });
+
+  it('opens a shell tab, types into it, follows the element\'s size, and survives closing the page', async () => {
+    const { page, violations } = await watchedPage({ viewport: { width: 1100, height: 760 } });
+    await openConversation(page, ADMIN_KEY, id);
+    await page.click('#terminal button[data-kind="shell"]');
+    await page.waitForSelector('.term-screen:not([hidden]) .xterm-rows');
+    await page.locator('.term-screen:not([hidden]) .xterm').click();
+    await page.keyboard.type('echo "web-$((40+2))-ok"\n');
+    await expect.poll(() => screenText(page), { timeout: 10_000 }).toContain('web-42-ok');
+    await page.keyboard.type('stty size\n');
+    const size = async () => /(\d+) (\d+)\s*$/m.exec((await screenText(page)).replace(/\u00a0/g, ' ').split('stty size').at(-1)!.split('\n').slice(0, 2).join('\n'))?.slice(1).join(' ');
+    await expect.poll(size, { timeout: 10_000 }).toMatch(/^\d+ \d+$/);
+    const before = await size();
+    await page.setViewportSize({ width: 800, height: 760 });
+    await page.waitForTimeout(300);
+    await page.keyboard.type('clear; stty size\n');
+    await expect.poll(size, { timeout: 10_000 }).not.toBe(before);
+    const tab = t.gateway.terminals!.list(id)[0]!;
+    const [rows, cols] = (await size())!.split(' ').map(Number);
+    expect({ rows, cols }).toEqual({ rows: tab.rows, cols: tab.cols });
+    // Ctrl-C stops a running command.
+    await page.keyboard.type('sleep 30; echo not-interrupted\n');
+    await page.waitForTimeout(300);
+    await page.keyboard.press('Control+C');
+    await page.keyboard.type('echo after-ctrl-c\n');
+    await expect.poll(() => screenText(page), { timeout: 10_000 }).toContain('after-ctrl-c');
+    expect(await screenText(page)).not.toContain('not-interrupted');
+    if (process.env.TERMINAL_SCREENSHOT) await page.screenshot({ path: process.env.TERMINAL_SCREENSHOT });
+    await page.close();
+    expect(violations).toEqual([]);
+
+    // The tab kept running without its page; a new page shows its scrollback, then live output.
+    const again = await watchedPage({ viewport: { width: 800, height: 760 } });
+    await openConversation(again.page, ADMIN_KEY, id);
+    await again.page.waitForSelector('.term-screen:not([hidden]) .xterm-rows');
+    await expect.poll(() => screenText(again.page), { timeout: 10_000 }).toContain('after-ctrl-c');
+    await again.page.locator('.term-screen:not([hidden]) .xterm').click();
+    await again.page.keyboard.type('echo "back-$((50+5))"\n');
+    await expect.poll(() => screenText(again.page), { timeout: 10_000 }).toContain('back-55');
+    expect(again.violations).toEqual([]);
+    await again.page.close();
+  });
+});

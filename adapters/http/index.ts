@@ -158,6 +158,7 @@ export class HttpAdapter implements StreamAdapter {
       app.get('/', (c) => this.asset(c, 'index.html', 'text/html; charset=utf-8'));
       app.get('/app.js', (c) => this.asset(c, 'app.js', 'text/javascript; charset=utf-8'));
       app.get('/app.css', (c) => this.asset(c, 'app.css', 'text/css; charset=utf-8'));
+      app.get('/xterm.css', (c) => this.asset(c, 'xterm.css', 'text/css; charset=utf-8'));
     }
 
     app.use('/v1/*', async (c, next) => {
@@ -366,7 +367,8 @@ export class HttpAdapter implements StreamAdapter {
   private asset(c: Context, name: string, type: string): Response {
     let body = this.assets.get(name);
     if (body === undefined) {
-      const file = name === 'app.js' ? path.join(PROJECT_ROOT, 'dist', 'web', 'app.js') : path.join(PROJECT_ROOT, 'adapters', 'http', 'web', name);
+      // Built (npm run build): the bundle, and xterm.js's stylesheet copied from its package.
+      const file = name === 'app.js' || name === 'xterm.css' ? path.join(PROJECT_ROOT, 'dist', 'web', name) : path.join(PROJECT_ROOT, 'adapters', 'http', 'web', name);
       try {
         body = fs.readFileSync(file, 'utf8');
       } catch {

@@ -18,6 +18,7 @@ import typescript from 'highlight.js/lib/languages/typescript';
 import xml from 'highlight.js/lib/languages/xml';
 import yaml from 'highlight.js/lib/languages/yaml';
 import { FilesView } from './files.js';
+import { TerminalView } from './terminal.js';
 
 for (const [name, lang] of Object.entries({ bash, css, diff, go, javascript, json, python, rust, sql, typescript, xml, yaml })) hljs.registerLanguage(name, lang);
 hljs.registerAliases(['sh', 'shell', 'zsh'], { languageName: 'bash' });
@@ -96,6 +97,7 @@ let conversations: Conversation[] = [];
 const running = new Map<number, { conversationId: string; text: string; status?: string }>();
 const approvals = new Map<number, Approval>();
 const files = new FilesView(document.querySelector('main')!, () => key);
+const terminal = new TerminalView(document.querySelector('main')!, () => key);
 
 async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
   const res = await fetch(path, { ...init, headers: { ...(init.headers ?? {}), authorization: `Bearer ${key}`, 'content-type': 'application/json' } });
@@ -120,6 +122,7 @@ function logout(message = ''): void {
   conversations = [];
   running.clear();
   files.reset();
+  terminal.reset();
   $('conversations').replaceChildren();
   $('transcript').replaceChildren();
   $('title').textContent = 'Pick a conversation, or start a new chat.';
@@ -189,6 +192,7 @@ async function open(id: string): Promise<void> {
   ($('input') as HTMLTextAreaElement).placeholder = writable ? 'Message Claude… (Enter sends, Shift+Enter for a new line)' : `Read-only here: this conversation lives on ${id.split(':')[0]}.`;
   box.scrollTop = box.scrollHeight;
   files.show(id, box);
+  terminal.show(id);
   for (const li of document.querySelectorAll<HTMLLIElement>('#conversations li')) li.classList.toggle('selected', li.dataset.id === id);
 }
 

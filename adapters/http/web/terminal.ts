@@ -1,0 +1,248 @@
+/**
+ * The web app's Terminal panel: the open conversation's terminal tabs (shell, Claude, Codex) drawn by
+ * xterm.js, each over its own WebSocket (adapters/http/terminal.ts). A tab lives on the server: closing
+ * the panel or the page only detaches, and opening it again replays its scrollback. The panel's size
+ * follows its element (fit add-on); typing, paste and Ctrl-C go to the tab as the terminal's input.
+ */
+import { FitAddon } from '@xterm/addon-fit';
+import { Terminal } from '@xterm/xterm';
+
+type Kind = 'shell' | 'claude' | 'codex';
+interface TabInfo {
+  id: string;
+  kind: Kind;
+  owner: string;
+  viewers: number;
+}
+interface Participant {
+  id: string;
+  name: string;
+  mode: 'view' | 'write';
+}
+
+const LABELS: Record<Kind, string> = { shell: 'Shell', claude: 'Claude', codex: 'Codex' };
+
+const el = <K extends keyof HTMLElementTagNameMap>(tag: K, props: Record<string, unknown> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] => {
+  const node = Object.assign(document.createElement(tag), props) as HTMLElementTagNameMap[K];
+  node.append(...children);
+  return node;
+};
+
+/** One tab on screen: its terminal, its socket (reconnected while the tab lives), its participants. */
+class TabView {
+  readonly term = new Terminal({ cursorBlink: true, fontSize: 13, scrollback: 5000, fontFamily: 'ui-monospace, SFMono-Regular, Menlo, Consolas, monospace' });
+  private readonly fit = new FitAddon();
+  private socket?: WebSocket;
+  private ended = false;
+  private observer: ResizeObserver;
+  participants: Participant[] = [];
+
+  constructor(readonly info: TabInfo, readonly host: HTMLElement, private readonly ticket: () => Promise<{ url: string }>, private readonly changed: () => void) {
+    this.term.loadAddon(this.fit);
+    this.term.open(host);
+    this.term.onData((data) => this.send({ type: 'input', data }));
+    this.term.onResize(({ cols, rows }) => this.send({ type: 'resize', cols, rows }));
+    this.observer = new ResizeObserver(() => this.resize());
+    this.observer.observe(host);
+    void this.connect();
+  }
+
+  resize(): void {
+    if (this.host.offsetParent !== null && this.host.clientWidth > 0) this.fit.fit();
+  }
+
+  private send(message: unknown): void {
+    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
+  }
+
+  private async connect(): Promise<void> {
+    let url: string;
+    try {
+      url = (await this.ticket()).url;
+    } catch (err) {
+      this.term.write(`\r\n\x1b[31m[${(err as Error).message}]\x1b[0m\r\n`);
+      this.ended = true;
+      return;
+    }
+    const socket = (this.socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${url}`));
+    socket.binaryType = 'arraybuffer';
+    let first = true;
+    socket.onopen = () => this.send({ type: 'resize', cols: this.term.cols, rows: this.term.rows });
+    socket.onmessage = (event) => {
+      if (typeof event.data !== 'string') {
+        // The first output of a (re)attached socket is the tab's scrollback: start from a clean screen.
+        if (first) this.term.reset();
+        first = false;
+        this.term.write(new Uint8Array(event.data as ArrayBuffer));
+        return;
+      }
+      const message = JSON.parse(event.data);
+      if (message.type === 'participants') {
+        this.participants = message.participants;
+        this.changed();
+      } else if (message.type === 'exit') {
+        this.ended = true;
+        this.term.write(`\r\n\x1b[2m[${message.reason}]\x1b[0m\r\n`);
+      }
+    };
+    socket.onclose = (event) => {
+      if (this.socket !== socket || this.ended || event.code === 1000 || event.code === 4003) {
+        if (event.code === 4003) this.term.write('\r\n\x1b[2m[removed from this tab]\x1b[0m\r\n');
+        return;
+      }
+      setTimeout(() => void this.connect(), 1000);
+    };
+  }
+
+  dispose(): void {
+    this.ended = true;
+    this.observer.disconnect();
+    this.socket?.close(1000);
+    this.term.dispose();
+    this.host.remove();
+  }
+}
+
+export class TerminalView {
+  private conversationId?: string;
+  private readonly toggle: HTMLButtonElement;
+  private readonly panel: HTMLElement;
+  private readonly tabBar: HTMLElement;
+  private readonly adders: HTMLElement;
+  private readonly who: HTMLElement;
+  private readonly screens: HTMLElement;
+  private readonly error: HTMLElement;
+  private readonly views = new Map<string, TabView>();
+  private active?: string;
+
+  constructor(main: HTMLElement, private readonly key: () => string) {
+    this.toggle = el('button', { type: 'button', className: 'term-toggle', id: 'term-toggle', textContent: 'Terminal', title: 'Shell, Claude and Codex in this conversation\'s workspace', hidden: true });
+    this.toggle.addEventListener('click', () => (this.panel.hidden ? void this.openPanel() : this.close()));
+    const close = el('button', { type: 'button', className: 'files-close', textContent: '×', title: 'Hide (tabs keep running)' });
+    close.setAttribute('aria-label', 'Hide the terminal');
+    close.addEventListener('click', () => this.close());
+    const closeTab = el('button', { type: 'button', id: 'term-close-tab', textContent: 'Close tab', title: 'End this tab (its processes are stopped)' });
+    closeTab.addEventListener('click', () => void this.closeTab());
+    this.tabBar = el('div', { className: 'term-tabs', id: 'term-tabs' });
+    this.tabBar.setAttribute('role', 'tablist');
+    this.adders = el('div', { className: 'term-adders' });
+    this.who = el('span', { className: 'term-who', id: 'term-who' });
+    this.error = el('p', { className: 'error files-error', id: 'term-error' });
+    this.error.setAttribute('role', 'alert');
+    this.screens = el('div', { className: 'term-screens', id: 'term-screens' });
+    this.panel = el('section', { className: 'term-panel', id: 'terminal', hidden: true },
+      el('header', {}, el('strong', { textContent: 'Terminal' }), this.tabBar, this.adders, this.who, closeTab, close), this.error, this.screens);
+    this.panel.setAttribute('aria-label', 'Terminal');
+    main.append(this.toggle, this.panel);
+  }
+
+  /** A conversation was opened: its tabs, when the panel is open. */
+  show(conversationId: string): void {
+    if (conversationId === this.conversationId) return;
+    this.reset();
+    this.conversationId = conversationId;
+    this.toggle.hidden = false;
+  }
+
+  reset(): void {
+    this.close();
+    for (const view of this.views.values()) view.dispose();
+    this.views.clear();
+    this.active = undefined;
+    this.conversationId = undefined;
+    this.toggle.hidden = true;
+    this.tabBar.replaceChildren();
+    this.error.textContent = '';
+  }
+
+  private base(): string {
+    return `/v1/conversations/${encodeURIComponent(this.conversationId!)}/terminals`;
+  }
+
+  private async request<T>(path: string, init: RequestInit = {}): Promise<T> {
+    const res = await fetch(path, { ...init, headers: { authorization: `Bearer ${this.key()}`, 'content-type': 'application/json' } });
+    if (res.status === 204) return undefined as T;
+    const body = await res.json().catch(() => undefined);
+    if (!res.ok) throw new Error(body?.error?.message ?? `HTTP ${res.status}`);
+    return body as T;
+  }
+
+  private async openPanel(): Promise<void> {
+    this.panel.hidden = false;
+    this.toggle.classList.add('active');
+    this.error.textContent = '';
+    try {
+      const { data, kinds } = await this.request<{ data: TabInfo[]; kinds: Kind[] }>(this.base());
+      this.adders.replaceChildren(...kinds.map((kind) => {
+        const button = el('button', { type: 'button', textContent: `+ ${LABELS[kind]}`, className: `term-add-${kind}` });
+        button.dataset.kind = kind;
+        button.addEventListener('click', () => void this.add(kind));
+        return button;
+      }));
+      for (const info of data) if (!this.views.has(info.id)) this.attach(info);
+      if (!this.active && data[0]) this.select(data[0].id);
+      this.drawTabs();
+    } catch (err) {
+      this.error.textContent = (err as Error).message;
+    }
+  }
+
+  private close(): void {
+    this.panel.hidden = true;
+    this.toggle.classList.remove('active');
+  }
+
+  private async add(kind: Kind): Promise<void> {
+    this.error.textContent = '';
+    try {
+      const info = await this.request<TabInfo>(this.base(), { method: 'POST', body: JSON.stringify({ kind, cols: 100, rows: 30 }) });
+      this.attach(info);
+      this.select(info.id);
+    } catch (err) {
+      this.error.textContent = (err as Error).message;
+    }
+  }
+
+  private attach(info: TabInfo): void {
+    const host = el('div', { className: 'term-screen', hidden: true });
+    host.dataset.tab = info.id;
+    host.dataset.kind = info.kind;
+    this.screens.append(host);
+    const base = this.base();
+    this.views.set(info.id, new TabView(info, host, () => this.request(`${base}/${info.id}/ticket`, { method: 'POST', body: '{}' }), () => this.drawTabs()));
+  }
+
+  private select(id: string): void {
+    this.active = id;
+    for (const [tabId, view] of this.views) view.host.hidden = tabId !== id;
+    const view = this.views.get(id);
+    if (view) {
+      view.resize();
+      view.term.focus();
+    }
+    this.drawTabs();
+  }
+
+  private async closeTab(): Promise<void> {
+    const id = this.active;
+    if (!id) return;
+    await this.request(`${this.base()}/${id}`, { method: 'DELETE' }).catch((err) => (this.error.textContent = (err as Error).message));
+    this.views.get(id)?.dispose();
+    this.views.delete(id);
+    this.active = undefined;
+    const next = [...this.views.keys()][0];
+    if (next) this.select(next);
+    else this.drawTabs();
+  }
+
+  private drawTabs(): void {
+    this.tabBar.replaceChildren(...[...this.views.values()].map((view, i) => {
+      const button = el('button', { type: 'button', textContent: `${LABELS[view.info.kind]} ${i + 1}`, className: view.info.id === this.active ? 'selected' : '' });
+      button.setAttribute('role', 'tab');
+      button.addEventListener('click', () => this.select(view.info.id));
+      return button;
+    }));
+    const people = this.active ? this.views.get(this.active)?.participants ?? [] : [];
+    this.who.textContent = people.length ? `👥 ${people.map((p) => `${p.name}${p.mode === 'view' ? ' (view)' : ''}`).join(', ')}` : '';
+  }
+}
