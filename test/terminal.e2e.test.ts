@@ -13,6 +13,7 @@ import WebSocket from 'ws';
 import { HttpAdapter } from '../adapters/http/index.js';
 import { sha256 } from '../adapters/http/keys.js';
 import { AnthropicFake } from './support/anthropic-fake.js';
+import { readSse, type SseEvent } from './support/sse.js';
 import { startTestGateway, type TestGateway } from './support/gateway.js';
 import { requireTool } from './system/host.js';
 
@@ -215,5 +216,50 @@ describe('the Terminal panel in the web app', () => {
     await expect.poll(() => screenText(again.page), { timeout: 10_000 }).toContain('back-55');
     expect(again.violations).toEqual([]);
     await again.page.close();
+  });
+});
+
+describe('a Claude tab on the conversation\'s session', () => {
+  const id = 'http:boss:claudetab';
+
+  it('answers a prompt from the stand-in on screen; meanwhile chat messages wait until the tab is closed, and the session stays valid', async () => {
+    fake.script.push({ text: 'first answer' });
+    const first = await (await post('/v1/conversations/claudetab/messages?stream=false', { text: 'hello' })).json();
+    expect(first.status).toBe('done');
+    const { page, violations } = await watchedPage({ viewport: { width: 1200, height: 800 } });
+    await openConversation(page, ADMIN_KEY, id);
+    await page.click('#terminal button[data-kind="claude"]');
+    await page.waitForSelector('.term-screen:not([hidden]) .xterm-rows');
+    // The TUI's prompt box, with no first-start screens before it.
+    await expect.poll(() => screenText(page), { timeout: 20_000 }).toMatch(/❯|>/);
+    await page.waitForTimeout(500);
+    await page.locator('.term-screen:not([hidden]) .xterm').click();
+    await page.keyboard.type('[[reply: tui-answer-77]]');
+    await page.keyboard.press('Enter');
+    // The answer under the echoed prompt (marked ● by the TUI).
+    await expect.poll(() => screenText(page), { timeout: 20_000 }).toMatch(/●\s*tui-answer-77/);
+    if (process.env.CLAUDE_SCREENSHOT) await page.screenshot({ path: process.env.CLAUDE_SCREENSHOT });
+
+    // A chat message now waits, and says why.
+    const events: SseEvent[] = [];
+    const sent = fetch(`${url}/v1/conversations/claudetab/messages`, { method: 'POST', headers: as(ADMIN_KEY), body: JSON.stringify({ text: '[[reply: after the tab]]' }) })
+      .then((res) => readSse(res, (e) => events.push(e), (e) => e.event === 'done'));
+    await until(() => events.some((e) => e.event === 'status' && (e.data as { text: string }).text.includes('holds this conversation\'s session')), 'the waiting notice');
+    await page.waitForTimeout(500);
+    expect(events.some((e) => e.event === 'done' || e.event === 'started')).toBe(false);
+    // A second Claude tab on the same session is refused.
+    expect((await post('/v1/conversations/claudetab/terminals', { kind: 'claude' })).status).toBe(409);
+
+    await page.click('#term-close-tab');
+    await sent;
+    const done = events.find((e) => e.event === 'done')!.data;
+    expect(done).toMatchObject({ status: 'done', text: 'after the tab' });
+    // Every line of the session's transcript is still JSON: no two writers interleaved.
+    const home = path.join(t.config.gateway.data_dir, 'cli-homes', 'claude');
+    const files = fs.readdirSync(home, { recursive: true, withFileTypes: true }).filter((f) => f.isFile() && f.name.endsWith('.jsonl')).map((f) => path.join(f.parentPath, f.name));
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) for (const line of fs.readFileSync(file, 'utf8').split('\n').filter(Boolean)) JSON.parse(line);
+    expect(violations).toEqual([]);
+    await page.close();
   });
 });

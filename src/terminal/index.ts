@@ -110,10 +110,12 @@ export class Terminals {
 
   /** Why `by` may not open a `kind` tab here, or undefined. */
   refusal(kind: TabKind, by: Opener): { status: 403; error: string } | undefined {
+    // Order: what the gateway lacks, then what this key may not.
     const { terminal } = this.deps.config;
     if (this.deps.engines.sandbox.mode === 'none' && !terminal.allow_unsandboxed) {
       return { status: 403, error: 'Terminals are off: no sandbox is in force, so a terminal would run with the gateway\'s rights. Install bubblewrap, or set terminal.allow_unsandboxed = true.' };
     }
+    if (kind !== 'shell' && !this.deps.engines.get(kind)) return { status: 403, error: `The ${kind} engine is not enabled on this gateway (engine.${kind}.enabled).` };
     if (kind === 'shell') {
       if (terminal.shell === 'off') return { status: 403, error: 'Shell tabs are off on this gateway (terminal.shell = "off").' };
       if (terminal.shell === 'admins' && !by.admin) return { status: 403, error: 'Shell tabs are for admin keys on this gateway (terminal.shell = "admins").' };

@@ -243,6 +243,6 @@ export class TerminalView {
       return button;
     }));
     const people = this.active ? this.views.get(this.active)?.participants ?? [] : [];
-    this.who.textContent = people.length ? `👥 ${people.map((p) => `${p.name}${p.mode === 'view' ? ' (view)' : ''}`).join(', ')}` : '';
+    this.who.textContent = people.length ? `Here: ${people.map((p) => `${p.name}${p.mode === 'view' ? ' (view)' : ''}`).join(', ')}` : '';
   }
 }
