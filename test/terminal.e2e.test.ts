@@ -141,6 +141,73 @@ describe('terminal tabs over the API', () => {
   });
 });
 
+/** A socket through a share link, as its holder (no API key). */
+async function connectShared(token: string, tabId: string, name: string) {
+  const res = await fetch(`${url}/share/terminals/${tabId}/ticket`, { method: 'POST', headers: { 'x-share-token': token, 'content-type': 'application/json' }, body: JSON.stringify({ name }) });
+  expect(res.status).toBe(200);
+  const { url: socketPath, mode } = await res.json();
+  const ws = new WebSocket(url.replace('http', 'ws') + socketPath, { origin: url });
+  const socket = { ws, mode, text: '', controls: [] as any[], closed: undefined as number | undefined };
+  ws.on('message', (data, binary) => {
+    if (binary) socket.text += data.toString();
+    else socket.controls.push(JSON.parse(data.toString()));
+  });
+  ws.on('close', (code) => (socket.closed = code));
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  return socket;
+}
+
+const names = (s: { controls: any[] }) => (s.controls.filter((c) => c.type === 'participants').at(-1)?.participants ?? []).map((p: any) => `${p.name}:${p.mode}`).sort();
+
+describe('sharing a tab by link', () => {
+  it('a view-only link sees the same output, shows in the participant list, cannot type, and is closed when revoked', async () => {
+    const tab = await openTab('shared1', 'shell');
+    const owner = await connect('shared1', tab.id, ADMIN_KEY, url);
+    const res = await post('/v1/conversations/shared1/shares', { tab: tab.id, mode: 'view', expires_in_s: 600 });
+    expect(res.status).toBe(201);
+    const share = await res.json();
+    expect(share.link).toBe(`/#share=${share.token}`);
+    // Only the hash is stored.
+    expect(JSON.stringify(t.gateway.store.db.raw.prepare('select * from terminal_shares').all())).not.toContain(share.token);
+    const guest = await connectShared(share.token, tab.id, 'Ann');
+    expect(guest.mode).toBe('view');
+    await until(() => names(owner).length === 2 && names(guest).length === 2, 'both in both lists');
+    expect(names(owner)).toEqual(['Ann (link):view', 'boss:write']);
+    type(owner.ws, 'echo shared-$((3*3))\r');
+    await until(() => guest.text.includes('shared-9'), 'the output at the guest');
+    type(guest.ws, 'echo typed-by-guest\r');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(owner.text).not.toContain('typed-by-guest');
+    expect((await fetch(`${url}/v1/conversations/shared1/shares/${share.id}`, { method: 'DELETE', headers: as(ADMIN_KEY) })).status).toBe(204);
+    await until(() => guest.closed !== undefined, 'the guest\'s socket closing');
+    expect(guest.closed).toBe(4003);
+    await until(() => names(owner).length === 1, 'the list without the guest');
+    expect((await fetch(`${url}/share/terminals`, { headers: { 'x-share-token': share.token } })).status).toBe(401);
+    owner.ws.close();
+  });
+
+  it('never grants more than its creator has, and the owner removes a participant', async () => {
+    // The admin opens a shell in user web's conversation; web's read-write link gives only a view of it.
+    fake.script.push({ text: 'ok' });
+    expect((await post('/v1/conversations/shared2/messages?stream=false', { text: 'hi' }, KEY)).status).toBe(200);
+    const tab = await openTab('http:web:shared2', 'shell');
+    const share = await (await post('/v1/conversations/shared2/shares', { mode: 'write', expires_in_s: 600 }, KEY)).json();
+    const listed = await (await fetch(`${url}/share/terminals`, { headers: { 'x-share-token': share.token } })).json();
+    expect(listed.data.map((t: { id: string }) => t.id)).toEqual([tab.id]);
+    const guest = await connectShared(share.token, tab.id, 'Bo');
+    expect(guest.mode).toBe('view');
+    const viewer = guest.controls.find((c) => c.type === 'hello').you.id;
+    // Only the tab's owner (or an admin) removes someone.
+    const remove = (key: string) => fetch(`${url}/v1/conversations/http:web:shared2/terminals/${tab.id}/participants/${viewer}`, { method: 'DELETE', headers: as(key) });
+    expect((await remove(KEY)).status).toBe(403);
+    expect((await remove(ADMIN_KEY)).status).toBe(204);
+    await until(() => guest.closed !== undefined, 'the removed guest\'s socket closing');
+  });
+});
+
 /** A page whose Content-Security-Policy violations and script errors are collected. */
 async function watchedPage(options: Parameters<Browser['newPage']>[0] = {}): Promise<{ page: Page; violations: string[] }> {
   browser ??= await chromium.launch({

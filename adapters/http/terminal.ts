@@ -7,6 +7,9 @@
  *   POST   /v1/conversations/{id}/terminals/{tab}/ticket     -> {ticket, url}: one WebSocket, within 30 s
  *   DELETE /v1/conversations/{id}/terminals/{tab}/participants/{viewer}   removes someone (closes their socket)
  *   GET    /v1/terminals/{tab}/socket?ticket=...             the WebSocket: output out; input and resize in
+ *   POST   /v1/conversations/{id}/shares                     {tab?, mode: "view"|"write", expires_in_s?} -> 201 {id, token, link}
+ *   GET    /v1/conversations/{id}/shares, DELETE .../shares/{share}   the live links; revoking closes their sockets at once
+ *   GET    /share/terminals, POST /share/terminals/{tab}/ticket {name}   for a link's holder (X-Share-Token header), no API key
  *
  * Browsers cannot put an API key on a WebSocket request, and a key in its URL would land in logs: the
  * page asks for a ticket with its key (single use, 30 s, bound to the tab) and opens the socket with it.
@@ -31,6 +34,7 @@ const MAX_BUFFERED = 8 * 1024 * 1024;
 
 interface Ticket {
   tabId: string;
+  shareId?: number;
   name: string;
   mode: 'view' | 'write';
   expires: number;
@@ -111,6 +115,58 @@ export function terminalRoutes(app: Hono<Env>, api: () => GatewayApi, fullId: (u
     const ticket = tickets.issue({ tabId: tab.id, name: c.get('user'), mode });
     return c.json({ ticket, mode, url: `${TERMINAL_SOCKETS}/${tab.id}/socket?ticket=${ticket}`, expires_in_s: TICKET_MS / 1000 });
   });
+  app.post('/v1/conversations/:id/shares', async (c) => {
+    const s = scope(c);
+    if (s instanceof Response) return s;
+    const body = await readJson(c);
+    if ('error' in body) return c.json(apiError(body.error, body.code), body.status);
+    const { tab: tabId, mode = 'view', expires_in_s: expires = 3600 } = (body.value ?? {}) as { tab?: unknown; mode?: unknown; expires_in_s?: unknown };
+    if ((mode !== 'view' && mode !== 'write') || typeof expires !== 'number' || (tabId !== undefined && typeof tabId !== 'string')) {
+      return c.json(apiError('Send {"mode": "view" | "write", "expires_in_s": seconds, "tab": optional tab id}.', 'invalid_request'), 400);
+    }
+    if (tabId && s.terminals.get(tabId)?.conversationId !== s.conversationId) return c.json(apiError(`No terminal ${tabId} here.`, 'not_found'), 404);
+    const { token, share } = s.terminals.shares.create({ conversationId: s.conversationId, tabId, mode, createdBy: c.get('user'), creatorAdmin: c.get('reader').admin, expiresInS: expires });
+    return c.json({ ...share, token, link: `/#share=${token}` }, 201);
+  });
+  app.get('/v1/conversations/:id/shares', (c) => {
+    const s = scope(c);
+    if (s instanceof Response) return s;
+    return c.json({ data: s.terminals.shares.list(s.conversationId) });
+  });
+  app.delete('/v1/conversations/:id/shares/:share', (c) => {
+    const s = scope(c);
+    if (s instanceof Response) return s;
+    const share = s.terminals.shares.get(Number(c.req.param('share')));
+    if (!share || share.conversation_id !== s.conversationId) return c.json(apiError('No such share.', 'not_found'), 404);
+    if (share.created_by !== c.get('user') && !c.get('reader').admin) return c.json(apiError('Only its creator (or an admin) revokes a share.', 'forbidden'), 403);
+    s.terminals.shares.revoke(share.id);
+    s.terminals.closeShare(share.id);
+    return c.body(null, 204);
+  });
+  // A link's holder has no API key: the token is the credential, and says which tabs it reaches.
+  const shareOf = (c: Context<Env>) => {
+    const terminals = api().terminals;
+    const token = c.req.header('x-share-token');
+    const share = token && terminals?.shares.find(token);
+    return share && terminals ? { share, terminals } : undefined;
+  };
+  app.get('/share/terminals', (c) => {
+    const found = shareOf(c);
+    if (!found) return c.json(apiError('This share link is unknown, expired or revoked.', 'invalid_share'), 401);
+    return c.json({ conversation_id: found.share.conversation_id, mode: found.share.mode, expires_at: found.share.expires_at, data: found.terminals.sharedTabs(found.share) });
+  });
+  app.post('/share/terminals/:tab/ticket', async (c) => {
+    const found = shareOf(c);
+    if (!found) return c.json(apiError('This share link is unknown, expired or revoked.', 'invalid_share'), 401);
+    const tab = found.terminals.get(c.req.param('tab'));
+    const mode = tab && found.terminals.shareMode(found.share, tab);
+    if (!tab || !mode) return c.json(apiError('No such terminal for this link.', 'not_found'), 404);
+    const body = await readJson(c);
+    const raw = 'error' in body ? '' : String((body.value as { name?: unknown })?.name ?? '');
+    const name = `${raw.replace(/[^\p{L}\p{N} ._-]/gu, '').trim().slice(0, 32) || 'guest'} (link)`;
+    const ticket = tickets.issue({ tabId: tab.id, name, mode, shareId: found.share.id });
+    return c.json({ ticket, mode, url: `${TERMINAL_SOCKETS}/${tab.id}/socket?ticket=${ticket}`, expires_in_s: TICKET_MS / 1000 });
+  });
   app.delete('/v1/conversations/:id/terminals/:tab/participants/:viewer', (c) => {
     const s = scope(c);
     if (s instanceof Response) return s;
@@ -144,6 +200,7 @@ function attach(terminals: Terminals, tab: Tab, ws: WebSocket, ticket: Ticket): 
     id: crypto.randomBytes(6).toString('base64url'),
     name: ticket.name,
     mode: ticket.mode,
+    shareId: ticket.shareId,
     output: (data) => {
       if (ws.readyState !== ws.OPEN) return;
       if (ws.bufferedAmount > MAX_BUFFERED) return ws.close(1013, 'too far behind; reconnect');

@@ -18,14 +18,18 @@ import type { Store } from '../store/index.js';
 import { SessionHolds } from './holds.js';
 import { tabCommand, type TabKind } from './launch.js';
 import { Scrollback } from './scrollback.js';
+import { Shares, type ShareView } from './shares.js';
 
 export { SessionHolds } from './holds.js';
 export { TAB_KINDS, type TabKind } from './launch.js';
+export { Shares, type ShareView } from './shares.js';
 
 export interface Viewer {
   readonly id: string;
   readonly name: string;
   readonly mode: 'view' | 'write';
+  /** Attached through this share link: closed when it is revoked or expires. */
+  readonly shareId?: number;
   /** Terminal output, as it came. */
   output(data: string): void;
   /** Anything else for the page: participants, the tab's end. */
@@ -93,10 +97,15 @@ export interface TerminalsDeps {
 export class Terminals {
   private readonly tabs = new Map<string, Tab>();
   private readonly sweep: NodeJS.Timeout;
+  readonly shares: Shares;
 
   constructor(private readonly deps: TerminalsDeps) {
+    this.shares = new Shares(deps.store.db);
     const idleMs = deps.config.terminal.idle_timeout_s * 1000;
-    this.sweep = setInterval(() => this.closeIdle(), Math.max(200, Math.min(5000, idleMs / 4)));
+    this.sweep = setInterval(() => {
+      this.closeIdle();
+      this.closeLapsedShares();
+    }, Math.max(200, Math.min(2000, idleMs / 4)));
     this.sweep.unref();
   }
 
@@ -183,10 +192,10 @@ export class Terminals {
   }
 
   /** Removes a participant: closes their connection at once. */
-  remove(tab: Tab, viewerId: string): boolean {
+  remove(tab: Tab, viewerId: string, reason = 'removed by the tab\'s owner'): boolean {
     const viewer = tab.viewers.get(viewerId);
     if (!viewer) return false;
-    viewer.close(4003, 'removed by the tab\'s owner');
+    viewer.close(4003, reason);
     this.detach(tab, viewerId);
     return true;
   }
@@ -235,6 +244,35 @@ export class Terminals {
   private announce(tab: Tab): void {
     const participants = [...tab.viewers.values()].map(({ id, name, mode }) => ({ id, name, mode }));
     for (const viewer of tab.viewers.values()) viewer.control({ type: 'participants', participants });
+  }
+
+  /** What a share lets its holder do in `tab`: never more than its creator could. */
+  shareMode(share: ShareView, tab: Tab): 'view' | 'write' | undefined {
+    if (share.conversation_id !== tab.conversationId || (share.tab_id && share.tab_id !== tab.id)) return undefined;
+    return share.mode === 'write' && !this.refusal(tab.kind, { user: share.created_by, admin: !!share.creator_admin }) ? 'write' : 'view';
+  }
+
+  /** Tabs a share reaches. */
+  sharedTabs(share: ShareView): TabInfo[] {
+    return this.list(share.conversation_id).filter((t) => !share.tab_id || t.id === share.tab_id);
+  }
+
+  /** Closes at once every socket attached through a share (it was revoked). */
+  closeShare(shareId: number): void {
+    for (const tab of this.tabs.values()) {
+      for (const viewer of [...tab.viewers.values()]) if (viewer.shareId === shareId) this.remove(tab, viewer.id, 'the share link was revoked');
+    }
+  }
+
+  private closeLapsedShares(): void {
+    const checked = new Map<number, boolean>();
+    for (const tab of this.tabs.values()) {
+      for (const viewer of [...tab.viewers.values()]) {
+        if (viewer.shareId === undefined) continue;
+        if (!checked.has(viewer.shareId)) checked.set(viewer.shareId, this.shares.valid(viewer.shareId));
+        if (!checked.get(viewer.shareId)) this.remove(tab, viewer.id, 'the share link was revoked or expired');
+      }
+    }
   }
 
   private closeIdle(): void {
