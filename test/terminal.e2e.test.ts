@@ -286,6 +286,48 @@ describe('the Terminal panel in the web app', () => {
   });
 });
 
+describe('sharing in the web app', () => {
+  it('a read-only link opens in another browser context: same output, each in the other\'s list, no typing, closed on revoke', async () => {
+    fake.script.push({ text: 'ok' });
+    expect((await post('/v1/conversations/sharedweb/messages?stream=false', { text: 'hi' })).status).toBe(200);
+    const owner = await watchedPage({ viewport: { width: 1100, height: 760 } });
+    await openConversation(owner.page, ADMIN_KEY, 'http:boss:sharedweb');
+    await owner.page.click('#terminal button[data-kind="shell"]');
+    await owner.page.waitForSelector('.term-screen:not([hidden]) .xterm-rows');
+    await owner.page.selectOption('#term-share-mode', 'view');
+    await owner.page.click('#term-share');
+    const link = await owner.page.inputValue('#term-share-link');
+    expect(link).toMatch(/#share=cgs_/);
+
+    const context = await browser!.newContext({ viewport: { width: 900, height: 700 } });
+    const guest = await context.newPage();
+    const guestErrors: string[] = [];
+    guest.on('pageerror', (err) => guestErrors.push(err.message));
+    await guest.goto(link);
+    await guest.fill('#share-name', 'Ann');
+    await guest.click('#share-join button[type="submit"]');
+    await guest.waitForSelector('.term-screen:not([hidden]) .xterm-rows');
+    await expect.poll(() => owner.page.textContent('#term-who')).toContain('Ann (link) (view)');
+    await expect.poll(() => guest.textContent('#share-who')).toContain('boss');
+
+    await owner.page.locator('.term-screen:not([hidden]) .xterm').click();
+    await owner.page.keyboard.type('echo "both-$((8*8))"\n');
+    await expect.poll(() => screenText(guest), { timeout: 10_000 }).toContain('both-64');
+    await guest.locator('.term-screen:not([hidden]) .xterm').click();
+    await guest.keyboard.type('echo guest-typed\n');
+    await owner.page.waitForTimeout(400);
+    expect(await screenText(owner.page)).not.toContain('guest-typed');
+
+    await owner.page.click('#term-share-revoke');
+    await expect.poll(() => screenText(guest), { timeout: 10_000 }).toContain('removed from this tab');
+    await expect.poll(() => owner.page.textContent('#term-who')).not.toContain('Ann');
+    expect(guestErrors).toEqual([]);
+    expect(owner.violations).toEqual([]);
+    await context.close();
+    await owner.page.close();
+  });
+});
+
 describe('a Claude tab on the conversation\'s session', () => {
   const id = 'http:boss:claudetab';
 

@@ -18,7 +18,7 @@ import typescript from 'highlight.js/lib/languages/typescript';
 import xml from 'highlight.js/lib/languages/xml';
 import yaml from 'highlight.js/lib/languages/yaml';
 import { FilesView } from './files.js';
-import { TerminalView } from './terminal.js';
+import { showShared, TerminalView } from './terminal.js';
 
 for (const [name, lang] of Object.entries({ bash, css, diff, go, javascript, json, python, rust, sql, typescript, xml, yaml })) hljs.registerLanguage(name, lang);
 hljs.registerAliases(['sh', 'shell', 'zsh'], { languageName: 'bash' });
@@ -423,7 +423,10 @@ async function whoami(): Promise<string> {
 const fromHash = /(?:^#|&)key=([^&]+)/.exec(location.hash)?.[1];
 if (fromHash) history.replaceState(null, '', location.pathname);
 const saved = fromHash ? decodeURIComponent(fromHash) : localStorage.getItem('cligate.key');
-if (saved) void login(saved).then(() => {
+// A share link (#share=<token>) opens only the shared terminal, with no key.
+const shareToken = /(?:^#|&)share=([^&]+)/.exec(location.hash)?.[1];
+if (shareToken) showShared(decodeURIComponent(shareToken), document.body);
+else if (saved) void login(saved).then(() => {
   if (!key) $('login').hidden = false;
 });
 else $('login').hidden = false;

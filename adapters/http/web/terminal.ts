@@ -36,6 +36,7 @@ class TabView {
   private ended = false;
   private observer: ResizeObserver;
   participants: Participant[] = [];
+  you?: Participant;
 
   constructor(readonly info: TabInfo, readonly host: HTMLElement, private readonly ticket: () => Promise<{ url: string }>, private readonly changed: () => void) {
     this.term.loadAddon(this.fit);
@@ -77,7 +78,9 @@ class TabView {
         return;
       }
       const message = JSON.parse(event.data);
-      if (message.type === 'participants') {
+      if (message.type === 'hello') {
+        this.you = message.you;
+      } else if (message.type === 'participants') {
         this.participants = message.participants;
         this.changed();
       } else if (message.type === 'exit') {
@@ -113,6 +116,8 @@ export class TerminalView {
   private readonly screens: HTMLElement;
   private readonly error: HTMLElement;
   private readonly views = new Map<string, TabView>();
+  private readonly shareMode: HTMLSelectElement;
+  private readonly shareLine: HTMLElement;
   private active?: string;
 
   constructor(main: HTMLElement, private readonly key: () => string) {
@@ -121,6 +126,11 @@ export class TerminalView {
     const close = el('button', { type: 'button', className: 'files-close', textContent: '×', title: 'Hide (tabs keep running)' });
     close.setAttribute('aria-label', 'Hide the terminal');
     close.addEventListener('click', () => this.close());
+    this.shareMode = el('select', { id: 'term-share-mode', title: 'What the link lets its holder do' },
+      el('option', { value: 'view', textContent: 'view only' }), el('option', { value: 'write', textContent: 'can type' }));
+    const share = el('button', { type: 'button', id: 'term-share', textContent: 'Share', title: 'Make a link to this tab (1 hour)' });
+    share.addEventListener('click', () => void this.share());
+    this.shareLine = el('div', { className: 'term-share-line', id: 'term-share-line', hidden: true });
     const closeTab = el('button', { type: 'button', id: 'term-close-tab', textContent: 'Close tab', title: 'End this tab (its processes are stopped)' });
     closeTab.addEventListener('click', () => void this.closeTab());
     this.tabBar = el('div', { className: 'term-tabs', id: 'term-tabs' });
@@ -131,7 +141,7 @@ export class TerminalView {
     this.error.setAttribute('role', 'alert');
     this.screens = el('div', { className: 'term-screens', id: 'term-screens' });
     this.panel = el('section', { className: 'term-panel', id: 'terminal', hidden: true },
-      el('header', {}, el('strong', { textContent: 'Terminal' }), this.tabBar, this.adders, this.who, closeTab, close), this.error, this.screens);
+      el('header', {}, el('strong', { textContent: 'Terminal' }), this.tabBar, this.adders, this.who, this.shareMode, share, closeTab, close), this.shareLine, this.error, this.screens);
     this.panel.setAttribute('aria-label', 'Terminal');
     main.append(this.toggle, this.panel);
   }
@@ -235,6 +245,27 @@ export class TerminalView {
     else this.drawTabs();
   }
 
+  /** Makes a link to the active tab and shows it, with a button that revokes it. */
+  private async share(): Promise<void> {
+    if (!this.active) return;
+    this.error.textContent = '';
+    try {
+      const conversation = encodeURIComponent(this.conversationId!);
+      const made = await this.request<{ id: number; link: string; mode: string }>(`/v1/conversations/${conversation}/shares`, {
+        method: 'POST', body: JSON.stringify({ tab: this.active, mode: this.shareMode.value, expires_in_s: 3600 }),
+      });
+      const link = el('input', { readOnly: true, value: `${location.origin}${made.link}`, className: 'term-share-link', id: 'term-share-link' });
+      const revoke = el('button', { type: 'button', textContent: 'Revoke', id: 'term-share-revoke' });
+      revoke.addEventListener('click', () => void this.request(`/v1/conversations/${conversation}/shares/${made.id}`, { method: 'DELETE' })
+        .then(() => (this.shareLine.hidden = true), (err) => (this.error.textContent = (err as Error).message)));
+      this.shareLine.replaceChildren(el('span', { textContent: `Link (${made.mode === 'write' ? 'can type' : 'view only'}, 1 hour):` }), link, revoke);
+      this.shareLine.hidden = false;
+      link.select();
+    } catch (err) {
+      this.error.textContent = (err as Error).message;
+    }
+  }
+
   private drawTabs(): void {
     this.tabBar.replaceChildren(...[...this.views.values()].map((view, i) => {
       const button = el('button', { type: 'button', textContent: `${LABELS[view.info.kind]} ${i + 1}`, className: view.info.id === this.active ? 'selected' : '' });
@@ -242,7 +273,76 @@ export class TerminalView {
       button.addEventListener('click', () => this.select(view.info.id));
       return button;
     }));
-    const people = this.active ? this.views.get(this.active)?.participants ?? [] : [];
-    this.who.textContent = people.length ? `Here: ${people.map((p) => `${p.name}${p.mode === 'view' ? ' (view)' : ''}`).join(', ')}` : '';
+    const view = this.active ? this.views.get(this.active) : undefined;
+    drawParticipants(this.who, view, view?.you?.name === view?.info.owner ? (id) => {
+      void this.request(`${this.base()}/${view!.info.id}/participants/${id}`, { method: 'DELETE' }).catch((err) => (this.error.textContent = (err as Error).message));
+    } : undefined);
   }
+}
+
+/** "Here: ann (view) ×, boss": who is attached to the tab; `remove` (the owner's) puts a × by the others. */
+function drawParticipants(box: HTMLElement, view: TabView | undefined, remove?: (id: string) => void): void {
+  const people = view?.participants ?? [];
+  box.replaceChildren(...(people.length ? ['Here: '] : []), ...people.flatMap((p, i) => {
+    const item = el('span', { className: 'term-person', textContent: `${p.name}${p.mode === 'view' ? ' (view)' : ''}` });
+    item.dataset.mode = p.mode;
+    if (remove && p.id !== view?.you?.id) {
+      const x = el('button', { type: 'button', className: 'term-remove', textContent: '×', title: `Remove ${p.name}` });
+      x.addEventListener('click', () => remove(p.id));
+      item.append(x);
+    }
+    return i ? [', ', item] : [item];
+  }));
+}
+
+/**
+ * The page a share link opens (`/#share=<token>`): no API key, only the tabs the link reaches, typing
+ * only where it lets its holder type. The holder gives a name, which the others see.
+ */
+export function showShared(token: string, root: HTMLElement): void {
+  const headers = { 'x-share-token': token, 'content-type': 'application/json' };
+  const name = el('input', { id: 'share-name', placeholder: 'Your name', value: localStorage.getItem('cligate.share-name') ?? '', maxLength: 32 });
+  const join = el('button', { type: 'submit', textContent: 'Join' });
+  const error = el('p', { className: 'error', id: 'share-error' });
+  const form = el('form', { className: 'login', id: 'share-join' }, el('h1', { textContent: 'Shared terminal' }), name, join, error);
+  const tabs = el('div', { className: 'term-tabs' });
+  const who = el('span', { className: 'term-who', id: 'share-who' });
+  const screens = el('div', { className: 'term-screens' });
+  const title = el('strong', { textContent: 'Terminal' });
+  const panel = el('section', { className: 'term-panel term-shared', id: 'shared-terminal', hidden: true }, el('header', {}, title, tabs, who), screens);
+  root.append(form, panel);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    localStorage.setItem('cligate.share-name', name.value);
+    const res = await fetch('/share/terminals', { headers });
+    const body = await res.json();
+    if (!res.ok) {
+      error.textContent = body?.error?.message ?? `HTTP ${res.status}`;
+      return;
+    }
+    form.hidden = true;
+    panel.hidden = false;
+    title.textContent = `${body.conversation_id}`;
+    const views: TabView[] = [];
+    const select = (view: TabView) => {
+      for (const v of views) v.host.hidden = v !== view;
+      view.resize();
+      view.term.focus();
+      drawParticipants(who, view);
+      tabs.replaceChildren(...views.map((v, i) => el('button', { type: 'button', textContent: `${LABELS[v.info.kind]} ${i + 1}`, className: v === view ? 'selected' : '', onclick: () => select(v) })));
+    };
+    for (const info of body.data as TabInfo[]) {
+      const host = el('div', { className: 'term-screen', hidden: true });
+      screens.append(host);
+      const view: TabView = new TabView(info, host, async () => {
+        const r = await fetch(`/share/terminals/${info.id}/ticket`, { method: 'POST', headers, body: JSON.stringify({ name: name.value }) });
+        const b = await r.json();
+        if (!r.ok) throw new Error(b?.error?.message ?? `HTTP ${r.status}`);
+        return b;
+      }, () => drawParticipants(who, view));
+      views.push(view);
+    }
+    if (views[0]) select(views[0]);
+    else who.textContent = 'No terminal is open in this conversation now.';
+  });
 }
