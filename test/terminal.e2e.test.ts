@@ -16,6 +16,7 @@ import { AnthropicFake } from './support/anthropic-fake.js';
 import { readSse, type SseEvent } from './support/sse.js';
 import { startTestGateway, type TestGateway } from './support/gateway.js';
 import { requireTool } from './system/host.js';
+import { runShare } from '../src/terminal/share-cli.js';
 
 const fake = new AnthropicFake();
 const KEY = 'cg_term_test_key_web_0123456789';
@@ -205,6 +206,22 @@ describe('sharing a tab by link', () => {
     expect((await remove(KEY)).status).toBe(403);
     expect((await remove(ADMIN_KEY)).status).toBe(204);
     await until(() => guest.closed !== undefined, 'the removed guest\'s socket closing');
+  });
+});
+
+describe('cligate share', () => {
+  it('makes a read-write link from the machine\'s shell, and --revoke closes its sockets within seconds', async () => {
+    const tab = await openTab('clishare', 'shell');
+    const lines: string[] = [];
+    expect(runShare(t.config, { conversation: 'http:boss:clishare', write: true, expires: '600' }, (l) => lines.push(l))).toBe(0);
+    const token = /#share=(cgs_[\w-]+)/.exec(lines.join('\n'))![1]!;
+    const id = /Share (\d+)/.exec(lines.join('\n'))![1]!;
+    const guest = await connectShared(token, tab.id, 'Cy');
+    expect(guest.mode).toBe('write');
+    type(guest.ws, 'echo "cli-$((5*5))"\r');
+    await until(() => guest.text.includes('cli-25'), 'the guest\'s own typing echoed');
+    expect(runShare(t.config, { revoke: id }, () => {})).toBe(0);
+    await until(() => guest.closed !== undefined, 'the socket closing after --revoke', 5000);
   });
 });
 
