@@ -30,7 +30,7 @@ beforeAll(async () => {
   t = await startTestGateway(fake, {
     config: {
       http: { enabled: true, port: 0, api_keys: [{ user: 'web', sha256: sha256(KEY) }, { user: 'boss', sha256: sha256(ADMIN_KEY), admin: true }] },
-      terminal: { max_per_user: 6 },
+      terminal: { max_per_user: 20 },
     },
     adapters: (config) => [new HttpAdapter({ http: config.http })],
     env: { TERM_TEST_SECRET: 'must-not-leak' },
