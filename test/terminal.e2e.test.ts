@@ -179,6 +179,10 @@ describe('sharing a tab by link', () => {
     expect(names(owner)).toEqual(['Ann (link):view', 'boss:write']);
     type(owner.ws, 'echo shared-$((3*3))\r');
     await until(() => guest.text.includes('shared-9'), 'the output at the guest');
+    // The owner shows as typing now, then no longer.
+    const typing = () => guest.controls.filter((c) => c.type === 'participants').at(-1)?.participants.find((p: any) => p.name === 'boss')?.typing;
+    expect(guest.controls.some((c) => c.type === 'participants' && c.participants.some((p: any) => p.name === 'boss' && p.typing))).toBe(true);
+    await until(() => typing() === false, 'the typing mark going away', 5000);
     type(guest.ws, 'echo typed-by-guest\r');
     await new Promise((r) => setTimeout(r, 300));
     expect(owner.text).not.toContain('typed-by-guest');

@@ -39,8 +39,11 @@ export interface Viewer {
 }
 
 export type TabMessage =
-  | { type: 'participants'; participants: { id: string; name: string; mode: 'view' | 'write' }[] }
+  | { type: 'participants'; participants: { id: string; name: string; mode: 'view' | 'write'; typing: boolean }[] }
   | { type: 'exit'; code: number; reason: string };
+
+/** How long after a key a participant shows as typing. */
+const TYPING_MS = 1500;
 
 export interface TabInfo {
   id: string;
@@ -64,6 +67,8 @@ export class Tab {
   readonly id = crypto.randomBytes(9).toString('base64url');
   readonly createdAt = Date.now();
   readonly viewers = new Map<string, Viewer>();
+  /** Viewers who typed in the last moment ("typing now" in the participant list), with the timer that ends it. */
+  readonly typing = new Map<string, NodeJS.Timeout>();
   lastActivity = Date.now();
   ended = false;
 
@@ -204,6 +209,13 @@ export class Terminals {
     if (viewer.mode !== 'write' || tab.ended) return;
     tab.lastActivity = Date.now();
     tab.process.write(data);
+    const wasTyping = tab.typing.has(viewer.id);
+    clearTimeout(tab.typing.get(viewer.id));
+    tab.typing.set(viewer.id, setTimeout(() => {
+      tab.typing.delete(viewer.id);
+      if (!tab.ended) this.announce(tab);
+    }, TYPING_MS));
+    if (!wasTyping) this.announce(tab);
   }
 
   resize(tab: Tab, cols: number, rows: number): void {
@@ -232,6 +244,7 @@ export class Terminals {
       viewer.close(1000, reason.slice(0, 120));
     }
     tab.viewers.clear();
+    for (const timer of tab.typing.values()) clearTimeout(timer);
     if (tab.kind !== 'shell') this.giveBack(tab.conversationId);
     this.deps.log.info({ tab: tab.id, reason }, 'terminal tab ended');
   }
@@ -242,7 +255,7 @@ export class Terminals {
   }
 
   private announce(tab: Tab): void {
-    const participants = [...tab.viewers.values()].map(({ id, name, mode }) => ({ id, name, mode }));
+    const participants = [...tab.viewers.values()].map(({ id, name, mode }) => ({ id, name, mode, typing: tab.typing.has(id) }));
     for (const viewer of tab.viewers.values()) viewer.control({ type: 'participants', participants });
   }
 

@@ -17,7 +17,6 @@ import type { Config } from '../config/schema.js';
 import { ClaudeEngine } from '../engine/claude/index.js';
 import { CodexEngine } from '../engine/codex.js';
 import type { Engines } from '../engine/index.js';
-import { cleanEnv } from '../sandbox/env.js';
 import type { Command } from '../sandbox/index.js';
 import type { Store } from '../store/index.js';
 import { ensureWorkspace, workspacePath } from '../workspace.js';
@@ -42,7 +41,7 @@ export function tabCommand(kind: TabKind, conversationId: string, deps: { config
     const codex = engines.get('codex');
     if (!(codex instanceof CodexEngine)) return { error: 'The Codex engine is not enabled on this gateway (engine.codex.enabled).' };
     const id = sessionOf('codex');
-    const env = { ...cleanEnv('codex', process.env, config.engine.codex.env), ...TERMINAL_ENV };
+    const env = { ...codex.env(), ...TERMINAL_ENV };
     return { ...engines.sandbox.command({ engine: 'codex', conversationId, cwd, bin: codex.bin, args: id ? ['resume', id] : [], env, ownTerminal: true }), cwd };
   }
   const claude = engines.get('claude');

@@ -18,6 +18,7 @@ interface Participant {
   id: string;
   name: string;
   mode: 'view' | 'write';
+  typing?: boolean;
 }
 
 const LABELS: Record<Kind, string> = { shell: 'Shell', claude: 'Claude', codex: 'Codex' };
@@ -280,11 +281,11 @@ export class TerminalView {
   }
 }
 
-/** "Here: ann (view) ×, boss": who is attached to the tab; `remove` (the owner's) puts a × by the others. */
+/** "Here: ann (view) ×, boss ✎": who is attached to the tab; `remove` (the owner's) puts a × by the others. */
 function drawParticipants(box: HTMLElement, view: TabView | undefined, remove?: (id: string) => void): void {
   const people = view?.participants ?? [];
   box.replaceChildren(...(people.length ? ['Here: '] : []), ...people.flatMap((p, i) => {
-    const item = el('span', { className: 'term-person', textContent: `${p.name}${p.mode === 'view' ? ' (view)' : ''}` });
+    const item = el('span', { className: 'term-person', textContent: `${p.name}${p.mode === 'view' ? ' (view)' : ''}${p.typing ? ' ✎' : ''}` });
     item.dataset.mode = p.mode;
     if (remove && p.id !== view?.you?.id) {
       const x = el('button', { type: 'button', className: 'term-remove', textContent: '×', title: `Remove ${p.name}` });
