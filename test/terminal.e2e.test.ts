@@ -229,6 +229,27 @@ describe('cligate share', () => {
   });
 });
 
+describe('limits', () => {
+  it('caps the tabs per user (429) and closes a tab left without viewer or output (terminal.idle_timeout_s)', async () => {
+    const small = await startTestGateway(fake, {
+      config: { http: { enabled: true, port: 0, api_keys: [{ user: 'boss', sha256: sha256(ADMIN_KEY), admin: true }] }, terminal: { max_per_user: 1, idle_timeout_s: 1 } },
+      adapters: (config) => [new HttpAdapter({ http: config.http })],
+    });
+    try {
+      const open = () => fetch(`${small.gateway.httpUrl}/v1/conversations/limits/terminals`, { method: 'POST', headers: as(ADMIN_KEY), body: JSON.stringify({ kind: 'shell' }) });
+      const first = await open();
+      expect(first.status).toBe(201);
+      const second = await open();
+      expect(second.status).toBe(429);
+      expect((await second.json()).error.message).toContain('terminal.max_per_user');
+      await until(() => small.gateway.terminals!.list('http:boss:limits').length === 0, 'the idle tab closing', 6000);
+      expect((await open()).status).toBe(201);
+    } finally {
+      await small.stop();
+    }
+  });
+});
+
 /** A page whose Content-Security-Policy violations and script errors are collected. */
 async function watchedPage(options: Parameters<Browser['newPage']>[0] = {}): Promise<{ page: Page; violations: string[] }> {
   browser ??= await chromium.launch({

@@ -5,14 +5,20 @@ export class Scrollback {
 
   constructor(private readonly maxChars: number) {}
 
+  /** Adds output; what goes over the size is cut from the oldest end (exactly the last `maxChars` stay). */
   append(data: string): void {
     this.chunks.push(data);
     this.size += data.length;
-    while (this.size > this.maxChars && this.chunks.length > 1) this.size -= this.chunks.shift()!.length;
-    if (this.size > this.maxChars) {
-      // One chunk larger than the whole buffer: keep its tail.
-      this.chunks[0] = this.chunks[0]!.slice(this.size - this.maxChars);
-      this.size = this.maxChars;
+    while (this.size > this.maxChars) {
+      const first = this.chunks[0]!;
+      const over = this.size - this.maxChars;
+      if (first.length <= over) {
+        this.chunks.shift();
+        this.size -= first.length;
+      } else {
+        this.chunks[0] = first.slice(over);
+        this.size -= over;
+      }
     }
   }
 
