@@ -15,7 +15,7 @@ export type { ReplyContext };
 import type { ConversationSummary } from './store/conversations.js';
 import type { MessageOutcome } from './store/messages.js';
 import type { FileChange } from './workspace-changes.js';
-import type { Terminals } from './terminal/index.js';
+import type { TabInfo, Terminals } from './terminal/index.js';
 
 /** Where an answer goes. */
 export interface ReplyTarget<C extends ReplyContext = ReplyContext> {
@@ -159,6 +159,8 @@ export interface ConversationDetail {
   schedules: Schedule[];
   /** The webhooks that start turns in it (their secrets left out). */
   webhooks: { path: string; kind: 'github' | 'bearer'; events: string[] }[];
+  /** Its terminal tabs open now (src/terminal), listed with its sessions. */
+  terminals: TabInfo[];
 }
 
 export interface HealthReport {

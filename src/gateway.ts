@@ -224,6 +224,7 @@ export class Gateway {
           transcript: store.transcript.list(id),
           schedules: store.schedules.ofConversation(id),
           webhooks: this.config.webhooks.filter((h) => h.conversation === id).map(({ path, kind, events }) => ({ path: `/hooks/${path}`, kind, events })),
+          terminals: this.terminals?.list(id) ?? [],
         };
       },
       approvals: {

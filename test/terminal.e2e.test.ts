@@ -94,6 +94,11 @@ describe('terminal tabs over the API', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(t.gateway.terminals!.list('http:boss:term1')[0]!.viewers).toBe(0);
     const b = await connect('term1', tab.id);
+    // Listed with the conversation's sessions.
+    fake.script.push({ text: 'ok' });
+    await post('/v1/conversations/term1/messages?stream=false', { text: 'hi' });
+    const detail = await (await fetch(`${url}/v1/conversations/term1`, { headers: as(ADMIN_KEY) })).json();
+    expect(detail.terminals).toEqual([expect.objectContaining({ id: tab.id, kind: 'shell', owner: 'boss', viewers: 1 })]);
     await until(() => b.text.includes('marker-42'), 'the replayed scrollback');
     type(b.ws, 'echo again-$((7*7))\r');
     await until(() => b.text.includes('again-49'), 'new output after reattaching');
@@ -410,6 +415,14 @@ describe('a Claude tab on the conversation\'s session', () => {
     const files = fs.readdirSync(home, { recursive: true, withFileTypes: true }).filter((f) => f.isFile() && f.name.endsWith('.jsonl')).map((f) => path.join(f.parentPath, f.name));
     expect(files.length).toBeGreaterThan(0);
     for (const file of files) for (const line of fs.readFileSync(file, 'utf8').split('\n').filter(Boolean)) JSON.parse(line);
+    // One session, written in turn: the chat's turn, the tab's, then the chat's that waited for the tab.
+    expect(done.session_id).toBe(first.session_id);
+    const session = fs.readFileSync(files.find((f) => path.basename(f) === `${first.session_id}.jsonl`)!, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const said = session.filter((e) => (e.type === 'user' || e.type === 'assistant') && e.message).map((e) => {
+      const c = e.message.content;
+      return `${e.type}: ${typeof c === 'string' ? c : c.find((b: { type: string }) => b.type === 'text')?.text ?? ''}`;
+    });
+    expect(said).toEqual(['user: hello', 'assistant: first answer', 'user: [[reply: tui-answer-77]]', 'assistant: tui-answer-77', 'user: [[reply: after the tab]]', 'assistant: after the tab']);
     expect(violations).toEqual([]);
     await page.close();
   });
