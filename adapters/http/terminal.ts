@@ -224,7 +224,12 @@ function attach(terminals: Terminals, tab: Tab, ws: WebSocket, ticket: Ticket): 
     if (message.type === 'input' && typeof message.data === 'string') terminals.input(tab, viewer, message.data);
     else if (message.type === 'resize' && viewer.mode === 'write') terminals.resize(tab, Number(message.cols), Number(message.rows));
   });
-  ws.on('close', () => terminals.detach(tab, viewer.id));
+  // Proxies drop a WebSocket that stays silent for a minute or so: a ping keeps an idle tab's socket up.
+  const ping = setInterval(() => ws.ping(), 25_000);
+  ws.on('close', () => {
+    clearInterval(ping);
+    terminals.detach(tab, viewer.id);
+  });
   ws.on('error', () => ws.terminate());
 }
 
