@@ -13,7 +13,8 @@
  *   6. the sandbox's cost per CLI start and per live follow-up (bench/sandbox.ts)
  *
  * BENCH_RUNS=n changes the number of samples (default 10). Redis is used when redis-server is on PATH.
- * BENCH_ONLY=approvals runs only the approvals figures.
+ *   7. terminal tabs: keystroke to echo over the WebSocket, fan-out of one busy tab to 20 viewers (bench/terminal.ts)
+ * BENCH_ONLY=approvals runs only the approvals figures; BENCH_ONLY=terminal only the terminal's.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -28,6 +29,7 @@ import { readSse } from '../test/support/sse.js';
 import { buildStaticModel } from '../test/support/static-model.js';
 import { approvalLatency, type ApprovalLatency } from './approvals.js';
 import { sandboxCost, sandboxReport } from './sandbox.js';
+import { terminalBench, terminalReport } from './terminal.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const KEY = 'cg_bench_key_000000000000000000000';
@@ -49,6 +51,12 @@ async function main(): Promise<void> {
   const env = cliEnv(fake, dir);
   const results: Record<string, unknown> = {};
   log(`cligate bench: ${RUNS} samples per figure; claude ${await claudeVersion(env)}; ${os.cpus().length} × ${os.cpus()[0]?.model.trim()}; Node ${process.version}`);
+  if (process.env.BENCH_ONLY === 'terminal') {
+    console.log('\n' + terminalReport(await terminalBench(fake)));
+    await redis?.stop();
+    await fake.stop();
+    return;
+  }
   log('approvals: request to buttons on Telegram, click to decision at the CLI');
   const approvals = await approvalLatency(fake, RUNS);
   if (process.env.BENCH_ONLY === 'approvals') {
@@ -91,7 +99,10 @@ async function main(): Promise<void> {
   const table = report(direct, directResume, directLive, perDriver, trivial, real);
   console.log('\n' + table + '\n\n' + approvalsTable(approvals));
   console.log('\n' + sandboxReport(sandbox));
-  Object.assign(results, { direct, directResume, directLive, perDriver, trivial, real, approvals, sandbox });
+  log('terminal: keystroke to echo, fan-out to 20 viewers');
+  const terminal = await terminalBench(fake);
+  console.log('\n' + terminalReport(terminal));
+  Object.assign(results, { direct, directResume, directLive, perDriver, trivial, real, approvals, sandbox, terminal });
   fs.writeFileSync(path.join(dir, 'results.json'), JSON.stringify(results, null, 1));
   log(`raw samples: ${path.join(dir, 'results.json')}`);
   await redis?.stop();

@@ -4,6 +4,7 @@
  * Everything platform-specific (ids, markup, limits, rate rules) stays inside its folder.
  */
 import type http from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { ApiDecision, ApprovalView } from './approvals/index.js';
 import type { JobEvent } from './bus.js';
 import type { Logger } from './log.js';
@@ -15,6 +16,7 @@ export type { ReplyContext };
 import type { ConversationSummary } from './store/conversations.js';
 import type { MessageOutcome } from './store/messages.js';
 import type { FileChange } from './workspace-changes.js';
+import type { TabInfo, Terminals } from './terminal/index.js';
 
 /** Where an answer goes. */
 export interface ReplyTarget<C extends ReplyContext = ReplyContext> {
@@ -142,6 +144,8 @@ export interface AdapterHost<C extends ReplyContext = ReplyContext> {
   act(action: InboundAction): Promise<ActionResult>;
   /** Mount an HTTP handler (webhooks) on the gateway's HTTP server under `path`. */
   mount(path: string, handler: (req: http.IncomingMessage, res: http.ServerResponse) => void): void;
+  /** Mount a handler for upgrade requests (WebSockets: the web app's terminals) under `path`. */
+  mountUpgrade(path: string, handler: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void): void;
   /** A file inside a conversation's workspace, or an error text if the path would leave it. */
   workspaceFile(address: ChatAddress, relativePath: string): { path: string } | { error: string };
   log: Logger;
@@ -156,6 +160,8 @@ export interface ConversationDetail {
   schedules: Schedule[];
   /** The webhooks that start turns in it (their secrets left out). */
   webhooks: { path: string; kind: 'github' | 'bearer'; events: string[] }[];
+  /** Its terminal tabs open now (src/terminal), listed with its sessions. */
+  terminals: TabInfo[];
 }
 
 export interface HealthReport {
@@ -186,6 +192,8 @@ export interface GatewayApi {
     get(approvalId: number): ApprovalView | undefined;
     decide(approvalId: number, by: { platform: Platform; userId: string; name?: string }, decision: ApiDecision): { status: 200 | 403 | 404 | 409 | 422; text: string; approval?: ApprovalView };
   };
+  /** Web terminal tabs (src/terminal); absent in a process without adapters. */
+  terminals?: Terminals;
   /** A conversation's workspace folder (it may not exist yet). The caller checks who may see it. */
   workspaceOf(conversationId: string): string;
   /** The files each answer changed: one message's with diffs, or a conversation's list without them. */

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `cligate start | chat | doctor | key | mcp` (see --help). Loads the config, builds the adapters
+ * `cligate start | chat | doctor | key | share | mcp` (see --help). Loads the config, builds the adapters
  * it asks for, runs the gateway until SIGTERM/SIGINT, and shuts it down gracefully.
  */
 import crypto from 'node:crypto';
@@ -21,6 +21,8 @@ Usage:
   cligate chat   [--config F] [--role all|gateway]          chat in this terminal
   cligate doctor [--config F]                               check config, database, Redis and the CLI
   cligate key    [--user NAME] [--admin]                    make an API key for the HTTP API (--admin: sees every conversation)
+  cligate share  <conversation id> [--tab ID] [--write] [--expires S] | --list | --revoke ID
+                                                            a link to a conversation's terminal tabs (view only unless --write)
   cligate mcp    --config F --scope S                       memory tools over MCP stdio (used by the engine)
 
 Without --config, $CLIGATE_CONFIG or ./cligate.toml is used if set or present, else the defaults.`;
@@ -36,6 +38,11 @@ async function main(argv: string[]): Promise<number> {
       admin: { type: 'boolean' },
       scope: { type: 'string' },
       conversation: { type: 'string' },
+      tab: { type: 'string' },
+      write: { type: 'boolean' },
+      expires: { type: 'string' },
+      list: { type: 'boolean' },
+      revoke: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -64,6 +71,10 @@ async function main(argv: string[]): Promise<number> {
       return chat(config, role === 'worker' ? 'all' : role);
     case 'doctor':
       return runDoctor(config);
+    case 'share': {
+      const { runShare } = await import('./terminal/share-cli.js');
+      return runShare(config, { ...values, conversation: positionals[1] });
+    }
     case 'mcp': {
       const { runMemoryMcp } = await import('./memory/mcp.js');
       return runMemoryMcp(config, { scope: values.scope ?? '', conversationId: values.conversation ?? '', userKey: values.user ?? '' });

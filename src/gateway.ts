@@ -29,6 +29,7 @@ import { Scheduler } from './schedules/scheduler.js';
 import { Store } from './store/index.js';
 import type { Viewer } from './store/conversations.js';
 import { TurnWorker, type TurnHooks } from './worker.js';
+import { SessionHolds, Terminals } from './terminal/index.js';
 import { HOOKS_PATH, webhookHandler } from './webhooks/index.js';
 import { resolveInside, workspacePath } from './workspace.js';
 import { conversationIdOf } from './message.js';
@@ -62,6 +63,9 @@ export class Gateway {
   memory?: Memory;
   desk?: ApprovalDesk;
   scheduler?: Scheduler;
+  /** Web terminal tabs (src/terminal), and the sessions their Claude and Codex tabs hold. */
+  terminals?: Terminals;
+  readonly holds = new SessionHolds();
   private extensions: GatewayExtension[] = [];
   private readonly adapters: Adapter[];
   private stopping?: Promise<void>;
@@ -122,6 +126,10 @@ export class Gateway {
       gateway.metrics = new Metrics(store, bus, queue, gateway.engines);
       gateway.delivery.start();
       await gateway.intake.recover();
+      gateway.terminals = new Terminals({
+        config, engines: gateway.engines, store, log, holds: gateway.holds, workersHere: role === 'all',
+        wake: (conversationId) => void queue.wake(conversationId),
+      });
       const host = gateway.adapterHost();
       const api = gateway.api();
       for (const adapter of options.adapters) {
@@ -134,7 +142,7 @@ export class Gateway {
     // Workers start last: what a recovered turn announces at once (an earlier attempt's cards expiring)
     // must find delivery listening.
     if (role !== 'gateway') {
-      const worker = new TurnWorker({ store, bus, engines: gateway.engines, config, log, hooks, desk });
+      const worker = new TurnWorker({ store, bus, engines: gateway.engines, config, log, hooks, desk, holds: gateway.holds });
       // /new, /forget... in any process: stop that conversation's live CLI here.
       bus.subscribe((event) => {
         if (event.type === 'release') void gateway.engines!.release(event.conversationId);
@@ -167,6 +175,7 @@ export class Gateway {
       ...this.adapters.map((adapter): [string, () => unknown] => [`stop the ${adapter.platform} adapter`, () => adapter.stop()]),
       ['stop the workers', () => this.queue.stopWorkers(this.config.gateway.shutdown_grace_s * 1000)],
       ['stop delivery', () => this.delivery?.stop()],
+      ['close the terminal tabs', () => this.terminals?.closeAll()],
       ['close the HTTP server', () => this.http.close()],
       ['close metrics', () => this.metrics?.close()],
       ['stop the engines', () => this.engines?.close()],
@@ -189,6 +198,7 @@ export class Gateway {
       receive: (message, options) => this.intake!.receive(message, options),
       act: (action) => this.intake!.act(action),
       mount: (path, handler) => this.http.mount(path, handler),
+      mountUpgrade: (path, handler) => this.http.mountUpgrade(path, handler),
       workspaceFile: (address, relativePath) => {
         const resolved = resolveInside(workspacePath(this.config.workspace.root, conversationIdOf(address)), relativePath);
         return resolved.ok ? { path: resolved.path } : { error: resolved.error };
@@ -214,6 +224,7 @@ export class Gateway {
           transcript: store.transcript.list(id),
           schedules: store.schedules.ofConversation(id),
           webhooks: this.config.webhooks.filter((h) => h.conversation === id).map(({ path, kind, events }) => ({ path: `/hooks/${path}`, kind, events })),
+          terminals: this.terminals?.list(id) ?? [],
         };
       },
       approvals: {
@@ -225,6 +236,7 @@ export class Gateway {
         decide: (approvalId, by, decision) => this.desk!.decide(approvalId, by, decision),
       },
       outcomeOf: (messageId) => store.messages.outcome(messageId),
+      terminals: this.terminals,
       workspaceOf: (id) => workspacePath(this.config.workspace.root, id),
       fileChanges: store.fileChanges,
       activity: (id) => store.activity.list(id),

@@ -4,17 +4,27 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 export type NodeHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+/** Takes over a connection asking to upgrade (a WebSocket), or ends it. */
+export type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 export class HttpServer {
   private readonly mounts: { path: string; handler: NodeHandler }[] = [];
+  private readonly upgrades: { path: string; handler: UpgradeHandler }[] = [];
   private server?: http.Server;
 
   /** Handles requests whose path is `path` or below it; the longest mount wins. */
   mount(path: string, handler: NodeHandler): void {
     this.mounts.push({ path: path.replace(/\/$/, ''), handler });
     this.mounts.sort((a, b) => b.path.length - a.path.length);
+  }
+
+  /** Handles upgrade requests (WebSockets) whose path is `path` or below it; others are refused (404). */
+  mountUpgrade(path: string, handler: UpgradeHandler): void {
+    this.upgrades.push({ path: path.replace(/\/$/, ''), handler });
+    this.upgrades.sort((a, b) => b.path.length - a.path.length);
   }
 
   get hasMounts(): boolean {
@@ -24,6 +34,7 @@ export class HttpServer {
   async listen(host: string, port: number): Promise<string> {
     this.server = http.createServer((req, res) => this.route(req, res));
     this.server.keepAliveTimeout = 5000;
+    this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(port, host, () => resolve());
@@ -48,6 +59,17 @@ export class HttpServer {
 
   /** Told about a handler that threw (the request gets a 500 either way). */
   onError?: (err: unknown, path: string) => void;
+
+  private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = (req.url ?? '/').split('?')[0]!;
+    const mount = this.upgrades.find((m) => path === m.path || path.startsWith(m.path + '/'));
+    try {
+      if (mount) return mount.handler(req, socket, head);
+    } catch (err) {
+      this.onError?.(err, path);
+    }
+    socket.end(`HTTP/1.1 ${mount ? '500 Internal Server Error' : '404 Not Found'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+  }
 
   private route(req: http.IncomingMessage, res: http.ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0]!;

@@ -17,6 +17,7 @@ import type { ContextBlock, Engine, EngineError, MessageErrorCode, EngineEvent, 
 import type { Logger } from './log.js';
 import type { Platform, SavedFile } from './message.js';
 import type { DrainSignal } from './queue/types.js';
+import type { SessionHolds } from './terminal/holds.js';
 import type { Conversation, Message, Session } from './store/db.js';
 import type { Store } from './store/index.js';
 import { scheduleHeading } from './schedules/heading.js';
@@ -42,6 +43,8 @@ export interface WorkerDeps {
   /** Where a paused turn asks a person (tool approvals, questions, plans). */
   desk: ApprovalDesk;
   hooks?: TurnHooks;
+  /** Sessions held by interactive terminal tabs: their conversations' messages wait (src/terminal/holds.ts). */
+  holds?: SessionHolds;
 }
 
 type StopReason = 'cancel' | 'shutdown';
@@ -54,10 +57,27 @@ export class TurnWorker {
     while (!signal.stopping) {
       const message = this.deps.store.messages.next(conversationId);
       if (!message) return;
+      if (await this.waitForTab(message, signal)) return;
       const requeued = await this.runMessage(message, signal);
       if (requeued) return;
     }
   };
+
+  /**
+   * While a terminal tab holds the conversation's session, its message waits (the person is told why
+   * once), so two CLIs never write one session. True when the gateway stops meanwhile (it stays queued).
+   */
+  private async waitForTab(message: Message, signal: DrainSignal): Promise<boolean> {
+    const holds = this.deps.holds;
+    const holder = holds?.holder(message.conversation_id);
+    if (!holds || !holder) return false;
+    this.deps.bus.publish({
+      type: 'status', conversationId: message.conversation_id, messageId: message.id,
+      text: `${holder} holds this conversation's session: this message waits and runs when the tab is closed.`,
+    });
+    while (holds.holder(message.conversation_id) && !signal.stopping) await holds.released(message.conversation_id, 500);
+    return signal.stopping;
+  }
 
   /** Runs one message. Returns true when shutdown interrupted it and it was put back in the queue. */
   private async runMessage(queued: Message, drainSignal: DrainSignal): Promise<boolean> {

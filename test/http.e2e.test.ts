@@ -231,7 +231,7 @@ describe('security headers', () => {
     for (const [path, headers] of [['/', {}], ['/app.js', {}], ['/app.css', {}], ['/v1/conversations', auth], ['/v1/conversations', {}], ['/nope', {}]] as const) {
       const res = await fetch(url + path, { headers });
       expect({ path, csp: res.headers.get('content-security-policy') }).toEqual({ path, csp: expect.stringContaining("frame-ancestors 'none'") });
-      expect(res.headers.get('content-security-policy')).toMatch(/default-src 'none'; script-src 'self'; style-src 'self'; .*object-src 'none'/);
+      expect(res.headers.get('content-security-policy')).toMatch(/default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; .*object-src 'none'/);
       expect(res.headers.get('x-frame-options')).toBe('DENY');
       expect(res.headers.get('x-content-type-options')).toBe('nosniff');
       expect(res.headers.get('referrer-policy')).toBe('no-referrer');

@@ -12,6 +12,7 @@
  *   GET    /v1/approvals, POST /v1/conversations/{id}/approvals/{approval_id}   Claude's requests (approvals.ts)
  *   GET    /v1/conversations/{id}/files...   the workspace: list, preview, download, upload; changes per answer (files.ts)
  *   GET    /v1/conversations/{id}/activity, /v1/search   tool calls per answer, full-text search (history.ts)
+ *   GET    /v1/conversations/{id}/terminals...   terminal tabs (shell, claude, codex) and their WebSockets (terminal.ts)
  *   GET    /healthz, /metrics                health (database, queue, CLI) and Prometheus metrics
  *   GET    /                                 the web chat
  *
@@ -38,6 +39,7 @@ import { ApiKeys, keyFromHeaders, newKey, sha256 } from './keys.js';
 import { approvalRoutes, withApproval } from './approvals.js';
 import { fileRoutes } from './files.js';
 import { historyRoutes } from './history.js';
+import { TERMINAL_SOCKETS, terminalRoutes, terminalSocket, Tickets } from './terminal.js';
 import { chatCompletions, listModels } from './openai.js';
 import { secureHeaders } from './security-headers.js';
 
@@ -94,6 +96,8 @@ export class HttpAdapter implements StreamAdapter {
   readonly events = new EventLog();
   /** Open event streams, closed at shutdown so that clients reconnect (with Last-Event-ID) elsewhere. */
   private readonly streams = new Set<() => void>();
+  /** Tickets that open terminal WebSockets (terminal.ts). */
+  private readonly tickets = new Tickets();
 
   constructor(private readonly options: HttpAdapterOptions) {}
 
@@ -116,6 +120,7 @@ export class HttpAdapter implements StreamAdapter {
       );
     }
     host.mount('', getRequestListener(this.app().fetch));
+    host.mountUpgrade(TERMINAL_SOCKETS, terminalSocket(() => this.api!, this.tickets, this.options.http.cors_origins));
   }
 
   async stop(): Promise<void> {
@@ -157,6 +162,7 @@ export class HttpAdapter implements StreamAdapter {
       app.get('/', (c) => this.asset(c, 'index.html', 'text/html; charset=utf-8'));
       app.get('/app.js', (c) => this.asset(c, 'app.js', 'text/javascript; charset=utf-8'));
       app.get('/app.css', (c) => this.asset(c, 'app.css', 'text/css; charset=utf-8'));
+      app.get('/xterm.css', (c) => this.asset(c, 'xterm.css', 'text/css; charset=utf-8'));
     }
 
     app.use('/v1/*', async (c, next) => {
@@ -244,6 +250,7 @@ export class HttpAdapter implements StreamAdapter {
     approvalRoutes(app, () => this.api!, fullId);
     fileRoutes(app, () => this.api!, fullId, http.max_file_mb);
     historyRoutes(app, () => this.api!, fullId);
+    terminalRoutes(app, () => this.api!, fullId, this.tickets);
     app.post('/v1/chat/completions', (c) => chatCompletions(c, this));
     return app;
   }
@@ -365,7 +372,8 @@ export class HttpAdapter implements StreamAdapter {
   private asset(c: Context, name: string, type: string): Response {
     let body = this.assets.get(name);
     if (body === undefined) {
-      const file = name === 'app.js' ? path.join(PROJECT_ROOT, 'dist', 'web', 'app.js') : path.join(PROJECT_ROOT, 'adapters', 'http', 'web', name);
+      // Built (npm run build): the bundle, and xterm.js's stylesheet copied from its package.
+      const file = name === 'app.js' || name === 'xterm.css' ? path.join(PROJECT_ROOT, 'dist', 'web', name) : path.join(PROJECT_ROOT, 'adapters', 'http', 'web', name);
       try {
         body = fs.readFileSync(file, 'utf8');
       } catch {

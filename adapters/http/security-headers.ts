@@ -10,13 +10,14 @@ import type { MiddlewareHandler } from 'hono';
  * The policy of the web chat: its own script, stylesheet and connections (the API, the event stream, a
  * same-host WebSocket, which 'self' covers), images only from itself, embedded in an answer (`data:`) or
  * fetched from a workspace with the key by the app itself (`blob:`, the Files panel),
- * nothing inline, no plugins, no <base>, and framing only by `frameAncestors` (none by default).
+ * no inline script (inline styles only, which xterm.js needs), no plugins, no <base>, and framing only by `frameAncestors` (none by default).
  */
 export function contentSecurityPolicy(frameAncestors: readonly string[]): string {
   return [
     "default-src 'none'",
     "script-src 'self'",
-    "style-src 'self'",
+    // xterm.js (the Terminal panel) writes its colours and cell sizes into <style> elements it makes.
+    "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data: blob:",
     "connect-src 'self'",
     "form-action 'self'",

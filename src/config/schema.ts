@@ -194,6 +194,20 @@ const sandbox = z.strictObject({
   run_as_user: z.string().default(''),
 });
 
+/** Terminal tabs in the web app: a shell, `claude` or `codex` in a conversation's workspace (src/terminal). */
+const terminal = z.strictObject({
+  /** Who may open a shell tab: "admins" (admin API keys), "users" (anyone who may write the conversation), "off". */
+  shell: z.enum(['admins', 'users', 'off']).default('admins'),
+  /** Open terminals when the sandbox resolves to none (each would run with the gateway's rights): off unless set. */
+  allow_unsandboxed: z.boolean().default(false),
+  /** Output kept per tab for a viewer who (re)attaches, in KiB. */
+  scrollback_kb: z.number().int().min(1).max(16384).default(256),
+  /** A tab with no viewer and no output for this long is closed (its processes killed), in seconds. */
+  idle_timeout_s: seconds.default(1800),
+  /** Tabs one user may have open at once, across conversations. */
+  max_per_user: z.number().int().min(0).default(4),
+});
+
 /** People known on several platforms: their memories and budgets are shared when scope is "user". */
 const schedule = z.strictObject({
   /** Occurrences missed while the gateway was down: "one" runs the schedule once at start, "none" skips them. */
@@ -244,6 +258,7 @@ export const configSchema = z.strictObject({
   approvals: approvals.prefault({}),
   sandbox: sandbox.prefault({}),
   schedule: schedule.prefault({}),
+  terminal: terminal.prefault({}),
   webhooks: z.array(webhook).default([]).superRefine((hooks, ctx) => {
     const seen = new Set<string>();
     hooks.forEach((h, i) => {

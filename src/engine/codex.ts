@@ -34,6 +34,11 @@ export class CodexEngine implements Engine {
     this.bin = binaryOf(INFO, options.codex.path);
   }
 
+  /** The CLI's environment: the gateway's allowed variables, then engine.codex.env. */
+  env(): NodeJS.ProcessEnv {
+    return cleanEnv('codex', this.options.env ?? process.env, this.options.codex.env);
+  }
+
   args(turn: TurnRequest): string[] {
     const c = this.options.codex;
     const args = ['exec', '--json', '--skip-git-repo-check'];

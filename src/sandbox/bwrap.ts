@@ -20,6 +20,12 @@ export interface BwrapPlan {
   hideFiles: string[];
   /** Folders under a hidden one that the CLI needs to run (its install dir, node), bound back read-only. */
   runFrom: string[];
+  /**
+   * A pseudo-terminal of its own (a terminal tab): the process keeps it as its controlling terminal, so
+   * Ctrl-C and job control work. `--new-session` is there to stop a CLI pushing keystrokes into the
+   * terminal it was started from (TIOCSTI); a tab's terminal is its own, with nothing behind it.
+   */
+  ownTerminal?: boolean;
 }
 
 export const BWRAP = 'bwrap';
@@ -40,7 +46,7 @@ export function bwrapArgs(plan: BwrapPlan, bin: string, args: string[]): string[
     // Root keeps its capabilities in bubblewrap unless told: with CAP_SYS_ADMIN it could unmount
     // the empty folders and read what they cover.
     '--cap-drop', 'ALL',
-    '--die-with-parent', '--unshare-pid', '--new-session',
+    '--die-with-parent', '--unshare-pid', ...(plan.ownTerminal ? [] : ['--new-session']),
     '--chdir', plan.workspace,
     '--', bin, ...args,
   );

@@ -25,6 +25,8 @@ export interface Launch {
   args: string[];
   /** The CLI's environment as the engine made it (allow-listed, with its own settings). */
   env: NodeJS.ProcessEnv;
+  /** Runs on a pseudo-terminal of its own (a web terminal tab), which stays its controlling terminal. */
+  ownTerminal?: boolean;
 }
 
 export interface Command {
@@ -140,6 +142,7 @@ export class Sandbox {
       hideDirs: [this.paths.dataDir, this.paths.workspaceRoot, path.dirname(home.home), ...logins.filter(isDir), ...gatewayHome(), ...daemonSockets()],
       hideFiles: [this.paths.configFile, this.paths.database, `${this.paths.database}-wal`, `${this.paths.database}-shm`, ...logins.filter((p) => !isDir(p) && fs.existsSync(p))].filter(Boolean),
       runFrom: [...installDirs(launch.bin), ...resolverDir()],
+      ownTerminal: launch.ownTerminal,
     }, realBinary(launch.bin), launch.args);
     return { bin: BWRAP, args, env, ...as, signalInExitCode: true };
   }

@@ -31,6 +31,12 @@ describe('the bubblewrap command line', () => {
     // Only what runs from a hidden folder is bound back.
     expect(line).not.toContain('/usr/lib/node');
   });
+
+  it('keeps a terminal tab\'s own pseudo-terminal as its controlling terminal (no --new-session), and nothing else changes', () => {
+    const line = bwrapArgs({ ...plan, ownTerminal: true }, '/bin/bash', []).join(' ');
+    expect(line).toContain('--cap-drop ALL --die-with-parent --unshare-pid --chdir /data/ws/a -- /bin/bash');
+    expect(line).not.toContain('--new-session');
+  });
 });
 
 describe('a CLI\'s end inside bubblewrap', () => {

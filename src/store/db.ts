@@ -186,6 +186,19 @@ export interface ActivityTable {
 
 export type ActivityRow = Selectable<ActivityTable>;
 
+export interface TerminalSharesTable {
+  id: Generated<number>;
+  token_sha256: string;
+  conversation_id: string;
+  tab_id: string | null;
+  mode: 'view' | 'write';
+  created_by: string;
+  creator_admin: number;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+}
+
 export interface MemoryVectorsTable {
   id: number;
   vector: Buffer;
@@ -244,10 +257,12 @@ export interface Tables {
   person_settings: PersonSettingsTable;
   file_changes: FileChangesTable;
   activity: ActivityTable;
+  terminal_shares: TerminalSharesTable;
 }
 
 export type Conversation = Selectable<ConversationsTable>;
 export type Session = Selectable<SessionsTable>;
+export type TerminalShare = Selectable<TerminalSharesTable>;
 export type Message = Selectable<MessagesTable>;
 export type OutboxRow = Selectable<OutboxTable>;
 export type TranscriptRow = Selectable<TranscriptTable>;

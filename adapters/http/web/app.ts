@@ -19,6 +19,7 @@ import xml from 'highlight.js/lib/languages/xml';
 import yaml from 'highlight.js/lib/languages/yaml';
 import { showActivity, timeline, type ToolCall } from './activity.js';
 import { FilesView } from './files.js';
+import { showShared, TerminalView } from './terminal.js';
 
 for (const [name, lang] of Object.entries({ bash, css, diff, go, javascript, json, python, rust, sql, typescript, xml, yaml })) hljs.registerLanguage(name, lang);
 hljs.registerAliases(['sh', 'shell', 'zsh'], { languageName: 'bash' });
@@ -110,6 +111,7 @@ let conversations: Conversation[] = [];
 const running = new Map<number, LiveJob>();
 const approvals = new Map<number, Approval>();
 const files = new FilesView(document.querySelector('main')!, () => key);
+const terminal = new TerminalView(document.querySelector('main')!, () => key);
 
 async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
   const res = await fetch(path, { ...init, headers: { ...(init.headers ?? {}), authorization: `Bearer ${key}`, 'content-type': 'application/json' } });
@@ -137,6 +139,7 @@ function logout(message = ''): void {
   ($('search') as HTMLInputElement).value = '';
   $('conversations').classList.remove('hits');
   $('sessions').hidden = true;
+  terminal.reset();
   $('conversations').replaceChildren();
   $('transcript').replaceChildren();
   $('title').textContent = 'Pick a conversation, or start a new chat.';
@@ -210,6 +213,7 @@ async function open(id: string): Promise<void> {
   files.show(id, box);
   void showActivity(id, box, key);
   showSessions(detail, writable);
+  terminal.show(id);
   for (const li of document.querySelectorAll<HTMLLIElement>('#conversations li')) li.classList.toggle('selected', li.dataset.id === id);
 }
 
@@ -515,7 +519,10 @@ async function whoami(): Promise<string> {
 const fromHash = /(?:^#|&)key=([^&]+)/.exec(location.hash)?.[1];
 if (fromHash) history.replaceState(null, '', location.pathname);
 const saved = fromHash ? decodeURIComponent(fromHash) : localStorage.getItem('cligate.key');
-if (saved) void login(saved).then(() => {
+// A share link (#share=<token>) opens only the shared terminal, with no key.
+const shareToken = /(?:^#|&)share=([^&]+)/.exec(location.hash)?.[1];
+if (shareToken) showShared(decodeURIComponent(shareToken), document.body);
+else if (saved) void login(saved).then(() => {
   if (!key) $('login').hidden = false;
 });
 else $('login').hidden = false;
