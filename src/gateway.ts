@@ -139,7 +139,14 @@ export class Gateway {
       bus.subscribe((event) => {
         if (event.type === 'release') void gateway.engines!.release(event.conversationId);
       });
+      // One process takes every message (sqlite driver): start a conversation's CLI as its message is queued.
+      if (!bullmq && role === 'all') {
+        bus.subscribe((event) => {
+          if (event.type === 'queued' && event.position === 1) worker.prewarm(event.conversationId);
+        });
+      }
       await queue.startWorkers(worker.drain, config.worker.concurrency);
+      gateway.engines.warm();
     }
     // Gateways fire schedules (several may run: each occurrence is fired once, see schedules/scheduler.ts).
     if (gateway.intake) {

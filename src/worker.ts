@@ -114,17 +114,11 @@ export class TurnWorker {
     let outcome: TurnOutcome;
     const notices: string[] = [];
     try {
+      // Context first: memory's hook also starts the MCP server that mcpConfig names.
+      const context = await this.context(message, conversation);
       const turn: TurnRequest = {
-        conversationId: conversation.id,
-        prompt: promptOf(message),
-        sessionId: session.engine_session_id ?? undefined,
-        sessionTurns: session.turns,
-        cwd: ensureWorkspace(session.workspace),
-        systemPrompt: this.systemPrompt(conversation),
-        context: await this.context(message, conversation),
-        mcpConfig: this.deps.hooks?.mcpConfig?.(message, conversation),
-        permissionMode: conversation.permission_mode ? PERMISSION_MODES[conversation.permission_mode as PermissionMode]?.cli : undefined,
-        allowRules: store.approvals.rules(conversation.id).map((r) => r.rule),
+        ...this.turnOf(message, conversation, session),
+        context,
         ask: (ask, askSignal) => this.deps.desk.ask(message, conversation, ask, askSignal),
       };
       outcome = await this.runWithRetries(engine, turn, session, ref, abort.signal, notices);
@@ -156,6 +150,39 @@ export class TurnWorker {
       await this.deps.hooks?.answered?.(message, conversation, outcome.text).catch((err) => log.warn({ err }, 'after-answer hook failed'));
     }
     return false;
+  }
+
+  /**
+   * Starts the engine's process for a conversation whose message was just queued, when that
+   * message is next in line and the conversation has a session to resume: the CLI starts while the
+   * message is handed to a worker (see LivePool.prewarm).
+   */
+  prewarm(conversationId: string): void {
+    const { store, engines } = this.deps;
+    const message = store.messages.next(conversationId);
+    if (!message || message.status !== 'queued' || message.cancel_requested) return;
+    const conversation = store.conversations.get(conversationId);
+    if (!conversation) return;
+    const engine = engines.for(conversation);
+    if ('error' in engine || !engine.prewarm) return;
+    const session = store.conversations.activeSession(conversation);
+    if (!session || session.engine !== engine.name || !session.engine_session_id) return;
+    engine.prewarm(this.turnOf(message, conversation, session));
+  }
+
+  /** The turn for a message, but for what is fetched for it just before it runs (context) and how it asks. */
+  private turnOf(message: Message, conversation: Conversation, session: Session): TurnRequest {
+    return {
+      conversationId: conversation.id,
+      prompt: promptOf(message),
+      sessionId: session.engine_session_id ?? undefined,
+      sessionTurns: session.turns,
+      cwd: ensureWorkspace(session.workspace),
+      systemPrompt: this.systemPrompt(conversation),
+      mcpConfig: this.deps.hooks?.mcpConfig?.(message, conversation),
+      permissionMode: conversation.permission_mode ? PERMISSION_MODES[conversation.permission_mode as PermissionMode]?.cli : undefined,
+      allowRules: this.deps.store.approvals.rules(conversation.id).map((r) => r.rule),
+    };
   }
 
   private async runWithRetries(

@@ -128,6 +128,10 @@ export interface Engine {
   readonly name: EngineName;
   /** Runs one turn. Never throws: failures come back as `outcome.error`. */
   run(turn: TurnRequest, onEvent: (event: EngineEvent) => void, signal: AbortSignal): Promise<TurnOutcome>;
+  /** Start what can be started ahead of need (spare processes). */
+  warm?(): void;
+  /** Start the conversation's process ahead of this turn, which is next in line; true if one was started. */
+  prewarm?(turn: TurnRequest): boolean;
   /** Forget any live state of the conversation (after /new, /forget, /stop or a config change). */
   release(conversationId: string): Promise<void>;
   /** Can the CLI start and reach its API? For `cligate doctor` and /healthz. */
