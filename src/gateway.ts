@@ -256,6 +256,7 @@ function mergeHooks(all: TurnHooks[]): TurnHooks | undefined {
     context: async (message, conversation) =>
       (await Promise.all(all.map((h) => h.context?.(message, conversation) ?? Promise.resolve([])))).flat(),
     mcpConfig: (message, conversation) => all.map((h) => h.mcpConfig?.(message, conversation)).find(Boolean),
+    mcpSpare: (message, conversation) => all.map((h) => h.mcpSpare?.(message, conversation)).find(Boolean),
     answered: async (message, conversation, answer) => {
       await Promise.all(all.map((h) => h.answered?.(message, conversation, answer)));
     },

@@ -13,7 +13,7 @@ import { PERMISSION_MODES, type PermissionMode } from './approvals/types.js';
 import type { Bus, JobEvent } from './bus.js';
 import type { Config } from './config/schema.js';
 import type { Engines } from './engine/index.js';
-import type { ContextBlock, Engine, EngineError, MessageErrorCode, EngineEvent, EngineName, TurnOutcome, TurnRequest } from './engine/types.js';
+import type { ContextBlock, Engine, EngineError, McpSpare, MessageErrorCode, EngineEvent, EngineName, TurnOutcome, TurnRequest } from './engine/types.js';
 import type { Logger } from './log.js';
 import type { Platform, SavedFile } from './message.js';
 import type { DrainSignal } from './queue/types.js';
@@ -29,6 +29,8 @@ export interface TurnHooks {
   context?(message: Message, conversation: Conversation): Promise<ContextBlock[]>;
   /** MCP config JSON to give the engine for this turn. */
   mcpConfig?(message: Message, conversation: Conversation): string | undefined;
+  /** The same for a spare process that this conversation may take (see engine/claude/live.ts). */
+  mcpSpare?(message: Message, conversation: Conversation): McpSpare | undefined;
   /** After an answered turn. */
   answered?(message: Message, conversation: Conversation, answer: string): Promise<void>;
 }
@@ -180,6 +182,7 @@ export class TurnWorker {
       cwd: ensureWorkspace(session.workspace),
       systemPrompt: this.systemPrompt(conversation),
       mcpConfig: this.deps.hooks?.mcpConfig?.(message, conversation),
+      mcpSpare: this.deps.hooks?.mcpSpare?.(message, conversation),
       permissionMode: conversation.permission_mode ? PERMISSION_MODES[conversation.permission_mode as PermissionMode]?.cli : undefined,
       allowRules: this.deps.store.approvals.rules(conversation.id).map((r) => r.rule),
     };

@@ -44,6 +44,8 @@ export class ClaudeEngine implements Engine {
   readonly name = 'claude' as const;
   readonly bin: string;
   private readonly pool?: LivePool;
+  /** Reserves memory's MCP URL for a spare (learned from the last turn that had memory). */
+  private mcpReserve?: () => string | undefined;
 
   constructor(private readonly options: ClaudeEngineOptions) {
     this.bin = options.claude.path || bundledBinary('claude');
@@ -67,19 +69,27 @@ export class ClaudeEngine implements Engine {
     return {
       count,
       templateOf: (turn) => {
-        // Memory's MCP server is bound to one conversation's scope in the URL given at start: a
-        // process started before its conversation is known cannot have it (see README, Performance).
-        if (turn.mcpConfig) return undefined;
-        const flags = { systemPrompt: turn.systemPrompt, permissionMode: turn.permissionMode, allowRules: turn.allowRules ?? [] };
-        return { key: argsKey(this.args(flags, 'live'), ''), turn: flags };
+        // Memory's MCP server binds a URL to one conversation's scope: a spare gets a reserved URL,
+        // bound when a conversation takes it. Other MCP configs (stdio) cannot wait: no spare.
+        if (turn.mcpConfig && !turn.mcpSpare) return undefined;
+        if (turn.mcpSpare) this.mcpReserve = () => turn.mcpSpare!.reserve();
+        const flags = { systemPrompt: turn.systemPrompt, permissionMode: turn.permissionMode, allowRules: turn.allowRules ?? [], mcp: !!turn.mcpConfig };
+        return { key: argsKey(this.args({ ...flags, mcpConfig: flags.mcp ? 'memory' : undefined }, 'live'), ''), turn: flags };
       },
       start: (template, sessionId) => {
+        const mcpConfig = template.turn.mcp ? this.mcpReserve?.() : undefined;
+        if (template.turn.mcp && !mcpConfig) return undefined; // memory's server is not up yet: after the next turn
         const dirs = sandbox.spareDirs('claude', sessionId);
-        const args = [...this.args(template.turn, 'live'), '--session-id', sessionId];
+        const args = [...this.args({ ...template.turn, mcpConfig }, 'live'), '--session-id', sessionId];
         const command = sandbox.command({ engine: 'claude', conversationId: `spare:${sessionId}`, cwd: dirs.workspace, home: dirs.home, bin: this.bin, args, env: this.env(template.turn) });
-        return { command, dirs };
+        return { command, dirs, mcpConfig };
       },
-      adopt: (dirs, turn) => adoptSpare(dirs, sandbox.conversationDirs('claude', turn.conversationId, turn.cwd)),
+      adopt: (spare, turn) => {
+        if (spare.mcpConfig && !turn.mcpSpare?.adopt(spare.mcpConfig)) throw new Error('the spare\'s memory tools could not be bound to the conversation');
+        adoptSpare(spare.dirs, sandbox.conversationDirs('claude', turn.conversationId, turn.cwd));
+        // Memory's URL for this conversation is the spare's from now on: later turns name it.
+        return this.liveKey({ ...turn, mcpConfig: spare.mcpConfig ?? turn.mcpConfig });
+      },
       remove: (dirs) => removeSpare(dirs),
       roomy: () => os.freemem() >= SPARE_MIN_FREE_BYTES,
       saved: readTemplate(saved),

@@ -45,17 +45,28 @@ export interface LivePoolOptions {
 /** The flags a spare is started with; the same key means the same command line but for the session. */
 export interface SpareTemplate {
   key: string;
-  turn: Pick<TurnRequest, 'systemPrompt' | 'permissionMode' | 'allowRules'>;
+  /** `mcp`: with memory's tools, bound to the conversation when it takes the spare. */
+  turn: Pick<TurnRequest, 'systemPrompt' | 'permissionMode' | 'allowRules'> & { mcp?: boolean };
+}
+
+/** A spare's own: its folders, and the MCP config it was started with (bound when taken). */
+export interface SpareStart {
+  command: Command;
+  dirs: SpareDirs;
+  mcpConfig?: string;
 }
 
 export interface SpareOptions {
   count: number;
   /** The template a turn of a new session needs; undefined: no spare can serve it. */
   templateOf(turn: TurnRequest): SpareTemplate | undefined;
-  /** A spare's folders and command, for a fresh session `sessionId`. */
-  start(template: SpareTemplate, sessionId: string): { command: Command; dirs: SpareDirs };
-  /** Moves a spare's folders to the turn's conversation; throws when it cannot (the spare is then not used). */
-  adopt(dirs: SpareDirs, turn: TurnRequest): void;
+  /** A spare's folders and command, for a fresh session `sessionId`; undefined: none can be started now. */
+  start(template: SpareTemplate, sessionId: string): SpareStart | undefined;
+  /**
+   * Gives a spare to the turn's conversation (its folders, its MCP binding) and returns the process's
+   * key from now on; throws when it cannot (the spare is then not used).
+   */
+  adopt(spare: SpareStart, turn: TurnRequest): string;
   /** Removes a spare's folders, or the links an adopted one left. */
   remove(dirs: SpareDirs): void;
   /** Whether the machine has the memory for one more process. */
@@ -73,7 +84,7 @@ class LiveProcess {
   readonly proc: CliProcess;
   readonly startedAt = Date.now();
   /** Set while a spare: its template and folders (kept after it is taken, to remove its links at exit). */
-  spare?: { template: SpareTemplate; dirs: SpareDirs; taken: boolean };
+  spare?: SpareStart & { template: SpareTemplate; taken: boolean };
   lastUsedAt = Date.now();
   busy = false;
   /** Turns of the session this process has seen, counted like the database counts them. */
@@ -239,7 +250,7 @@ export class LivePool {
       void this.closeProcess(live, 'stale');
       live = undefined;
     }
-    if (!live && !turn.sessionId) live = this.takeSpare(turn, key);
+    if (!live && !turn.sessionId) live = this.takeSpare(turn);
     if (!live) {
       if (!this.makeRoom()) return undefined;
       live = this.spawn(turn, args, key);
@@ -280,15 +291,16 @@ export class LivePool {
     if (!spares || this.closed || !this.template) return;
     while (this.spares.length < spares.count && this.size < this.options.maxProcesses && spares.roomy()) {
       const id = crypto.randomUUID();
-      let started: ReturnType<SpareOptions['start']>;
+      let started: SpareStart | undefined;
       try {
         started = spares.start(this.template, id);
       } catch (err) {
         this.options.log.warn({ err }, 'could not start a spare claude process');
         return;
       }
+      if (!started) return;
       const live = new LiveProcess('', '', started.command, started.dirs.workspace, { sessionId: id, sessionTurns: 0 }, this);
-      live.spare = { template: this.template, dirs: started.dirs, taken: false };
+      live.spare = { ...started, template: this.template, taken: false };
       this.spares.push(live);
       this.options.log.debug({ sessionId: id }, 'started a spare claude process');
     }
@@ -328,7 +340,7 @@ export class LivePool {
   }
 
   /** A waiting spare with the flags this new session needs, moved to its conversation; undefined if none. */
-  private takeSpare(turn: TurnRequest, key: string): LiveProcess | undefined {
+  private takeSpare(turn: TurnRequest): LiveProcess | undefined {
     const spares = this.options.spares;
     const template = spares?.templateOf(turn);
     if (!spares || !template) return undefined;
@@ -342,10 +354,9 @@ export class LivePool {
     const live = i >= 0 ? this.spares.splice(i, 1)[0] : undefined;
     if (live) {
       try {
-        spares.adopt(live.spare!.dirs, turn);
+        live.key = spares.adopt(live.spare!, turn);
         live.spare!.taken = true;
         live.conversationId = turn.conversationId;
-        live.key = key;
         this.processes.set(turn.conversationId, live);
         this.options.log.debug({ conversationId: turn.conversationId, sessionId: live.sessionId }, 'a spare claude process takes a new session');
       } catch (err) {
