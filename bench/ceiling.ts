@@ -1,9 +1,11 @@
 /**
  * The gateway's ceiling without a CLI (bench/echo-gateway.ts runs it): 10,000 messages in 1,000
  * conversations through the HTTP adapter, for one queue driver.
- *   1. accepted/s: the engine holds every answer, so all 10,000 wait; from the first request to the
- *      last `queued` event the clients see; the event loop's longest stall and the RSS with them waiting;
- *   2. answered/s: the engine lets go; from then to the last `done`; the longest stall meanwhile.
+ *   1. accepted/s: the engine holds every answer, so all 10,000 wait; 200 clients at a time each send
+ *      a message and leave at its `queued` event; from the first request to the last `queued`; the
+ *      event loop's longest stall and the RSS with them all waiting;
+ *   2. answered/s: the engine lets go; from then to the last `finished` event (the outcome and the
+ *      reply recorded), concurrency 16; the longest stall meanwhile.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -16,6 +18,7 @@ import { readSse } from '../test/support/sse.js';
 const KEY = 'cg_bench_key_000000000000000000000';
 export const CONVERSATIONS = Number(process.env.BENCH_CEILING_CONVERSATIONS ?? 1000);
 export const PER_CONVERSATION = Number(process.env.BENCH_CEILING_EACH ?? 10);
+const CLIENTS = Number(process.env.BENCH_CEILING_CLIENTS ?? 200);
 
 interface Report {
   maxStallMs: number;
@@ -23,11 +26,15 @@ interface Report {
   rssMb: number;
   peakRssMb: number;
   answered: number;
+  finished: number;
+  answerMs: number;
 }
 
 export interface Ceiling {
   messages: number;
   conversations: number;
+  /** Requests in flight at a time. */
+  clients: number;
   acceptedPerS: number;
   answeredPerS: number;
   /** Longest event-loop stall while the messages were accepted, and while they were answered. */
@@ -52,33 +59,35 @@ export async function gatewayCeiling(driver: 'sqlite' | 'bullmq', redis: RedisSe
     await command(child, 'hold');
     await command(child, 'reset');
     const total = CONVERSATIONS * PER_CONVERSATION;
-    let queued = 0;
+    // Clients that send and go: each request is followed until its `queued` event, then closed (the
+    // message stays queued). CLIENTS at a time; each conversation's messages are sent in order.
+    const order = Array.from({ length: total }, (_, i) => ({ conversation: `ceiling-${i % CONVERSATIONS}`, text: `m${Math.floor(i / CONVERSATIONS)}` }));
+    let next = 0;
     let lastQueued = 0;
-    let allQueued: () => void = () => {};
-    const accepted = new Promise<void>((r) => (allQueued = r));
-    let lastDone = 0;
     const started = performance.now();
-    const runs: Promise<void>[] = [];
-    for (let m = 0; m < PER_CONVERSATION; m++) {
-      for (let c = 0; c < CONVERSATIONS; c++) {
-        runs.push(send(url, `ceiling-${c}`, `m${m}`, () => {
-          lastQueued = performance.now();
-          if (++queued === total) allQueued();
-        }).then(() => void (lastDone = performance.now())));
+    await Promise.all(Array.from({ length: CLIENTS }, async () => {
+      while (next < order.length) {
+        const { conversation, text } = order[next++]!;
+        await send(url, conversation, text);
+        lastQueued = performance.now();
       }
-    }
-    await accepted;
+    }));
     const waiting = await report(child);
     await command(child, 'reset');
-    const released = performance.now();
     await command(child, 'release');
-    await Promise.all(runs);
-    const answering = await report(child);
+    let answering = await report(child);
+    const deadline = Date.now() + 600_000;
+    while (answering.finished < total) {
+      if (Date.now() > deadline) throw new Error(`only ${answering.finished} of ${total} answered in 10 minutes`);
+      await new Promise((r) => setTimeout(r, 200));
+      answering = await report(child);
+    }
     return {
       messages: total,
       conversations: CONVERSATIONS,
+      clients: CLIENTS,
       acceptedPerS: total / ((lastQueued - started) / 1000),
-      answeredPerS: total / ((lastDone - released) / 1000),
+      answeredPerS: total / (answering.answerMs / 1000),
       acceptStallMs: waiting.maxStallMs,
       answerStallMs: answering.maxStallMs,
       waitingRssMb: waiting.rssMb,
@@ -90,15 +99,13 @@ export async function gatewayCeiling(driver: 'sqlite' | 'bullmq', redis: RedisSe
   }
 }
 
-async function send(url: string, conversation: string, text: string, onQueued: () => void): Promise<void> {
+/** Sends one message and returns once it is queued (the stream is closed there; the message stays queued). */
+async function send(url: string, conversation: string, text: string): Promise<void> {
   const res = await fetch(`${url}/v1/conversations/${conversation}/messages`, {
     method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ text }),
   });
-  const events = await readSse(res, (e) => {
-    if (e.event === 'queued') onQueued();
-  });
-  const done = events.at(-1);
-  if (done?.event !== 'done' || done.data.status !== 'done') throw new Error(`ceiling message failed: ${JSON.stringify(done)}`);
+  const events = await readSse(res, undefined, (e) => e.event === 'queued' || e.event === 'done' || e.event === 'error');
+  if (events.at(-1)?.event !== 'queued') throw new Error(`ceiling message not queued: ${JSON.stringify(events.at(-1))}`);
 }
 
 function reply<T>(child: ChildProcess, cmd: string): Promise<T> {

@@ -3,7 +3,7 @@
  * the configured queue driver, workers, delivery) whose Claude engine is replaced by an in-process
  * echo engine that spawns nothing. Driven by bench/ceiling.ts over IPC:
  *   hold    - the engine waits before answering, so messages pile up in the queue
- *   release - it answers everything held and everything after at once
+ *   release - it answers everything held and everything after at once (answered: `finished` events)
  *   reset   - starts the event-loop delay histogram afresh
  *   report  - replies { maxStallMs, rssMb, peakRssMb, ... }
  * Bench only: nothing in src/ knows about it.
@@ -55,6 +55,15 @@ async function main(): Promise<void> {
   const gateway = await Gateway.start(config, { role: 'all', adapters: await messengerAdapters(config, log), log });
   const engine = new EchoEngine();
   gateway.engines!.use(engine);
+  // Answered: the turn's outcome and reply recorded (the `finished` event), counted from the release.
+  let finished = 0;
+  let releasedAt = 0;
+  let lastFinishedAt = 0;
+  gateway.bus.subscribe((event) => {
+    if (event.type !== 'finished') return;
+    finished++;
+    lastFinishedAt = performance.now();
+  });
   const delay = monitorEventLoopDelay({ resolution: 5 });
   delay.enable();
   let peak = 0;
@@ -66,6 +75,7 @@ async function main(): Promise<void> {
         engine.hold();
         break;
       case 'release':
+        releasedAt = performance.now();
         engine.open();
         break;
       case 'reset':
@@ -76,7 +86,7 @@ async function main(): Promise<void> {
         peak = Math.max(peak, process.memoryUsage.rss());
         process.send!({
           cmd: 'ok', maxStallMs: delay.max / 1e6, p99StallMs: delay.percentile(99) / 1e6,
-          rssMb: process.memoryUsage.rss() / 2 ** 20, peakRssMb: peak / 2 ** 20, answered: engine.answered,
+          rssMb: process.memoryUsage.rss() / 2 ** 20, peakRssMb: peak / 2 ** 20, answered: engine.answered, finished, answerMs: lastFinishedAt - releasedAt,
         });
         return;
       case 'stop':

@@ -473,8 +473,8 @@ function ceilingTable(ceiling: Record<string, Ceiling>): string {
   return [
     `| the gateway's ceiling: in-process echo engine, HTTP adapter, ${head} | ${drivers.join(' | ')} |`,
     `|---|${drivers.map(() => '---').join('|')}|`,
-    row('accepted (the engine holding every answer, so all wait)', (c) => `${Math.round(c.acceptedPerS)} msg/s`),
-    row('answered (from letting go to the last answer, concurrency 16)', (c) => `${Math.round(c.answeredPerS)} msg/s`),
+    row('accepted (200 clients at a time; the engine holds every answer, so all wait)', (c) => `${Math.round(c.acceptedPerS)} msg/s`),
+    row('answered (from letting go to the last answer recorded, concurrency 16)', (c) => `${Math.round(c.answeredPerS)} msg/s`),
     row('longest event-loop stall, accepting / answering', (c) => `${ms(c.acceptStallMs)} / ${ms(c.answerStallMs)}`),
     row('gateway RSS with every message waiting / peak', (c) => `${Math.round(c.waitingRssMb)} MB / ${Math.round(c.peakRssMb)} MB`),
   ].join('\n');
