@@ -228,8 +228,9 @@ async function startGateway(driver: 'sqlite' | 'bullmq', env: NodeJS.ProcessEnv,
   const config = writeConfig(dir, testConfig(path.join(dir, 'data'), {
     gateway: { log_level: 'info' },
     worker: { concurrency: 4 },
-    // The default pool (8) with the default spare (1).
-    live: { enabled: true, max_processes: 8, spares: 1 },
+    // Room for every conversation of the run plus the spare (one spare, the default): a full pool of
+    // idle conversations starts no spare, and a first message then pays the CLI's start-up.
+    live: { enabled: true, max_processes: RUNS + 4, spares: 1 },
     http: { enabled: true, port, api_keys: [{ user: 'bench', sha256: sha256(KEY) }] },
     ...(driver === 'bullmq' ? { queue: { driver: 'bullmq', redis_url: redis!.url, prefix: `bench${port}` } } : {}),
     ...extra,
