@@ -85,7 +85,13 @@ function merge(from: string, to: string, wins: 'from' | 'to', moved: [string, st
       merge(a, b, wins, moved);
     } else if (!there || wins === 'from') {
       if (there) throw new Error(`${b} is in the way`);
-      fs.renameSync(a, b);
+      try {
+        fs.renameSync(a, b);
+      } catch (err) {
+        // Gone meanwhile: a CLI still stopping (after /new) removes its own files as it exits.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw err;
+      }
       moved.push([a, b]);
     }
   }
