@@ -12,9 +12,13 @@
  *      decision reaching the CLI (Telegram, bench/approvals.ts)
  *   6. the sandbox's cost per CLI start and per live follow-up (bench/sandbox.ts)
  *
+ *   7. the gateway's own ceiling, no CLI at all: an in-process echo engine, 10,000 messages in 1,000
+ *      conversations through the HTTP adapter, both drivers (bench/ceiling.ts)
+ *   8. terminal tabs: keystroke to echo over the WebSocket, fan-out of one busy tab to 20 viewers (bench/terminal.ts)
+ *
  * BENCH_RUNS=n changes the number of samples (default 10). Redis is used when redis-server is on PATH.
- *   7. terminal tabs: keystroke to echo over the WebSocket, fan-out of one busy tab to 20 viewers (bench/terminal.ts)
- * BENCH_ONLY=approvals runs only the approvals figures; BENCH_ONLY=terminal only the terminal's.
+ * BENCH_ONLY=part[,part] runs only those parts: approvals, latency (1, 2, footprint), throughput (3),
+ * ceiling (7), sandbox (6), terminal (8). `npm run bench -- --json FILE` also writes every figure to FILE.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -30,8 +34,11 @@ import { buildStaticModel } from '../test/support/static-model.js';
 import { approvalLatency, type ApprovalLatency } from './approvals.js';
 import { sandboxCost, sandboxReport } from './sandbox.js';
 import { terminalBench, terminalReport } from './terminal.js';
+import { CONVERSATIONS, gatewayCeiling, PER_CONVERSATION, type Ceiling } from './ceiling.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
+/** Time given a spare's replacement to start between a first message and the next (a claude start is 0.6–0.8 s). */
+const SPARE_START_MS = 1500;
 const KEY = 'cg_bench_key_000000000000000000000';
 const PROMPT = 'bench: answer with a short paragraph';
 const ANSWER = 'Here is a short paragraph of about two hundred characters, streamed in pieces the way the API sends them, so that time to first text and time to the final answer differ a little. Done.';
@@ -44,67 +51,107 @@ interface Sample {
 const fake = new AnthropicFake({ chunkSize: 40 });
 fake.respond = (req) => (req.prompt.startsWith('bench:') ? { text: ANSWER } : undefined);
 
+/** Parts of the bench: BENCH_ONLY=latency,ceiling runs those alone (all by default). */
+const PARTS = ['approvals', 'latency', 'throughput', 'ceiling', 'sandbox', 'terminal'] as const;
+type Part = (typeof PARTS)[number];
+const ONLY = new Set((process.env.BENCH_ONLY ?? '').split(',').map((p) => p.trim()).filter(Boolean));
+for (const part of ONLY) if (!PARTS.includes(part as Part)) throw new Error(`BENCH_ONLY: unknown part "${part}" (parts: ${PARTS.join(', ')})`);
+const wanted = (part: Part) => ONLY.size === 0 || ONLY.has(part);
+/** `npm run bench -- --json FILE`: every figure (and the raw samples) as JSON, to compare runs. */
+const JSON_FILE = (() => {
+  const i = process.argv.indexOf('--json');
+  return i >= 0 ? process.argv[i + 1] : undefined;
+})();
+
+type PerDriver = Record<string, { cold: Sample[]; warm: Sample[]; idleRss: number; cliRss: number[] }>;
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--json') && !JSON_FILE) throw new Error('--json needs a file name: npm run bench -- --json results.json');
   await fake.start();
   const redis = await RedisServer.start().catch(() => undefined);
   const dir = tmpDir('cligate-bench-');
   const env = cliEnv(fake, dir);
-  const results: Record<string, unknown> = {};
-  log(`cligate bench: ${RUNS} samples per figure; claude ${await claudeVersion(env)}; ${os.cpus().length} × ${os.cpus()[0]?.model.trim()}; Node ${process.version}`);
-  if (process.env.BENCH_ONLY === 'terminal') {
-    console.log('\n' + terminalReport(await terminalBench(fake)));
-    await redis?.stop();
-    await fake.stop();
-    return;
-  }
-  log('approvals: request to buttons on Telegram, click to decision at the CLI');
-  const approvals = await approvalLatency(fake, RUNS);
-  if (process.env.BENCH_ONLY === 'approvals') {
-    console.log('\n' + approvalsTable(approvals));
-    await redis?.stop();
-    await fake.stop();
-    return;
-  }
-
-  log('direct: claude -p');
-  const direct = await directRuns(env, dir, RUNS);
-  log('direct: claude -p --resume');
-  const directResume = await directRuns(env, dir, RUNS, true);
-  log('direct: follow-ups in a bare long-lived claude process');
-  const directLive = await directLiveRuns(env, dir, RUNS);
-
+  const machine = { claude: await claudeVersion(env), cpus: os.cpus().length, cpu: os.cpus()[0]?.model.trim(), node: process.version, runs: RUNS, loadAverage: os.loadavg() };
+  log(`cligate bench: ${RUNS} samples per figure; claude ${machine.claude}; ${machine.cpus} × ${machine.cpu}; Node ${machine.node}; load average ${machine.loadAverage.map((l) => l.toFixed(1)).join(' ')}`);
   const drivers: ('sqlite' | 'bullmq')[] = redis ? ['sqlite', 'bullmq'] : ['sqlite'];
-  const perDriver: Record<string, { cold: Sample[]; warm: Sample[]; idleRss: number; cliRss: number[] }> = {};
-  for (const driver of drivers) {
-    log(`gateway (${driver}): first messages and follow-ups`);
-    perDriver[driver] = await gatewayLatency(driver, env, redis);
+  const samples: Record<string, unknown> = {};
+  const figures: Record<string, unknown> = {};
+  const tables: string[] = [];
+
+  if (wanted('approvals')) {
+    log('approvals: request to buttons on Telegram, click to decision at the CLI');
+    const approvals = await approvalLatency(fake, RUNS);
+    samples.approvals = approvals;
+    figures.approvals = { shown: stats(approvals.shown), decided: stats(approvals.decided) };
+    tables.push(approvalsTable(approvals));
   }
-  // Memory on (recall before each turn, Claude's memory tools over MCP), with the tests' model.
-  log('gateway (sqlite, memory on): first messages and follow-ups');
-  const model = buildStaticModel(path.join(tmpDir('cligate-bench-model-'), 'models'), 384);
-  perDriver['sqlite + memory'] = await gatewayLatency('sqlite', env, undefined, {
-    memory: { enabled: true, model: model.id, cache_dir: model.root, offline: true, dtype: 'fp32', auto: 'exchange', mcp: 'http' },
-  });
 
-  log('throughput: trivial engine');
-  const trivial: Record<string, { accept: number; dispatch: number; peakRss: number }> = {};
-  for (const driver of drivers) trivial[driver] = await trivialThroughput(driver, env, redis);
-  log('throughput: real CLI at concurrency 1, 2, 4');
-  const real: Record<number, number> = {};
-  for (const concurrency of [1, 2, 4]) real[concurrency] = await realThroughput(concurrency, env);
+  if (wanted('latency')) {
+    log('direct: claude -p');
+    const direct = await directRuns(env, dir, RUNS);
+    log('direct: claude -p --resume');
+    const directResume = await directRuns(env, dir, RUNS, true);
+    log('direct: follow-ups in a bare long-lived claude process');
+    const directLive = await directLiveRuns(env, dir, RUNS);
+    const perDriver: PerDriver = {};
+    for (const driver of drivers) {
+      log(`gateway (${driver}): first messages and follow-ups`);
+      perDriver[driver] = await gatewayLatency(driver, env, redis);
+    }
+    // Memory on (recall before each turn, Claude's memory tools over MCP), with the tests' model.
+    log('gateway (sqlite, memory on): first messages and follow-ups');
+    const model = buildStaticModel(path.join(tmpDir('cligate-bench-model-'), 'models'), 384);
+    perDriver['sqlite + memory'] = await gatewayLatency('sqlite', env, undefined, {
+      memory: { enabled: true, model: model.id, cache_dir: model.root, offline: true, dtype: 'fp32', auto: 'exchange', mcp: 'http' },
+    });
+    samples.latency = { direct, directResume, directLive, perDriver };
+    figures.latency = latencyFigures(direct, directResume, directLive, perDriver);
+    tables.push(latencyTable(direct, directResume, directLive, perDriver), footprintTable(perDriver));
+  }
 
-  log('sandbox: cost per CLI start and per live follow-up');
-  const sandbox = await sandboxCost(env, dir, RUNS);
+  if (wanted('throughput')) {
+    log('throughput: trivial engine');
+    const trivial: Record<string, { accept: number; dispatch: number; peakRss: number }> = {};
+    for (const driver of drivers) trivial[driver] = await trivialThroughput(driver, env, redis);
+    log('throughput: real CLI at concurrency 1, 2, 4');
+    const real: Record<number, number> = {};
+    for (const concurrency of [1, 2, 4]) real[concurrency] = await realThroughput(concurrency, env);
+    figures.throughput = { trivial, real };
+    tables.push(throughputTable(trivial, real));
+  }
 
-  const table = report(direct, directResume, directLive, perDriver, trivial, real);
-  console.log('\n' + table + '\n\n' + approvalsTable(approvals));
-  console.log('\n' + sandboxReport(sandbox));
-  log('terminal: keystroke to echo, fan-out to 20 viewers');
-  const terminal = await terminalBench(fake);
-  console.log('\n' + terminalReport(terminal));
-  Object.assign(results, { direct, directResume, directLive, perDriver, trivial, real, approvals, sandbox, terminal });
+  if (wanted('ceiling')) {
+    const ceiling: Record<string, Ceiling> = {};
+    for (const driver of drivers) {
+      log(`ceiling (${driver}): ${(CONVERSATIONS * PER_CONVERSATION).toLocaleString('en')} messages in ${CONVERSATIONS.toLocaleString('en')} conversations, in-process echo engine`);
+      ceiling[driver] = await gatewayCeiling(driver, redis);
+    }
+    figures.ceiling = ceiling;
+    tables.push(ceilingTable(ceiling));
+  }
+
+  if (wanted('sandbox')) {
+    log('sandbox: cost per CLI start and per live follow-up');
+    const sandbox = await sandboxCost(env, dir, RUNS);
+    figures.sandbox = sandbox;
+    tables.push(sandboxReport(sandbox));
+  }
+
+  if (wanted('terminal')) {
+    log('terminal: keystroke to echo, fan-out to 20 viewers');
+    const terminal = await terminalBench(fake);
+    figures.terminal = terminal;
+    tables.push(terminalReport(terminal));
+  }
+
+  console.log('\n' + tables.join('\n\n'));
+  const results = { machine, parts: PARTS.filter(wanted), figures, samples };
   fs.writeFileSync(path.join(dir, 'results.json'), JSON.stringify(results, null, 1));
   log(`raw samples: ${path.join(dir, 'results.json')}`);
+  if (JSON_FILE) {
+    fs.writeFileSync(path.resolve(process.env.INIT_CWD ?? process.cwd(), JSON_FILE), JSON.stringify(results, null, 1));
+    log(`figures: ${JSON_FILE}`);
+  }
   await redis?.stop();
   await fake.stop();
 }
@@ -190,8 +237,9 @@ async function startGateway(driver: 'sqlite' | 'bullmq', env: NodeJS.ProcessEnv,
   const config = writeConfig(dir, testConfig(path.join(dir, 'data'), {
     gateway: { log_level: 'info' },
     worker: { concurrency: 4 },
-    // The default pool (8): fewer conversations than that stay warm, more evict the least recently used.
-    live: { enabled: true, max_processes: 8 },
+    // Room for every conversation of the run plus the spare (one spare, the default): a full pool of
+    // idle conversations starts no spare, and a first message then pays the CLI's start-up.
+    live: { enabled: true, max_processes: RUNS + 4, spares: 1 },
     http: { enabled: true, port, api_keys: [{ user: 'bench', sha256: sha256(KEY) }] },
     ...(driver === 'bullmq' ? { queue: { driver: 'bullmq', redis_url: redis!.url, prefix: `bench${port}` } } : {}),
     ...extra,
@@ -241,13 +289,17 @@ async function gatewayLatency(driver: 'sqlite' | 'bullmq', env: NodeJS.ProcessEn
   try {
     await new Promise((r) => setTimeout(r, 500));
     const idleRss = rssMb(gw.processes[0]!.child.pid!, 'VmRSS');
+    // The first new session also tells the spares which flags to start with (see live.ts).
     await send(gw.url, 'warmup', PROMPT);
+    await new Promise((r) => setTimeout(r, SPARE_START_MS));
     const cold: Sample[] = [];
     const warm: Sample[] = [];
     const cliRss: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       const conversation = `latency-${i}`;
       cold.push(await send(gw.url, conversation, PROMPT));
+      // A spare's replacement starts now: let it, so neither figure is taken while a CLI starts beside it.
+      await new Promise((r) => setTimeout(r, SPARE_START_MS));
       warm.push(await send(gw.url, conversation, PROMPT));
       warm.push(await send(gw.url, conversation, PROMPT));
       if (i === RUNS - 1) cliRss.push(...childrenRss(gw.worker.child.pid!));
@@ -360,14 +412,28 @@ const ms = (x: number) => `${Math.round(x)} ms`;
 const pair = (xs: number[]) => `${ms(median(xs))} / ${ms(p99(xs))}`;
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
 
-function report(
-  direct: Sample[], directResume: Sample[], directLive: Sample[],
-  perDriver: Record<string, { cold: Sample[]; warm: Sample[]; idleRss: number; cliRss: number[] }>,
-  trivial: Record<string, { accept: number; dispatch: number; peakRss: number }>,
-  real: Record<number, number>,
-): string {
+function stats(xs: number[]): { median: number; p99: number } {
+  return { median: median(xs), p99: p99(xs) };
+}
+
+function latencyFigures(direct: Sample[], directResume: Sample[], directLive: Sample[], perDriver: PerDriver) {
+  const totals = (s: Sample[]) => s.map((x) => x.total);
+  const firsts = (s: Sample[]) => s.map((x) => x.firstText);
+  return {
+    direct: { total: stats(totals(direct)), firstText: stats(firsts(direct)) },
+    directResume: { total: stats(totals(directResume)), firstText: stats(firsts(directResume)) },
+    directLive: { total: stats(totals(directLive)) },
+    gateway: Object.fromEntries(Object.entries(perDriver).map(([d, r]) => [d, {
+      first: { total: stats(totals(r.cold)), firstText: stats(firsts(r.cold)), ratio: median(totals(r.cold)) / median(totals(direct)) },
+      followUp: { total: stats(totals(r.warm)), firstText: stats(firsts(r.warm)), ratio: median(totals(r.warm)) / median(totals(directResume)) },
+      idleRssMb: r.idleRss,
+      cliRssMb: median(r.cliRss),
+    }])),
+  };
+}
+
+function latencyTable(direct: Sample[], directResume: Sample[], directLive: Sample[], perDriver: PerDriver): string {
   const drivers = Object.keys(perDriver);
-  const queues = Object.keys(trivial);
   const totals = (s: Sample[]) => s.map((x) => x.total);
   const firsts = (s: Sample[]) => s.map((x) => x.firstText);
   const lines: string[] = [];
@@ -384,19 +450,44 @@ function report(
   lines.push(`|---|${drivers.map(() => '---').join('|')}|`);
   lines.push(`| follow-up: gateway − the same turn in a bare live CLI (${ms(median(totals(directLive)))}) | ${drivers.map((d) => ms(median(totals(perDriver[d]!.warm)) - median(totals(directLive)))).join(' | ')} |`);
   lines.push(`| first message: gateway − \`claude -p\` to exit | ${drivers.map((d) => ms(median(totals(perDriver[d]!.cold)) - median(totals(direct)))).join(' | ')} |`);
-  lines.push('');
+  return lines.join('\n');
+}
+
+function throughputTable(trivial: Record<string, { accept: number; dispatch: number; peakRss: number }>, real: Record<number, number>): string {
+  const queues = Object.keys(trivial);
+  const lines: string[] = [];
   lines.push(`| throughput | ${queues.join(' | ')} |`);
   lines.push(`|---|${queues.map(() => '---').join('|')}|`);
   lines.push(`| accepted, trivial engine (1,000 messages, 100 conversations) | ${queues.map((d) => `${Math.round(trivial[d]!.accept)} msg/s`).join(' | ')} |`);
   lines.push(`| answered, trivial engine, concurrency 16 | ${queues.map((d) => `${Math.round(trivial[d]!.dispatch)} msg/s`).join(' | ')} |`);
   for (const c of [1, 2, 4]) lines.push(`| answered, real CLI, concurrency ${c} (8 conversations × 4) | ${real[c]!.toFixed(1)} msg/s${queues.length > 1 ? ' | –' : ''} |`);
-  lines.push('');
-  lines.push(`| footprint | ${drivers.join(' | ')} |`);
-  lines.push(`|---|${drivers.map(() => '---').join('|')}|`);
-  lines.push(`| gateway RSS idle | ${drivers.map((d) => `${Math.round(perDriver[d]!.idleRss)} MB`).join(' | ')} |`);
-  lines.push(`| gateway RSS peak, 1,000-message burst | ${drivers.map((d) => (trivial[d] ? `${Math.round(trivial[d]!.peakRss)} MB` : '–')).join(' | ')} |`);
-  lines.push(`| RSS per live claude process (median) | ${drivers.map((d) => `${Math.round(median(perDriver[d]!.cliRss))} MB`).join(' | ')} |`);
+  lines.push(`| gateway RSS peak, 1,000-message burst | ${queues.map((d) => `${Math.round(trivial[d]!.peakRss)} MB`).join(' | ')} |`);
   return lines.join('\n');
+}
+
+function footprintTable(perDriver: PerDriver): string {
+  const drivers = Object.keys(perDriver);
+  return [
+    `| footprint | ${drivers.join(' | ')} |`,
+    `|---|${drivers.map(() => '---').join('|')}|`,
+    `| gateway RSS idle | ${drivers.map((d) => `${Math.round(perDriver[d]!.idleRss)} MB`).join(' | ')} |`,
+    `| RSS per live claude process (median; a spare is one) | ${drivers.map((d) => `${Math.round(median(perDriver[d]!.cliRss))} MB`).join(' | ')} |`,
+  ].join('\n');
+}
+
+function ceilingTable(ceiling: Record<string, Ceiling>): string {
+  const drivers = Object.keys(ceiling);
+  const any = Object.values(ceiling)[0]!;
+  const head = `${any.messages.toLocaleString('en')} messages, ${any.conversations.toLocaleString('en')} conversations`;
+  const row = (label: string, f: (c: Ceiling) => string) => `| ${label} | ${drivers.map((d) => f(ceiling[d]!)).join(' | ')} |`;
+  return [
+    `| the gateway's ceiling: in-process echo engine, HTTP adapter, ${head} | ${drivers.join(' | ')} |`,
+    `|---|${drivers.map(() => '---').join('|')}|`,
+    row('accepted (200 clients at a time; the engine holds every answer, so all wait)', (c) => `${Math.round(c.acceptedPerS)} msg/s`),
+    row('answered (from letting go to the last answer recorded, concurrency 16)', (c) => `${Math.round(c.answeredPerS)} msg/s`),
+    row('longest event-loop stall, accepting / answering', (c) => `${ms(c.acceptStallMs)} / ${ms(c.answerStallMs)}`),
+    row('gateway RSS with every message waiting / peak', (c) => `${Math.round(c.waitingRssMb)} MB / ${Math.round(c.peakRssMb)} MB`),
+  ].join('\n');
 }
 
 function approvalsTable(a: ApprovalLatency): string {

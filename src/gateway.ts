@@ -147,7 +147,14 @@ export class Gateway {
       bus.subscribe((event) => {
         if (event.type === 'release') void gateway.engines!.release(event.conversationId);
       });
+      // One process takes every message (sqlite driver): start a conversation's CLI as its message is queued.
+      if (!bullmq && role === 'all') {
+        bus.subscribe((event) => {
+          if (event.type === 'queued' && event.position === 1) worker.prewarm(event.conversationId);
+        });
+      }
       await queue.startWorkers(worker.drain, config.worker.concurrency);
+      gateway.engines.warm();
     }
     // Gateways fire schedules (several may run: each occurrence is fired once, see schedules/scheduler.ts).
     if (gateway.intake) {
@@ -263,6 +270,7 @@ function mergeHooks(all: TurnHooks[]): TurnHooks | undefined {
     context: async (message, conversation) =>
       (await Promise.all(all.map((h) => h.context?.(message, conversation) ?? Promise.resolve([])))).flat(),
     mcpConfig: (message, conversation) => all.map((h) => h.mcpConfig?.(message, conversation)).find(Boolean),
+    mcpSpare: (message, conversation) => all.map((h) => h.mcpSpare?.(message, conversation)).find(Boolean),
     answered: async (message, conversation, answer) => {
       await Promise.all(all.map((h) => h.answered?.(message, conversation, answer)));
     },

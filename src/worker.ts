@@ -13,7 +13,7 @@ import { PERMISSION_MODES, type PermissionMode } from './approvals/types.js';
 import type { Bus, JobEvent } from './bus.js';
 import type { Config } from './config/schema.js';
 import type { Engines } from './engine/index.js';
-import type { ContextBlock, Engine, EngineError, MessageErrorCode, EngineEvent, EngineName, TurnOutcome, TurnRequest } from './engine/types.js';
+import type { ContextBlock, Engine, EngineError, McpSpare, MessageErrorCode, EngineEvent, EngineName, TurnOutcome, TurnRequest } from './engine/types.js';
 import type { Logger } from './log.js';
 import type { Platform, SavedFile } from './message.js';
 import type { DrainSignal } from './queue/types.js';
@@ -30,6 +30,8 @@ export interface TurnHooks {
   context?(message: Message, conversation: Conversation): Promise<ContextBlock[]>;
   /** MCP config JSON to give the engine for this turn. */
   mcpConfig?(message: Message, conversation: Conversation): string | undefined;
+  /** The same for a spare process that this conversation may take (see engine/claude/live.ts). */
+  mcpSpare?(message: Message, conversation: Conversation): McpSpare | undefined;
   /** After an answered turn. */
   answered?(message: Message, conversation: Conversation, answer: string): Promise<void>;
 }
@@ -134,17 +136,11 @@ export class TurnWorker {
     let outcome: TurnOutcome;
     const notices: string[] = [];
     try {
+      // Context first: memory's hook also starts the MCP server that mcpConfig names.
+      const context = await this.context(message, conversation);
       const turn: TurnRequest = {
-        conversationId: conversation.id,
-        prompt: promptOf(message),
-        sessionId: session.engine_session_id ?? undefined,
-        sessionTurns: session.turns,
-        cwd: ensureWorkspace(session.workspace),
-        systemPrompt: this.systemPrompt(conversation),
-        context: await this.context(message, conversation),
-        mcpConfig: this.deps.hooks?.mcpConfig?.(message, conversation),
-        permissionMode: conversation.permission_mode ? PERMISSION_MODES[conversation.permission_mode as PermissionMode]?.cli : undefined,
-        allowRules: store.approvals.rules(conversation.id).map((r) => r.rule),
+        ...this.turnOf(message, conversation, session),
+        context,
         ask: (ask, askSignal) => this.deps.desk.ask(message, conversation, ask, askSignal),
       };
       outcome = await this.runWithRetries(engine, turn, session, ref, abort.signal, notices);
@@ -188,6 +184,42 @@ export class TurnWorker {
     if (event.type !== 'tool_result') return undefined;
     const durationMs = activity.finished(ref.messageId, event.id, event);
     return { type: 'tool_done', ...ref, toolId: event.id, isError: event.isError, durationMs, result: event.summary };
+  }
+
+  /**
+   * Starts the engine's process for a conversation whose message was just queued, when that
+   * message is next in line and the conversation has a session to resume: the CLI starts while the
+   * message is handed to a worker (see LivePool.prewarm).
+   */
+  prewarm(conversationId: string): void {
+    const { store, engines } = this.deps;
+    const message = store.messages.next(conversationId);
+    if (!message || message.status !== 'queued' || message.cancel_requested) return;
+    // A terminal tab holding the session is its only writer until it closes.
+    if (this.deps.holds?.holder(conversationId)) return;
+    const conversation = store.conversations.get(conversationId);
+    if (!conversation) return;
+    const engine = engines.for(conversation);
+    if ('error' in engine || !engine.prewarm) return;
+    const session = store.conversations.activeSession(conversation);
+    if (!session || session.engine !== engine.name || !session.engine_session_id) return;
+    engine.prewarm(this.turnOf(message, conversation, session));
+  }
+
+  /** The turn for a message, but for what is fetched for it just before it runs (context) and how it asks. */
+  private turnOf(message: Message, conversation: Conversation, session: Session): TurnRequest {
+    return {
+      conversationId: conversation.id,
+      prompt: promptOf(message),
+      sessionId: session.engine_session_id ?? undefined,
+      sessionTurns: session.turns,
+      cwd: ensureWorkspace(session.workspace),
+      systemPrompt: this.systemPrompt(conversation),
+      mcpConfig: this.deps.hooks?.mcpConfig?.(message, conversation),
+      mcpSpare: this.deps.hooks?.mcpSpare?.(message, conversation),
+      permissionMode: conversation.permission_mode ? PERMISSION_MODES[conversation.permission_mode as PermissionMode]?.cli : undefined,
+      allowRules: this.deps.store.approvals.rules(conversation.id).map((r) => r.rule),
+    };
   }
 
   private async runWithRetries(

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { AnthropicFake } from './support/anthropic-fake.js';
 import { gatewayPerTest, type TestGateway } from './support/gateway.js';
 import { eventually } from './support/harness.js';
+import type { ClaudeEngine } from '../src/engine/claude/index.js';
 
 const fake = new AnthropicFake();
 const start = gatewayPerTest(fake);
@@ -108,5 +109,76 @@ describe('live CLI processes', () => {
         return true;
       }
     }, 5000, 'the idle process to exit');
+  });
+});
+
+describe('spare processes and early starts', () => {
+  const pool = (t: TestGateway) => (t.gateway.engines!.get('claude') as ClaudeEngine).livePool!;
+  const sessionOf = (t: TestGateway, chatId: string) =>
+    (t.gateway.store.db.raw.prepare('select engine_session_id from sessions where conversation_id = ? order by id desc').get(`local:${chatId}`) as { engine_session_id: string }).engine_session_id;
+  const waitSpare = async (t: TestGateway) => {
+    await eventually(() => pool(t).waitingSpares.length === 1, 20_000, 'a spare');
+    return pool(t).waitingSpares[0]!;
+  };
+
+  it('answers a new conversation from a spare that existed before the message, resumes it, replaces the spare, within max_processes', async () => {
+    const t = await gateway({ spares: 1, max_processes: 3 });
+    let most = 0;
+    const watch = setInterval(() => (most = Math.max(most, pool(t).size)), 20);
+    try {
+      await ask(t, 'A', 'first of A'); // the first new session: spares are made with its flags from now on
+      const spare = await waitSpare(t);
+      await ask(t, 'B', 'first of B');
+      expect(pids(t, 'B')[0]).toBe(spare.pid);
+      expect(sessionOf(t, 'B')).toBe(spare.sessionId);
+      const replacement = await waitSpare(t);
+      expect(replacement.pid).not.toBe(spare.pid);
+      // The next message resumes in the same process; after it dies, a new process finds the session in B's own home.
+      await ask(t, 'B', 'second of B');
+      expect(pids(t, 'B')[1]).toBe(spare.pid);
+      process.kill(spare.pid, 'SIGKILL');
+      await eventually(() => pool(t).processOf('local:B') === undefined, 5000, 'the process to go');
+      await ask(t, 'B', 'third of B');
+      expect(pids(t, 'B')[2]).not.toBe(spare.pid);
+      expect(sessionOf(t, 'B')).toBe(spare.sessionId);
+      expect(JSON.stringify(fake.requests.at(-1)!.body.messages)).toContain('echo: second of B');
+      // A and B's processes and the spare fill the pool: C takes the spare and none is started after it.
+      await ask(t, 'C', 'first of C');
+      expect(pids(t, 'C')[0]).toBe(replacement.pid);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(pool(t).waitingSpares).toHaveLength(0);
+      expect(most).toBeLessThanOrEqual(3);
+    } finally {
+      clearInterval(watch);
+    }
+  });
+
+  it('/new takes a spare', async () => {
+    const t = await gateway({ spares: 1 });
+    await ask(t, 'N', 'before');
+    const spare = await waitSpare(t);
+    await t.adapter.say('N', '/new');
+    await eventually(() => t.adapter.finals('N').length === 2, 5000, '/new');
+    await ask(t, 'N', 'after');
+    expect(pids(t, 'N').at(-1)).toBe(spare.pid);
+    expect(sessionOf(t, 'N')).toBe(spare.sessionId);
+    expect(JSON.stringify(fake.requests.at(-1)!.body.messages)).not.toContain('echo: before');
+  });
+
+  it('starts the --resume process while the message is queued, one process for the session', async () => {
+    const t = await gateway();
+    await ask(t, 'E', 'one');
+    await t.gateway.engines!.release('local:E');
+    expect(pool(t).processOf('local:E')).toBeUndefined();
+    let atStart: { pid: number } | undefined;
+    const off = t.gateway.bus.subscribe((event) => {
+      // 'started' is published by the worker after it marks the message running.
+      if (event.type === 'started' && event.conversationId === 'local:E') atStart = pool(t).processOf('local:E');
+    });
+    await ask(t, 'E', 'two');
+    off();
+    expect(atStart).toBeDefined();
+    expect(pids(t, 'E')[1]).toBe(atStart!.pid);
+    expect(JSON.stringify(fake.requests.at(-1)!.body.messages)).toContain('echo: one');
   });
 });

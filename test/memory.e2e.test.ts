@@ -9,6 +9,7 @@ import { AnthropicFake } from './support/anthropic-fake.js';
 import { gatewayPerTest, type TestGateway } from './support/gateway.js';
 import { eventually, tmpDir } from './support/harness.js';
 import { buildStaticModel, type StaticModel } from './support/static-model.js';
+import type { ClaudeEngine } from '../src/engine/claude/index.js';
 
 const fake = new AnthropicFake();
 const start = gatewayPerTest(fake);
@@ -132,5 +133,25 @@ describe('memory', () => {
     expect(t.gateway.store.db.raw.prepare('select text, source from memories').all()).toEqual([{ text: 'The user prefers tea over coffee.', source: 'tool' }]);
     fake.respond = (req) => (req.prompt === 'what do I drink?' && req.toolResult === undefined ? { toolUse: { name: 'mcp__memory__recall', input: { query: 'what drink does the user prefer, tea or coffee' } } } : undefined);
     expect(await say(t, 'T', 'what do I drink?')).toMatch(/^tool said: #\d+ \(0\.\d+\) The user prefers tea over coffee\.$/);
+  });
+
+  it('gives a spare process memory tools that are bound to the conversation that takes it', async () => {
+    const t = await start({
+      config: {
+        live: { enabled: true, spares: 1 },
+        memory: { enabled: true, model: model.id, cache_dir: model.root, offline: true, dtype: 'fp32', auto: 'off', mcp: 'http', min_score: 0.3 },
+      },
+    });
+    const pool = (t.gateway.engines!.get('claude') as ClaudeEngine).livePool!;
+    await say(t, 'A', 'warm up'); // the first new session: spares are made with its flags, memory tools included
+    await eventually(() => pool.waitingSpares.length === 1, 20_000, 'a spare');
+    const spare = pool.waitingSpares[0]!;
+    fake.respond = (req) => (req.prompt === 'note that I prefer tea' && req.toolResult === undefined ? { toolUse: { name: 'mcp__memory__remember', input: { text: 'The user prefers tea over coffee.' } } } : undefined);
+    expect(await say(t, 'B', 'note that I prefer tea')).toMatch(/^tool said: Remembered as #\d+\.$/);
+    expect(pool.processOf('local:B')?.pid).toBe(spare.pid);
+    expect(t.gateway.store.db.raw.prepare('select scope, conversation_id from memories').all()).toEqual([{ scope: 'conversation:local:B', conversation_id: 'local:B' }]);
+    // Its URL is the conversation's from now on: the follow-up stays in the same process.
+    await say(t, 'B', 'and again');
+    expect(pool.processOf('local:B')?.pid).toBe(spare.pid);
   });
 });

@@ -124,6 +124,12 @@ const live = z.strictObject({
   idle_timeout_s: seconds.default(600),
   /** At most this many live processes; the least recently used idle one is stopped first. */
   max_processes: z.number().int().min(1).default(8),
+  /**
+   * Claude processes started ahead of need, each holding a fresh session (`--session-id`), so a new
+   * conversation's first message or the first after /new skips the CLI's start-up. Counted within
+   * max_processes, and started only when there is room. 0: none.
+   */
+  spares: z.number().int().min(0).default(1),
 });
 
 const limits = z.strictObject({

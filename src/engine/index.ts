@@ -41,6 +41,16 @@ export class Engines {
     return { error: `The ${name} engine is not enabled on this gateway (engine.${name}.enabled in the config). Switch with /engine claude.` };
   }
 
+  /** Runs `engine` in place of the configured one of its name (the bench's in-process echo engine). */
+  use(engine: Engine): void {
+    this.engines.set(engine.name, engine);
+  }
+
+  /** Starts every engine's spares (workers, at start-up). */
+  warm(): void {
+    for (const engine of this.engines.values()) engine.warm?.();
+  }
+
   async release(conversationId: string): Promise<void> {
     await Promise.all([...this.engines.values()].map((e) => e.release(conversationId)));
   }

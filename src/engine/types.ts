@@ -24,6 +24,8 @@ export interface TurnRequest {
   context?: ContextBlock[];
   /** MCP servers for this turn, as the JSON `--mcp-config` takes. */
   mcpConfig?: string;
+  /** The same servers for a spare process, started before its conversation is known (memory over http). */
+  mcpSpare?: McpSpare;
   /** The CLI's `--permission-mode` for this turn; undefined: the configured one. */
   permissionMode?: string;
   /** Tool rules a person chose to keep for this conversation ("Bash(npm test *)"), allowed without asking. */
@@ -33,6 +35,13 @@ export interface TurnRequest {
    * paused meanwhile and its timeout does not run. Undefined: nobody can be asked; requests are denied.
    */
   ask?: (ask: PermissionAsk, signal: AbortSignal) => Promise<Decision>;
+}
+
+export interface McpSpare {
+  /** An `--mcp-config` whose servers answer once bound; undefined: none can be had now. */
+  reserve(): string | undefined;
+  /** Binds a config `reserve` gave to this turn's conversation (once); false if it cannot. */
+  adopt(config: string): boolean;
 }
 
 /**
@@ -129,6 +138,10 @@ export interface Engine {
   readonly name: EngineName;
   /** Runs one turn. Never throws: failures come back as `outcome.error`. */
   run(turn: TurnRequest, onEvent: (event: EngineEvent) => void, signal: AbortSignal): Promise<TurnOutcome>;
+  /** Start what can be started ahead of need (spare processes). */
+  warm?(): void;
+  /** Start the conversation's process ahead of this turn, which is next in line; true if one was started. */
+  prewarm?(turn: TurnRequest): boolean;
   /** Forget any live state of the conversation (after /new, /forget, /stop or a config change). */
   release(conversationId: string): Promise<void>;
   /** Can the CLI start and reach its API? For `cligate doctor` and /healthz. */

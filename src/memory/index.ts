@@ -136,6 +136,17 @@ export class Memory {
         return items.length ? [{ heading: HEADING, items }] : [];
       },
       mcpConfig: (message, conversation) => (this.memories ? this.mcpConfig(message, conversation) : undefined),
+      mcpSpare: (message, conversation) => {
+        const server = this.mcpHttp;
+        if (!this.memories || !server) return undefined;
+        return {
+          reserve: () => JSON.stringify({ mcpServers: { memory: { type: 'http', url: server.reserve() } } }),
+          adopt: (config) => {
+            const url = (JSON.parse(config) as { mcpServers?: { memory?: { url?: string } } }).mcpServers?.memory?.url;
+            return !!url && server.adopt(url, this.bindingOf(message, conversation));
+          },
+        };
+      },
       answered: async (message, conversation, answer) => {
         const texts = automaticMemories(config.memory.auto, message.text, answer);
         for (const text of texts) await this.remember(text, this.scopeOf(conversation.id, message.user_key), 'automatic', conversation.id, message.user_key);
@@ -143,9 +154,13 @@ export class Memory {
     };
   }
 
+  private bindingOf(message: Message, conversation: Conversation) {
+    return { scope: this.scopeOf(conversation.id, message.user_key), conversationId: conversation.id, userKey: message.user_key };
+  }
+
   /** Where Claude finds its memory tools for this turn, bound to the conversation's scope. */
   private mcpConfig(message: Message, conversation: Conversation): string | undefined {
-    const binding = { scope: this.scopeOf(conversation.id, message.user_key), conversationId: conversation.id, userKey: message.user_key };
+    const binding = this.bindingOf(message, conversation);
     const mode = this.options.config.memory.mcp;
     if (mode === 'http') {
       return this.mcpHttp ? JSON.stringify({ mcpServers: { memory: { type: 'http', url: this.mcpHttp.urlFor(binding) } } }) : undefined;

@@ -29,12 +29,14 @@ export interface McpBinding {
 /** An MCP server with the memory tools, for one scope. */
 export function memoryTools(memory: () => Memory, binding: McpBinding, topK: number): McpServer {
   const text = (value: string) => ({ content: [{ type: 'text' as const, text: value }] });
-  const unavailable = () => text(memory().problem ?? 'Memory is still loading; try again in a moment.');
+  const unbound = () => text('This memory connection is not bound to a conversation yet.');
+  const unavailable = () => (binding.scope ? text(memory().problem ?? 'Memory is still loading; try again in a moment.') : unbound());
   const server = new McpServer({ name: 'cligate-memory', version: '1.0.0' });
   server.registerTool('remember', {
     description: 'Store a fact worth remembering beyond this session (about the person, their preferences, their projects). Near-duplicates are merged.',
     inputSchema: { text: z.string().min(1).max(2000).describe('The fact, as one self-contained sentence.') },
   }, async ({ text: fact }) => {
+    if (!binding.scope) return unbound();
     const result = await memory().remember(fact, binding.scope, 'tool', binding.conversationId || null, binding.userKey);
     if (!result) return unavailable();
     return text(result.merged ? `Merged into memory #${result.id}.` : `Remembered as #${result.id}.`);
@@ -46,7 +48,7 @@ export function memoryTools(memory: () => Memory, binding: McpBinding, topK: num
       limit: z.number().int().min(1).max(20).optional(),
     },
   }, async ({ query, limit }) => {
-    if (!(await memory().available())) return unavailable();
+    if (!binding.scope || !(await memory().available())) return unavailable();
     const found = await memory().recall(query, binding.scope, limit ?? topK);
     if (!found.length) return text('Nothing related is remembered.');
     return text(found.map((f) => `#${f.id} (${f.score.toFixed(2)}) ${f.text}`).join('\n'));
@@ -55,7 +57,7 @@ export function memoryTools(memory: () => Memory, binding: McpBinding, topK: num
     description: 'Delete one memory by its id (as shown by recall).',
     inputSchema: { id: z.number().int().positive() },
   }, async ({ id }) => {
-    const memories = await memory().available();
+    const memories = binding.scope ? await memory().available() : undefined;
     if (!memories) return unavailable();
     return text(memories.remove(id, [binding.scope]) ? `Forgot #${id}.` : `No memory #${id} in this scope.`);
   });
@@ -67,6 +69,8 @@ export class MemoryMcpHttp {
   private server?: http.Server;
   private readonly bindings = new Map<string, McpBinding>();
   private readonly tokens = new Map<string, string>();
+  /** Reserved for spares, not bound yet. */
+  private readonly reserved = new Set<string>();
   private base = '';
 
   constructor(private readonly memory: Memory, private readonly topK: number) {}
@@ -80,7 +84,7 @@ export class MemoryMcpHttp {
 
   /** The URL for a conversation's scope; the same while this process lives (a live CLI keeps it). */
   urlFor(binding: McpBinding): string {
-    const key = `${binding.scope}\u0000${binding.conversationId}\u0000${binding.userKey}`;
+    const key = keyOf(binding);
     let token = this.tokens.get(key);
     if (!token) {
       token = crypto.randomBytes(18).toString('base64url');
@@ -88,6 +92,26 @@ export class MemoryMcpHttp {
       this.bindings.set(token, binding);
     }
     return this.base + token;
+  }
+
+  /**
+   * A URL for a spare CLI, started before its conversation is known: it connects and lists the
+   * tools, and every tool answers "not bound" until `adopt` binds it to the conversation that takes it.
+   */
+  reserve(): string {
+    const token = crypto.randomBytes(18).toString('base64url');
+    this.bindings.set(token, { scope: '', conversationId: '', userKey: '' });
+    this.reserved.add(token);
+    return this.base + token;
+  }
+
+  /** Binds a reserved URL to a conversation's scope, once; from then on it is that scope's URL. */
+  adopt(url: string, binding: McpBinding): boolean {
+    const token = url.startsWith(this.base) ? url.slice(this.base.length) : '';
+    if (!this.reserved.delete(token)) return false;
+    this.bindings.set(token, binding);
+    this.tokens.set(keyOf(binding), token);
+    return true;
   }
 
   async close(): Promise<void> {
@@ -119,6 +143,10 @@ export class MemoryMcpHttp {
     await server.connect(transport);
     await transport.handleRequest(req, res, body);
   }
+}
+
+function keyOf(binding: McpBinding): string {
+  return `${binding.scope}\u0000${binding.conversationId}\u0000${binding.userKey}`;
 }
 
 /** The "stdio" way: `cligate mcp`, started by the CLI. The model is loaded on the first tool call. */

@@ -12,6 +12,7 @@ import type { TurnOutcome } from '../engine/types.js';
 import type { Logger } from '../log.js';
 import { BWRAP, bwrapArgs, installDirs, probeBwrap } from './bwrap.js';
 import { conversationHome, prepareHome, type CliHome } from './homes.js';
+import { spareDirs, type SpareDirs } from './spares.js';
 import { guardGatewayFiles, handOver, resolveUser, type RunAs } from './user.js';
 
 export type SandboxMode = 'bwrap' | 'none';
@@ -27,6 +28,8 @@ export interface Launch {
   env: NodeJS.ProcessEnv;
   /** Runs on a pseudo-terminal of its own (a web terminal tab), which stays its controlling terminal. */
   ownTerminal?: boolean;
+  /** A spare's own CLI home instead of the conversation's (see spares.ts); `cwd` is then the spare's workspace. */
+  home?: string;
 }
 
 export interface Command {
@@ -119,7 +122,7 @@ export class Sandbox {
 
   /** The command to start for `launch`; a SandboxError, saying what to check, when its CLI home cannot be made. */
   command(launch: Launch): Command {
-    const dir = conversationHome(this.paths.dataDir, launch.engine, launch.conversationId);
+    const dir = launch.home ?? conversationHome(this.paths.dataDir, launch.engine, launch.conversationId);
     let home: CliHome;
     try {
       home = prepareHome(launch.engine, dir, launch.env, launch.cwd);
@@ -147,10 +150,28 @@ export class Sandbox {
     return { bin: BWRAP, args, env, ...as, signalInExitCode: true };
   }
 
+  /** A new spare's folders (its workspace made, its home left to `command`); see spares.ts. */
+  spareDirs(engine: EngineName, id: string): SpareDirs {
+    const dirs = spareDirs(this.paths.workspaceRoot, path.join(this.paths.dataDir, 'cli-homes', engine), id);
+    fs.mkdirSync(dirs.workspace, { recursive: true, mode: 0o700 });
+    return dirs;
+  }
+
+  /** Where the flags of the last new session are kept, for spares after a restart. */
+  spareTemplateFile(engine: EngineName): string {
+    return path.join(this.paths.dataDir, 'cli-homes', engine, '.spares', 'template.json');
+  }
+
+  /** The folders a conversation's CLI runs in, for a spare to be moved to. */
+  conversationDirs(engine: EngineName, conversationId: string, workspace: string): SpareDirs {
+    return { workspace, home: conversationHome(this.paths.dataDir, engine, conversationId) };
+  }
+
   /** Folders of the gateway on the way to a workspace or CLI home: another user may pass, not list. */
   private gatewayFolders(): string[] {
     const homes = path.join(this.paths.dataDir, 'cli-homes');
-    return [this.paths.dataDir, this.paths.workspaceRoot, homes, ...['claude', 'codex', 'gemini'].map((e) => path.join(homes, e))];
+    const engines = ['claude', 'codex', 'gemini'].map((e) => path.join(homes, e));
+    return [this.paths.dataDir, this.paths.workspaceRoot, homes, ...engines, path.join(this.paths.workspaceRoot, '.spares'), ...engines.map((e) => path.join(e, '.spares'))];
   }
 
   private privateFiles(): string[] {

@@ -23,7 +23,8 @@ export function testConfig(dataDir: string, overrides: Tree = {}): Tree {
     gateway: { data_dir: dataDir, log_level: 'warn', shutdown_grace_s: 5 },
     worker: { concurrency: 4, lease_s: 3, job_timeout_s: 60 },
     retry: { attempts: 2, backoff_s: [0.05], cli_max_retries: 0 },
-    live: { enabled: false },
+    // Spares start processes in the background: only the tests about them turn them on.
+    live: { enabled: false, spares: 0 },
     http: { enabled: false, port: 0 },
     memory: { enabled: false },
     limits: { messages_per_minute: 0 },

@@ -21,7 +21,8 @@ import { sandboxFailure, type Command, type Sandbox } from '../../sandbox/index.
 import { findExecutable, quickRun } from '../process.js';
 import { runOnce } from '../run-once.js';
 import { contextText, type Engine, type EngineCheck, type EngineEvent, type TurnOutcome, type TurnRequest } from '../types.js';
-import { LivePool } from './live.js';
+import { adoptSpare, removeSpare } from '../../sandbox/spares.js';
+import { LivePool, type SpareOptions, type SpareTemplate } from './live.js';
 import { claudeOutcome, cliMissing } from './outcome.js';
 import { ClaudeStream } from './stream.js';
 import { answerControl } from './control.js';
@@ -43,6 +44,8 @@ export class ClaudeEngine implements Engine {
   readonly name = 'claude' as const;
   readonly bin: string;
   private readonly pool?: LivePool;
+  /** Reserves memory's MCP URL for a spare (learned from the last turn that had memory). */
+  private mcpReserve?: () => string | undefined;
 
   constructor(private readonly options: ClaudeEngineOptions) {
     this.bin = options.claude.path || bundledBinary('claude');
@@ -54,8 +57,69 @@ export class ClaudeEngine implements Engine {
         timeoutMs: options.jobTimeoutS * 1000,
         log: options.log,
         outcome: (stream, facts) => claudeOutcome(stream, { ...facts, bin: this.bin, timeoutS: options.jobTimeoutS, maxTurns: options.claude.max_turns }),
+        spares: options.live.spares > 0 ? this.spareOptions(options.live.spares) : undefined,
       });
     }
+  }
+
+  /** The live pool's spares: started in folders of their own, moved to the conversation that takes one. */
+  private spareOptions(count: number): SpareOptions {
+    const sandbox = this.options.sandbox;
+    const saved = sandbox.spareTemplateFile('claude');
+    return {
+      count,
+      templateOf: (turn) => {
+        // Memory's MCP server binds a URL to one conversation's scope: a spare gets a reserved URL,
+        // bound when a conversation takes it. Other MCP configs (stdio) cannot wait: no spare.
+        if (turn.mcpConfig && !turn.mcpSpare) return undefined;
+        if (turn.mcpSpare) this.mcpReserve = () => turn.mcpSpare!.reserve();
+        const flags = { systemPrompt: turn.systemPrompt, permissionMode: turn.permissionMode, allowRules: turn.allowRules ?? [], mcp: !!turn.mcpConfig };
+        return { key: argsKey(this.args({ ...flags, mcpConfig: flags.mcp ? 'memory' : undefined }, 'live'), ''), turn: flags };
+      },
+      start: (template, sessionId) => {
+        const mcpConfig = template.turn.mcp ? this.mcpReserve?.() : undefined;
+        if (template.turn.mcp && !mcpConfig) return undefined; // memory's server is not up yet: after the next turn
+        const dirs = sandbox.spareDirs('claude', sessionId);
+        const args = [...this.args({ ...template.turn, mcpConfig }, 'live'), '--session-id', sessionId];
+        const command = sandbox.command({ engine: 'claude', conversationId: `spare:${sessionId}`, cwd: dirs.workspace, home: dirs.home, bin: this.bin, args, env: this.env(template.turn) });
+        return { command, dirs, mcpConfig };
+      },
+      adopt: (spare, turn) => {
+        if (spare.mcpConfig && !turn.mcpSpare?.adopt(spare.mcpConfig)) throw new Error('the spare\'s memory tools could not be bound to the conversation');
+        adoptSpare(spare.dirs, sandbox.conversationDirs('claude', turn.conversationId, turn.cwd));
+        // Memory's URL for this conversation is the spare's from now on: later turns name it.
+        return this.liveKey({ ...turn, mcpConfig: spare.mcpConfig ?? turn.mcpConfig });
+      },
+      remove: (dirs) => removeSpare(dirs),
+      roomy: () => os.freemem() >= SPARE_MIN_FREE_BYTES,
+      saved: readTemplate(saved),
+      save: (template) => writeTemplate(saved, template),
+    };
+  }
+
+  /** Starts the spares (at start-up, from the last new session's flags; after that as they are taken). */
+  warm(): void {
+    this.pool?.refill();
+  }
+
+  /** Starts a conversation's `--resume` process ahead of its turn (see LivePool.prewarm). */
+  prewarm(turn: TurnRequest): boolean {
+    if (!this.pool || !findExecutable(this.bin)) return false;
+    try {
+      return this.pool.prewarm(turn, this.args(turn, 'live'), this.liveKey(turn));
+    } catch (err) {
+      this.options.log.debug({ err }, 'could not start a live claude process ahead of its turn');
+      return false;
+    }
+  }
+
+  /** The live pool, for tests and the bench: its spares and each conversation's process. */
+  get livePool(): LivePool | undefined {
+    return this.pool;
+  }
+
+  private liveKey(turn: TurnRequest): string {
+    return argsKey(this.args({ ...turn, sessionId: undefined }, 'live'), turn.cwd);
   }
 
   get liveProcesses(): number {
@@ -68,7 +132,7 @@ export class ClaudeEngine implements Engine {
     }
     try {
       if (this.pool) {
-        const outcome = await this.pool.run(turn, this.args(turn, 'live'), argsKey(this.args({ ...turn, sessionId: undefined }, 'live'), turn.cwd), onEvent, signal);
+        const outcome = await this.pool.run(turn, this.args(turn, 'live'), this.liveKey(turn), onEvent, signal);
         if (outcome) return outcome;
         // No live slot free (every process busy): fall back to a process of its own.
       }
@@ -159,6 +223,27 @@ export class ClaudeEngine implements Engine {
     ).finally(() => fs.rmSync(cwd, { recursive: true, force: true }));
     if (outcome.ok) return { ok: true, message: `claude ${version.output} at ${found}: logged in, answered in ${outcome.durationMs} ms` };
     return { ok: false, message: `claude ${version.output} at ${found} starts, but a test prompt failed: ${outcome.error?.message}` };
+  }
+}
+
+/** A spare is started only while the machine has this much memory available (a claude process takes about 200 MB). */
+const SPARE_MIN_FREE_BYTES = 512 * 1024 * 1024;
+
+function readTemplate(file: string): SpareTemplate | undefined {
+  try {
+    const t = JSON.parse(fs.readFileSync(file, 'utf8')) as SpareTemplate;
+    return typeof t.key === 'string' && typeof t.turn?.systemPrompt === 'string' ? t : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeTemplate(file: string, template: SpareTemplate): void {
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(file, JSON.stringify(template), { mode: 0o600 });
+  } catch {
+    /* spares then wait for the first new session after a restart */
   }
 }
 
