@@ -22,6 +22,8 @@ import type { Store } from './store/index.js';
 import { scheduleHeading } from './schedules/heading.js';
 import { ensureWorkspace, workspacePath } from './workspace.js';
 import { changesSince, snapshotWorkspace } from './workspace-changes.js';
+import { hearVoiceNotes, type Transcript } from './voice/hear.js';
+import type { Voice } from './voice/index.js';
 
 /** Extra work around a turn (long-term memory hooks in here). */
 export interface TurnHooks {
@@ -42,6 +44,8 @@ export interface WorkerDeps {
   /** Where a paused turn asks a person (tool approvals, questions, plans). */
   desk: ApprovalDesk;
   hooks?: TurnHooks;
+  /** Hears voice notes before the turn (src/voice/); without it, audio is passed on as a file. */
+  voice?: Voice;
 }
 
 type StopReason = 'cancel' | 'shutdown';
@@ -91,6 +95,12 @@ export class TurnWorker {
       this.finish(message, conversation, undefined, failure('engine_unavailable', engine.error));
       return false;
     }
+    // A voice note is heard first: its transcript is shown ("heard: ...") and is the prompt.
+    const heard = this.deps.voice ? await hearVoiceNotes(message, conversation, { ...this.deps, voice: this.deps.voice }) : { ok: true as const, transcripts: [] };
+    if (!heard.ok) {
+      this.finish(message, conversation, undefined, failure('voice_failed', heard.text));
+      return false;
+    }
     const session = this.sessionFor(conversation, engine.name);
     this.deps.desk.expireEarlierAttempts(message);
     bus.publish({ type: 'started', ...ref, attempt: message.attempts, engine: engine.name });
@@ -116,7 +126,7 @@ export class TurnWorker {
     try {
       const turn: TurnRequest = {
         conversationId: conversation.id,
-        prompt: promptOf(message),
+        prompt: promptOf(message, heard.transcripts),
         sessionId: session.engine_session_id ?? undefined,
         sessionTurns: session.turns,
         cwd: ensureWorkspace(session.workspace),
@@ -299,9 +309,14 @@ function toJobEvent(event: EngineEvent, ref: { conversationId: string; messageId
   }
 }
 
-/** The message as the engine reads it: the person's text, and where the files they sent were saved. */
-export function promptOf(message: Pick<Message, 'text' | 'attachments'>): string {
-  const files = message.attachments ? (JSON.parse(message.attachments) as SavedFile[]) : [];
+/**
+ * The message as the engine reads it: the person's text, and where the files they sent were saved.
+ * Voice notes that were heard are the words said (after any caption), not files to look at.
+ */
+export function promptOf(message: Pick<Message, 'text' | 'attachments'>, transcripts: Transcript[] = []): string {
+  const heard = new Set(transcripts.map((t) => t.path));
+  const files = (message.attachments ? (JSON.parse(message.attachments) as SavedFile[]) : []).filter((f) => !heard.has(f.path));
+  if (transcripts.length) message = { ...message, text: [message.text, ...transcripts.map((t) => t.text)].filter(Boolean).join('\n\n') };
   if (!files.length) return message.text;
   const list = files.map((f) => `- ${f.path} (${f.mime ?? 'file'}, ${kb(f.size)})`).join('\n');
   const intro = files.length === 1 ? 'The person attached a file, saved in your working folder:' : 'The person attached files, saved in your working folder:';
