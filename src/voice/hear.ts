@@ -40,7 +40,6 @@ export async function hearVoiceNotes(
   const ref = { conversationId: conversation.id, messageId: message.id };
   const workspace = workspacePath(config.workspace.root, conversation.id);
   const transcripts: Transcript[] = [];
-  bus.publish({ type: 'status', ...ref, text: files.length === 1 ? 'Listening to your voice note…' : `Listening to ${files.length} audio files…` });
   for (const file of files) {
     const heard = await voice.transcribe({ name: file.name, path: path.join(workspace, file.path), size: file.size, mime: file.mime });
     if (!heard.ok) return heard;
@@ -52,7 +51,6 @@ export async function hearVoiceNotes(
     store.transcript.append(conversation.id, message.id, 'notice', note);
     store.outbox.addReply(conversation.id, message.id, note, Date.now() + config.outbox.deadline_s * 1000, { seq: HEARD_SEQ });
   });
-  bus.publish({ type: 'status', ...ref, text: note });
   bus.publish({ type: 'outbox' });
   return { ok: true, transcripts };
 }
