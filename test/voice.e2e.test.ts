@@ -6,6 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiscordAdapter } from '../adapters/discord/index.js';
+import { HttpAdapter } from '../adapters/http/index.js';
+import { sha256 } from '../adapters/http/keys.js';
 import { SlackAdapter } from '../adapters/slack/index.js';
 import { TelegramAdapter } from '../adapters/telegram/index.js';
 import { AnthropicFake } from './support/anthropic-fake.js';
@@ -22,19 +24,20 @@ const discord = new DiscordFake();
 const slack = new SlackFake();
 const SECRET = 'voice-signing-secret';
 const ALICE = '600000000000000001';
+const KEY = 'cg_test_key_for_voice_0123456789';
 let t: TestGateway;
 
 beforeAll(async () => {
   await Promise.all([anthropic.start(), telegram.start(), discord.start(), slack.start()]);
   t = await startTestGateway(anthropic, {
     config: {
-      http: { enabled: true, port: 0 },
+      http: { enabled: true, port: 0, api_keys: [{ user: 'alice', sha256: sha256(KEY) }] },
       voice: { backend: 'command', command: pocketsphinxCommand() },
       telegram: { token: telegram.token, api_root: telegram.url, allowed_users: [42] },
       discord: { token: 'fake.discord.token', api_url: discord.api, allowed_users: [ALICE], dev_guild_id: discord.guildId },
       slack: { bot_token: slack.botToken, signing_secret: SECRET, mode: 'http', api_url: slack.apiUrl, allowed_users: ['U1'] },
     },
-    adapters: (config) => [new TelegramAdapter(config.telegram), new DiscordAdapter(config.discord), new SlackAdapter(config.slack)],
+    adapters: (config) => [new TelegramAdapter(config.telegram), new DiscordAdapter(config.discord), new SlackAdapter(config.slack), new HttpAdapter({ http: config.http })],
   });
   await discord.connected();
 }, 60_000);
@@ -126,5 +129,19 @@ describe('other messengers', () => {
     expect(res.status).toBe(200);
     await eventually(() => slack.inChannel('DV').some((m) => m.text === `echo: ${SAID}`), 30_000, 'Slack answer');
     expect(slack.inChannel('DV').map((m) => m.text)).toEqual([`heard: ${SAID}`, `echo: ${SAID}`]);
+  }, 60_000);
+
+  it('the HTTP API takes a voice note as an audio body: SSE `heard` first, then the answer', async () => {
+    const post = (query: string) => fetch(`${t.gateway.httpUrl}/v1/conversations/dictated/messages${query}`, {
+      method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'audio/ogg' }, body: new Uint8Array(voiceNote()),
+    });
+    const sse = await (await post('?caption=from%20the%20API')).text();
+    const events = [...sse.matchAll(/^event: (\w+)$/gm)].map((m) => m[1]);
+    expect(events.indexOf('heard')).toBeGreaterThan(-1);
+    expect(events.indexOf('heard')).toBeLessThan(events.indexOf('text'));
+    expect(sse).toContain(`"text":"${SAID}"`);
+    expect(anthropic.prompts().at(-1)).toBe(`from the API\n\n${SAID}`);
+    const json = await (await post('?stream=false')).json();
+    expect(json).toMatchObject({ status: 'done', text: `echo: ${SAID}` });
   }, 60_000);
 });

@@ -51,6 +51,7 @@ export async function hearVoiceNotes(
     store.transcript.append(conversation.id, message.id, 'notice', note);
     store.outbox.addReply(conversation.id, message.id, note, Date.now() + config.outbox.deadline_s * 1000, { seq: HEARD_SEQ });
   });
+  bus.publish({ type: 'heard', ...ref, text: transcripts.map((t) => t.text).join('\n') });
   bus.publish({ type: 'outbox' });
   return { ok: true, transcripts };
 }
