@@ -11,9 +11,10 @@
  *   5. approvals: from the CLI's request to the platform call showing it, and from a click to the
  *      decision reaching the CLI (Telegram, bench/approvals.ts)
  *   6. the sandbox's cost per CLI start and per live follow-up (bench/sandbox.ts)
+ *   7. voice notes: decode and transcribe time of a recorded sentence per backend that runs here (bench/voice.ts)
  *
  * BENCH_RUNS=n changes the number of samples (default 10). Redis is used when redis-server is on PATH.
- * BENCH_ONLY=approvals runs only the approvals figures.
+ * BENCH_ONLY=approvals runs only the approvals figures; BENCH_ONLY=voice only the voice figures.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -28,6 +29,7 @@ import { readSse } from '../test/support/sse.js';
 import { buildStaticModel } from '../test/support/static-model.js';
 import { approvalLatency, type ApprovalLatency } from './approvals.js';
 import { sandboxCost, sandboxReport } from './sandbox.js';
+import { voiceBench, voiceReport } from './voice.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const KEY = 'cg_bench_key_000000000000000000000';
@@ -43,6 +45,10 @@ const fake = new AnthropicFake({ chunkSize: 40 });
 fake.respond = (req) => (req.prompt.startsWith('bench:') ? { text: ANSWER } : undefined);
 
 async function main(): Promise<void> {
+  if (process.env.BENCH_ONLY === 'voice') {
+    console.log(voiceReport(await voiceBench(RUNS)));
+    return;
+  }
   await fake.start();
   const redis = await RedisServer.start().catch(() => undefined);
   const dir = tmpDir('cligate-bench-');
@@ -91,7 +97,10 @@ async function main(): Promise<void> {
   const table = report(direct, directResume, directLive, perDriver, trivial, real);
   console.log('\n' + table + '\n\n' + approvalsTable(approvals));
   console.log('\n' + sandboxReport(sandbox));
-  Object.assign(results, { direct, directResume, directLive, perDriver, trivial, real, approvals, sandbox });
+  log('voice: decode and transcribe per backend');
+  const voice = await voiceBench(RUNS);
+  console.log('\n' + voiceReport(voice));
+  Object.assign(results, { direct, directResume, directLive, perDriver, trivial, real, approvals, sandbox, voice });
   fs.writeFileSync(path.join(dir, 'results.json'), JSON.stringify(results, null, 1));
   log(`raw samples: ${path.join(dir, 'results.json')}`);
   await redis?.stop();

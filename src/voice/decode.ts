@@ -133,17 +133,21 @@ export function toPcm(samples: Float32Array, rate: number): Pcm {
   const length = Math.floor(samples.length / ratio);
   const out = new Float32Array(length);
   const cutoff = Math.min(1, 1 / ratio);
-  const half = 16;
+  const reach = 16 * Math.max(1, ratio);
+  const weightAt = (offset: number) => {
+    const x = offset * cutoff;
+    const sinc = x === 0 ? 1 : Math.sin(Math.PI * x) / (Math.PI * x);
+    return sinc * (0.5 + 0.5 * Math.cos((Math.PI * offset) / (reach + 1)));
+  };
+  // Opus is always 48 kHz: a whole ratio puts every output sample on an input one, so one kernel serves all.
+  const kernel = Number.isInteger(ratio) ? Float64Array.from({ length: 2 * reach + 1 }, (_, k) => weightAt(k - reach)) : undefined;
   for (let i = 0; i < length; i++) {
     const center = i * ratio;
-    const start = Math.ceil(center - half * Math.max(1, ratio));
-    const end = Math.floor(center + half * Math.max(1, ratio));
+    const start = Math.max(0, Math.ceil(center - reach));
+    const end = Math.min(samples.length - 1, Math.floor(center + reach));
     let sum = 0, weight = 0;
-    for (let j = Math.max(0, start); j <= Math.min(samples.length - 1, end); j++) {
-      const x = (j - center) * cutoff;
-      const sinc = x === 0 ? 1 : Math.sin(Math.PI * x) / (Math.PI * x);
-      const window = 0.5 + 0.5 * Math.cos((Math.PI * (j - center)) / (half * Math.max(1, ratio) + 1));
-      const w = sinc * window;
+    for (let j = start; j <= end; j++) {
+      const w = kernel ? kernel[j - center + reach]! : weightAt(j - center);
       sum += samples[j]! * w;
       weight += w;
     }
