@@ -101,6 +101,8 @@ export class TurnWorker {
       this.finish(message, conversation, undefined, failure('voice_failed', heard.text));
       return false;
     }
+    // Memory recalls for, and remembers, what was said, not an empty caption.
+    const said = heard.transcripts.length ? { ...message, text: [message.text, ...heard.transcripts.map((t) => t.text)].filter(Boolean).join('\n\n') } : message;
     const session = this.sessionFor(conversation, engine.name);
     this.deps.desk.expireEarlierAttempts(message);
     bus.publish({ type: 'started', ...ref, attempt: message.attempts, engine: engine.name });
@@ -131,7 +133,7 @@ export class TurnWorker {
         sessionTurns: session.turns,
         cwd: ensureWorkspace(session.workspace),
         systemPrompt: this.systemPrompt(conversation),
-        context: await this.context(message, conversation),
+        context: await this.context(said, conversation),
         mcpConfig: this.deps.hooks?.mcpConfig?.(message, conversation),
         permissionMode: conversation.permission_mode ? PERMISSION_MODES[conversation.permission_mode as PermissionMode]?.cli : undefined,
         allowRules: store.approvals.rules(conversation.id).map((r) => r.rule),
@@ -163,7 +165,7 @@ export class TurnWorker {
     store.fileChanges.record(conversation.id, message.id, await changesSince(before));
     this.finish(message, conversation, session, replyFor(outcome, notices));
     if (outcome.ok) {
-      await this.deps.hooks?.answered?.(message, conversation, outcome.text).catch((err) => log.warn({ err }, 'after-answer hook failed'));
+      await this.deps.hooks?.answered?.(said, conversation, outcome.text).catch((err) => log.warn({ err }, 'after-answer hook failed'));
     }
     return false;
   }

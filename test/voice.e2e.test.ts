@@ -90,6 +90,23 @@ describe('a Telegram voice note', () => {
     await eventually(() => texts(44).includes('echo: and typed'), 20_000, 'typed answer');
   }, 90_000);
 
+  it('an audio file in a format that needs ffmpeg says so when it cannot be decoded', async () => {
+    const fileId = 'audio-mp3';
+    const data = Buffer.from('ID3\u0003 not really an mp3, just its first bytes');
+    telegram.files.set(`files/${fileId}`, data);
+    telegram.userMessage({ chatId: 46, userId: 42, audio: { fileId, name: 'song.mp3', size: data.length, mime: 'audio/mpeg', duration: 3 } });
+    await eventually(() => telegram.chat(46).length === 1, 20_000, 'reply');
+    // Without ffmpeg on the machine: which formats need it; with it: that this file is not audio.
+    expect(texts(46)[0]).toMatch(/^⚠️ song\.mp3 (is not OGG\/Opus or WAV, and other formats \(MP3, M4A, WebM, MP4 video notes\) need ffmpeg|could not be decoded as audio)/);
+  }, 30_000);
+
+  it('/status shows the voice backend and whether it can work', async () => {
+    telegram.userMessage({ chatId: 47, userId: 42, text: '/status' });
+    await eventually(() => telegram.chat(47).length === 1, 20_000, 'status');
+    // Telegram shows the Markdown's code span as HTML.
+    expect(texts(47)[0]).toMatch(/Voice notes: command <code>\S*pocketsphinx_continuous -logfn \/dev\/null -infile \{wav\}<\/code> on this machine: ready\./);
+  }, 30_000);
+
   it('a sticker, a poll or a location gets a reply saying so, never silence', async () => {
     telegram.userMessage({ chatId: 45, userId: 42, sticker: true });
     await eventually(() => telegram.chat(45).length === 1, 20_000, 'sticker reply');
