@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiscordAdapter } from '../adapters/discord/index.js';
 import { HttpAdapter } from '../adapters/http/index.js';
+import { MatrixAdapter } from '../adapters/matrix/index.js';
 import { sha256 } from '../adapters/http/keys.js';
 import { SlackAdapter } from '../adapters/slack/index.js';
 import { TelegramAdapter } from '../adapters/telegram/index.js';
@@ -14,6 +15,7 @@ import { AnthropicFake } from './support/anthropic-fake.js';
 import { DiscordFake } from './support/discord-fake.js';
 import { startTestGateway, type TestGateway } from './support/gateway.js';
 import { eventually } from './support/harness.js';
+import { MatrixFake } from './support/matrix-fake.js';
 import { eventCallback, SlackFake, slackSignature } from './support/slack-fake.js';
 import { pocketsphinxCommand, SAID, voiceNote } from './support/speech.js';
 import { TelegramFake } from './support/telegram-fake.js';
@@ -22,13 +24,17 @@ const anthropic = new AnthropicFake();
 const telegram = new TelegramFake();
 const discord = new DiscordFake();
 const slack = new SlackFake();
+const matrix = new MatrixFake();
+const MATRIX_ALICE = '@alice:fake.local';
+const MATRIX_DM = '!dm-voice:fake.local';
 const SECRET = 'voice-signing-secret';
 const ALICE = '600000000000000001';
 const KEY = 'cg_test_key_for_voice_0123456789';
 let t: TestGateway;
 
 beforeAll(async () => {
-  await Promise.all([anthropic.start(), telegram.start(), discord.start(), slack.start()]);
+  await Promise.all([anthropic.start(), telegram.start(), discord.start(), slack.start(), matrix.start()]);
+  matrix.room(MATRIX_DM, [MATRIX_ALICE]);
   t = await startTestGateway(anthropic, {
     config: {
       http: { enabled: true, port: 0, api_keys: [{ user: 'alice', sha256: sha256(KEY) }] },
@@ -36,14 +42,15 @@ beforeAll(async () => {
       telegram: { token: telegram.token, api_root: telegram.url, allowed_users: [42] },
       discord: { token: 'fake.discord.token', api_url: discord.api, allowed_users: [ALICE], dev_guild_id: discord.guildId },
       slack: { bot_token: slack.botToken, signing_secret: SECRET, mode: 'http', api_url: slack.apiUrl, allowed_users: ['U1'] },
+      matrix: { homeserver_url: matrix.url, access_token: matrix.token, user_id: matrix.botUserId, allowed_users: [MATRIX_ALICE] },
     },
-    adapters: (config) => [new TelegramAdapter(config.telegram), new DiscordAdapter(config.discord), new SlackAdapter(config.slack), new HttpAdapter({ http: config.http })],
+    adapters: (config) => [new TelegramAdapter(config.telegram), new DiscordAdapter(config.discord), new SlackAdapter(config.slack), new HttpAdapter({ http: config.http }), new MatrixAdapter(config.matrix)],
   });
   await discord.connected();
 }, 60_000);
 afterAll(async () => {
   await t?.stop();
-  await Promise.all([anthropic.stop(), telegram.stop(), discord.stop(), slack.stop()]);
+  await Promise.all([anthropic.stop(), telegram.stop(), discord.stop(), slack.stop(), matrix.stop()]);
 });
 
 const texts = (chat: number) => telegram.chat(chat).map((m) => m.text);
@@ -146,6 +153,23 @@ describe('other messengers', () => {
     expect(res.status).toBe(200);
     await eventually(() => slack.inChannel('DV').some((m) => m.text === `echo: ${SAID}`), 30_000, 'Slack answer');
     expect(slack.inChannel('DV').map((m) => m.text)).toEqual([`heard: ${SAID}`, `echo: ${SAID}`]);
+  }, 60_000);
+
+  it('a Matrix voice message (m.audio, MSC3245) is heard and answered; a location gets a reply', async () => {
+    const data = voiceNote();
+    matrix.media.set('voice1', { data, type: 'audio/ogg' });
+    matrix.say(MATRIX_DM, MATRIX_ALICE, {
+      msgtype: 'm.audio', body: 'Voice message', filename: 'voice-message.ogg', url: 'mxc://fake.local/voice1',
+      info: { size: data.length, mimetype: 'audio/ogg', duration: 2900 }, 'org.matrix.msc3245.voice': {},
+    });
+    const said = () => matrix.botMessages(MATRIX_DM).map((m) => m.text);
+    await eventually(() => said().includes(`echo: ${SAID}`), 30_000, 'Matrix answer').catch((err) => {
+      throw new Error(`${err.message}: ${JSON.stringify(said())} ${JSON.stringify(t.gateway.store.db.raw.prepare("select conversation_id, status, error_message, attachments from messages where platform = 'matrix'").all())}`);
+    });
+    expect(said()).toEqual([`heard: ${SAID}`, `echo: ${SAID}`]);
+    matrix.say(MATRIX_DM, MATRIX_ALICE, { msgtype: 'm.location', body: 'Location', geo_uri: 'geo:52.52,13.4' });
+    await eventually(() => said().length === 3, 20_000, 'location reply');
+    expect(said()[2]).toBe("I can't use locations: send text, a file or a voice note for Claude.");
   }, 60_000);
 
   it('the HTTP API takes a voice note as an audio body: SSE `heard` first, then the answer', async () => {

@@ -107,7 +107,8 @@ export class MatrixAdapter implements ChatAdapter {
       messageId: eventId,
       // A thread's fallback reply points at the thread's last message, not at what the person answers.
       replyToRef: relation?.is_falling_back ? undefined : inReplyTo,
-      text: unsupported ? '' : isFile ? captionOf(content) : this.withoutMention(String(content.body ?? ''), room),
+      // A voice message's body is a fallback ("Voice message"), not a caption.
+      text: unsupported || 'org.matrix.msc3245.voice' in content ? '' : isFile ? captionOf(content) : this.withoutMention(String(content.body ?? ''), room),
       files: isFile && typeof content.url === 'string' ? [this.file(content)] : undefined,
       unsupported,
     });
