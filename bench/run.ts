@@ -11,14 +11,16 @@
  *   5. approvals: from the CLI's request to the platform call showing it, and from a click to the
  *      decision reaching the CLI (Telegram, bench/approvals.ts)
  *   6. the sandbox's cost per CLI start and per live follow-up (bench/sandbox.ts)
+ *   7. voice notes: decode and transcribe time of a recorded sentence per backend that runs here (bench/voice.ts)
  *
  *   7. the gateway's own ceiling, no CLI at all: an in-process echo engine, 10,000 messages in 1,000
  *      conversations through the HTTP adapter, both drivers (bench/ceiling.ts)
  *   8. terminal tabs: keystroke to echo over the WebSocket, fan-out of one busy tab to 20 viewers (bench/terminal.ts)
+ *   9. voice notes: decode and transcribe time of a real clip per backend that runs here (bench/voice.ts)
  *
  * BENCH_RUNS=n changes the number of samples (default 10). Redis is used when redis-server is on PATH.
  * BENCH_ONLY=part[,part] runs only those parts: approvals, latency (1, 2, footprint), throughput (3),
- * ceiling (7), sandbox (6), terminal (8). `npm run bench -- --json FILE` also writes every figure to FILE.
+ * ceiling (7), sandbox (6), terminal (8), voice (9). `npm run bench -- --json FILE` also writes every figure to FILE.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -35,6 +37,7 @@ import { approvalLatency, type ApprovalLatency } from './approvals.js';
 import { sandboxCost, sandboxReport } from './sandbox.js';
 import { terminalBench, terminalReport } from './terminal.js';
 import { CONVERSATIONS, gatewayCeiling, PER_CONVERSATION, type Ceiling } from './ceiling.js';
+import { voiceBench, voiceReport } from './voice.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 /** Time given a spare's replacement to start between a first message and the next (a claude start is 0.6–0.8 s). */
@@ -52,7 +55,7 @@ const fake = new AnthropicFake({ chunkSize: 40 });
 fake.respond = (req) => (req.prompt.startsWith('bench:') ? { text: ANSWER } : undefined);
 
 /** Parts of the bench: BENCH_ONLY=latency,ceiling runs those alone (all by default). */
-const PARTS = ['approvals', 'latency', 'throughput', 'ceiling', 'sandbox', 'terminal'] as const;
+const PARTS = ['approvals', 'latency', 'throughput', 'ceiling', 'sandbox', 'terminal', 'voice'] as const;
 type Part = (typeof PARTS)[number];
 const ONLY = new Set((process.env.BENCH_ONLY ?? '').split(',').map((p) => p.trim()).filter(Boolean));
 for (const part of ONLY) if (!PARTS.includes(part as Part)) throw new Error(`BENCH_ONLY: unknown part "${part}" (parts: ${PARTS.join(', ')})`);
@@ -142,6 +145,13 @@ async function main(): Promise<void> {
     const terminal = await terminalBench(fake);
     figures.terminal = terminal;
     tables.push(terminalReport(terminal));
+  }
+
+  if (wanted('voice')) {
+    log('voice: decode and transcribe per backend');
+    const voice = await voiceBench(RUNS);
+    figures.voice = voice;
+    tables.push(voiceReport(voice));
   }
 
   console.log('\n' + tables.join('\n\n'));

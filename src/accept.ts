@@ -216,8 +216,11 @@ export class Intake {
     return { status: reused ? 'reused' : 'duplicate', conversationId: stored.conversation_id, messageId: stored.id };
   }
 
-  private problemWith(text: string, inbound: Pick<InboundMessage, 'files'>, userKey: string): { code: MessageErrorCode; text: string } | undefined {
+  private problemWith(text: string, inbound: Pick<InboundMessage, 'files' | 'unsupported'>, userKey: string): { code: MessageErrorCode; text: string } | undefined {
     const { config, store } = this.deps;
+    if (!text && !inbound.files?.length && inbound.unsupported) {
+      return { code: 'unsupported', text: `I can't use ${inbound.unsupported}: send text, a file or a voice note for Claude.` };
+    }
     if (!text && !inbound.files?.length) {
       return { code: 'empty', text: 'Your message was empty: send some text (or a file) for Claude.' };
     }
@@ -296,7 +299,7 @@ export class Intake {
           continue;
         }
         const { relative, size } = saveUpload(workspace, file.name, data);
-        saved.push({ name: file.name, path: relative, size, mime: file.mime });
+        saved.push({ name: file.name, path: relative, size, mime: file.mime, ...(file.kind ? { kind: file.kind } : {}) });
       } catch (err) {
         this.deps.log.warn({ err, conversationId: conversation.id }, 'attachment download failed');
         notes.push(`⚠️ ${file.name} could not be downloaded (${(err as Error).message}). It was skipped.`);

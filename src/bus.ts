@@ -20,6 +20,8 @@ export type JobEvent =
   | (JobRef & { type: 'tool'; toolId: string; tool: string; summary: string })
   /** A tool call ended: how, after how long, and the first line of what it returned. */
   | (JobRef & { type: 'tool_done'; toolId: string; isError: boolean; durationMs?: number; result?: string })
+  /** What was heard in the message's voice notes, before the turn (src/voice/hear.ts). */
+  | (JobRef & { type: 'heard'; text: string })
   /** A status line that is not tool activity (retries, a fresh session). */
   | (JobRef & { type: 'status'; text: string })
   /** The turn waits for a person: show the request (approvals row `approvalId`). */

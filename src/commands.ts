@@ -14,6 +14,7 @@ import type { Store } from './store/index.js';
 import { forgetHomes } from './sandbox/homes.js';
 import { scheduleCommands } from './schedules/commands.js';
 import { resolveInside, workspacePath } from './workspace.js';
+import { voiceStatus } from './voice/index.js';
 
 export interface CommandSpec {
   name: string;
@@ -244,6 +245,7 @@ function status(_args: string, ctx: CommandContext): CommandResult {
     `This conversation: ${here.running ? 'answering now' : 'idle'}${here.queued ? `, ${here.queued} waiting` : ''}. Engine: ${engine}.`,
     active ? `Session #${active.id}: ${plural(active.turns, 'turn')}, $${active.cost_usd.toFixed(4)}.` : 'No session yet.',
     `Replies waiting for delivery: ${store.outbox.pendingCount()}.`,
+    `Voice notes: ${voiceStatus(config.voice)}.`,
   ];
   const schedules = store.schedules.counts(conversation.id);
   const hooks = config.webhooks.filter((h) => h.conversation === conversation.id).length;

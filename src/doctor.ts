@@ -66,6 +66,15 @@ export async function runDoctor(config: LoadedConfig, print: (line: string) => v
     await memory.close();
   }
 
+  {
+    // A voice problem does not stop the gateway: voice notes are then answered with what is wrong.
+    const { Voice } = await import('./voice/index.js');
+    const voice = new Voice(config.voice, silentLogger);
+    const result = await voice.check();
+    add({ name: 'voice', ok: true, warn: !result.ok, message: `${voice.describe()}: ${result.text}` });
+    await voice.close();
+  }
+
   let engines: Engines | undefined;
   try {
     engines = new Engines(config, silentLogger);

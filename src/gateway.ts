@@ -20,6 +20,7 @@ import { Engines } from './engine/index.js';
 import { HttpServer } from './http-server.js';
 import type { Logger } from './log.js';
 import type { Memory } from './memory/index.js';
+import type { Voice } from './voice/index.js';
 import { Metrics } from './metrics.js';
 import type { Platform } from './message.js';
 import { sectionOf } from './platform.js';
@@ -61,6 +62,8 @@ export class Gateway {
   delivery?: Delivery;
   metrics?: Metrics;
   memory?: Memory;
+  /** Hears voice notes before a turn (workers only). */
+  voice?: Voice;
   desk?: ApprovalDesk;
   scheduler?: Scheduler;
   /** Web terminal tabs (src/terminal), and the sessions their Claude and Codex tabs hold. */
@@ -142,7 +145,9 @@ export class Gateway {
     // Workers start last: what a recovered turn announces at once (an earlier attempt's cards expiring)
     // must find delivery listening.
     if (role !== 'gateway') {
-      const worker = new TurnWorker({ store, bus, engines: gateway.engines, config, log, hooks, desk, holds: gateway.holds });
+      const { Voice } = await import('./voice/index.js');
+      gateway.voice = new Voice(config.voice, log);
+      const worker = new TurnWorker({ store, bus, engines: gateway.engines, config, log, hooks, desk, holds: gateway.holds, voice: gateway.voice });
       // /new, /forget... in any process: stop that conversation's live CLI here.
       bus.subscribe((event) => {
         if (event.type === 'release') void gateway.engines!.release(event.conversationId);
@@ -186,6 +191,7 @@ export class Gateway {
       ['close the HTTP server', () => this.http.close()],
       ['close metrics', () => this.metrics?.close()],
       ['stop the engines', () => this.engines?.close()],
+      ['stop voice transcription', () => this.voice?.close()],
       ...this.extensions.map((extension, i): [string, () => unknown] => [`close extension ${i + 1}`, () => extension.close?.()]),
       ['close the queue', () => this.queue.close()],
       ['close the bus', () => this.bus.close()],

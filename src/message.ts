@@ -23,8 +23,12 @@ export interface InboundFile {
   /** Size in bytes, when the platform says it before download. */
   size?: number;
   mime?: string;
+  /** Set by the adapter when the platform says what it is: a voice note, or an audio file (both are transcribed, src/voice/). */
+  kind?: FileKind;
   download(): Promise<Uint8Array>;
 }
+
+export type FileKind = 'voice' | 'audio';
 
 /**
  * What an adapter keeps with an inbound message to answer it later (a reply-to id, an interaction
@@ -48,6 +52,11 @@ export interface InboundMessage<C extends ReplyContext = ReplyContext> {
   requestSha256?: string;
   text: string;
   files?: InboundFile[];
+  /**
+   * What the person sent that the adapter cannot pass on ("a sticker", "a poll", "a location"): with
+   * no text and no file, the message is answered with a reply that says so, never dropped in silence.
+   */
+  unsupported?: string;
   /** False where the client cannot show approval requests (the OpenAI-compatible API): Claude's requests are denied with a reason. */
   canAsk?: boolean;
   /** The platform's id of the message this one replies to (a reply to an approval request answers it). */
@@ -73,4 +82,5 @@ export interface SavedFile {
   path: string;
   size: number;
   mime?: string;
+  kind?: FileKind;
 }

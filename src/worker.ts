@@ -23,6 +23,8 @@ import type { Store } from './store/index.js';
 import { scheduleHeading } from './schedules/heading.js';
 import { ensureWorkspace, workspacePath } from './workspace.js';
 import { changesSince, snapshotWorkspace } from './workspace-changes.js';
+import { hearVoiceNotes, type Transcript } from './voice/hear.js';
+import type { Voice } from './voice/index.js';
 
 /** Extra work around a turn (long-term memory hooks in here). */
 export interface TurnHooks {
@@ -47,6 +49,8 @@ export interface WorkerDeps {
   hooks?: TurnHooks;
   /** Sessions held by interactive terminal tabs: their conversations' messages wait (src/terminal/holds.ts). */
   holds?: SessionHolds;
+  /** Hears voice notes before the turn (src/voice/); without it, audio is passed on as a file. */
+  voice?: Voice;
 }
 
 type StopReason = 'cancel' | 'shutdown';
@@ -113,6 +117,14 @@ export class TurnWorker {
       this.finish(message, conversation, undefined, failure('engine_unavailable', engine.error));
       return false;
     }
+    // A voice note is heard first: its transcript is shown ("heard: ...") and is the prompt.
+    const heard = this.deps.voice ? await hearVoiceNotes(message, conversation, { ...this.deps, voice: this.deps.voice }) : { ok: true as const, transcripts: [] };
+    if (!heard.ok) {
+      this.finish(message, conversation, undefined, failure('voice_failed', heard.text));
+      return false;
+    }
+    // Memory recalls for, and remembers, what was said, not an empty caption.
+    const said = heard.transcripts.length ? { ...message, text: [message.text, ...heard.transcripts.map((t) => t.text)].filter(Boolean).join('\n\n') } : message;
     const session = this.sessionFor(conversation, engine.name);
     this.deps.desk.expireEarlierAttempts(message);
     bus.publish({ type: 'started', ...ref, attempt: message.attempts, engine: engine.name });
@@ -137,9 +149,10 @@ export class TurnWorker {
     const notices: string[] = [];
     try {
       // Context first: memory's hook also starts the MCP server that mcpConfig names.
-      const context = await this.context(message, conversation);
+      const context = await this.context(said, conversation);
       const turn: TurnRequest = {
         ...this.turnOf(message, conversation, session),
+        prompt: promptOf(message, heard.transcripts),
         context,
         ask: (ask, askSignal) => this.deps.desk.ask(message, conversation, ask, askSignal),
       };
@@ -169,7 +182,7 @@ export class TurnWorker {
     store.fileChanges.record(conversation.id, message.id, await changesSince(before));
     this.finish(message, conversation, session, replyFor(outcome, notices));
     if (outcome.ok) {
-      await this.deps.hooks?.answered?.(message, conversation, outcome.text).catch((err) => log.warn({ err }, 'after-answer hook failed'));
+      await this.deps.hooks?.answered?.(said, conversation, outcome.text).catch((err) => log.warn({ err }, 'after-answer hook failed'));
     }
     return false;
   }
@@ -351,9 +364,14 @@ function toJobEvent(event: EngineEvent, ref: { conversationId: string; messageId
   }
 }
 
-/** The message as the engine reads it: the person's text, and where the files they sent were saved. */
-export function promptOf(message: Pick<Message, 'text' | 'attachments'>): string {
-  const files = message.attachments ? (JSON.parse(message.attachments) as SavedFile[]) : [];
+/**
+ * The message as the engine reads it: the person's text, and where the files they sent were saved.
+ * Voice notes that were heard are the words said (after any caption), not files to look at.
+ */
+export function promptOf(message: Pick<Message, 'text' | 'attachments'>, transcripts: Transcript[] = []): string {
+  const heard = new Set(transcripts.map((t) => t.path));
+  const files = (message.attachments ? (JSON.parse(message.attachments) as SavedFile[]) : []).filter((f) => !heard.has(f.path));
+  if (transcripts.length) message = { ...message, text: [message.text, ...transcripts.map((t) => t.text)].filter(Boolean).join('\n\n') };
   if (!files.length) return message.text;
   const list = files.map((f) => `- ${f.path} (${f.mime ?? 'file'}, ${kb(f.size)})`).join('\n');
   const intro = files.length === 1 ? 'The person attached a file, saved in your working folder:' : 'The person attached files, saved in your working folder:';

@@ -26,13 +26,15 @@ describe('cligate', () => {
 
   it('doctor checks the database and that the CLI answers', async () => {
     const dir = tmpDir();
-    const config = writeConfig(dir, testConfig(path.join(dir, 'data')));
+    const config = writeConfig(dir, testConfig(path.join(dir, 'data'), { voice: { local: { offline: true } } }));
     const p = spawnCligate(['doctor', '--config', config], cliEnv(fake, dir));
     expect((await p.exited).code).toBe(0);
     const out = p.stdout.join('\n');
     expect(out).toMatch(/^[✓!] node: \d+\.\d+\.\d+/m);
     expect(out).toMatch(/✓ database: .*cligate\.db/);
     expect(out).toMatch(/✓ engine claude: claude 2\.1\.330 .* logged in, answered in \d+ ms/);
+    // Voice: which backend, and why it cannot work yet (a warning: the gateway runs without it).
+    expect(out).toMatch(/^! voice: local Whisper onnx-community\/whisper-base \(transformers\.js, .*\): the speech model onnx-community\/whisper-base could not be loaded \(.*\)\. cligate looked in .* \(voice\.local\.offline is on, so nowhere else\)/m);
   });
 
   it('doctor says how to fix a missing CLI and a logged-out one', async () => {

@@ -15,7 +15,7 @@ import {
 import { DeliveryError, type ChatAdapter, type AdapterCaps, type AdapterHost, type ReplyTarget, type ReplyText } from '../../src/adapter.js';
 import { COMMANDS } from '../../src/commands.js';
 import type { DiscordConfig } from './definition.js';
-import type { InboundFile } from '../../src/message.js';
+import type { FileKind, InboundFile } from '../../src/message.js';
 import { InteractionReplies, NO_PINGS } from './interactions.js';
 import { toDiscord } from './markdown.js';
 import type { Card } from '../../src/adapter.js';
@@ -102,7 +102,9 @@ export class DiscordAdapter implements ChatAdapter<DiscordReply> {
       // A reply to an approval request answers it (a reason to deny, an answer in the person's words).
       replyToRef: message.reference?.messageId,
       text: message.content.replace(new RegExp(`<@!?${me}>`, 'g'), '').trim(),
-      files: [...message.attachments.values()].map((a) => this.file(a.name, a.size, a.contentType ?? undefined, a.url)),
+      // A voice message (recorded in the app) is one OGG/Opus attachment under the IsVoiceMessage flag.
+      files: [...message.attachments.values()].map((a) => this.file(a.name, a.size, a.contentType ?? undefined, a.url, message.flags.has(MessageFlags.IsVoiceMessage) ? 'voice' : undefined)),
+      unsupported: message.stickers.size ? 'stickers' : message.poll ? 'polls' : undefined,
       replyContext: chatId === message.channelId && !isDm ? { replyTo: message.id } : undefined,
     });
     if (result.status === 'refused' && result.text) {
@@ -131,9 +133,9 @@ export class DiscordAdapter implements ChatAdapter<DiscordReply> {
     }
   }
 
-  private file(name: string, size: number, mime: string | undefined, url: string): InboundFile {
+  private file(name: string, size: number, mime: string | undefined, url: string, kind?: FileKind): InboundFile {
     return {
-      name, size, mime,
+      name, size, mime, kind,
       download: async () => {
         const res = await fetch(url);
         if (!res.ok) throw new Error(`download failed with HTTP ${res.status}`);

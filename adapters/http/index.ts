@@ -2,6 +2,7 @@
  * The HTTP adapter: Claude Code as an API server, and a web chat.
  *
  *   POST   /v1/conversations/{id}/messages   {text} -> SSE of the job (queued, text, tool, status, done); ?stream=false -> JSON
+ *                                             or an audio body (Content-Type audio/*, ?caption=...): a voice note, heard first (SSE `heard`)
  *                                             (with an Idempotency-Key, a retry gets the first answer: idempotency.ts)
  *   GET    /v1/conversations                 the conversations this key may read (an admin key: every one, any channel)
  *   GET    /v1/conversations/{id}            transcript and sessions
@@ -33,6 +34,7 @@ import { EventLog, type LoggedEvent } from './event-log.js';
 import type { HttpConfig } from './definition.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import type { Usage } from '../../src/engine/types.js';
+import type { InboundFile } from '../../src/message.js';
 import type { MessageOutcome } from '../../src/store/messages.js';
 import { finishedOutcome, idempotentRequest, replayHeaders, REUSED_KEY_ERROR, type IdempotentRequest } from './idempotency.js';
 import { ApiKeys, keyFromHeaders, newKey, sha256 } from './keys.js';
@@ -78,6 +80,8 @@ export interface SendOptions {
   canAsk?: boolean;
   /** Each job event of the new turn, numbered (none for a replayed answer). */
   onEvent?: (entry: LoggedEvent) => void;
+  /** Files sent with the text (a voice note uploaded as the request body). */
+  files?: InboundFile[];
 }
 
 export type SendFailure = { error: string; code?: string; status?: 400 | 422 | 503 };
@@ -190,20 +194,24 @@ export class HttpAdapter implements StreamAdapter {
       return c.json(answer);
     });
     app.post('/v1/conversations/:id/messages', async (c) => {
-      const body = await readJson(c);
+      // A voice note: the body is the audio, any caption in ?caption=.
+      const audio = (c.req.header('content-type') ?? '').startsWith('audio/') ? await readAudio(c, http.max_file_mb) : undefined;
+      if (audio && 'error' in audio) return c.json(apiError(audio.error, audio.code), audio.status);
+      const body = audio ?? await readJson(c);
       if ('error' in body) return c.json(apiError(body.error, body.code), body.status);
-      const text = (body.value as { text?: unknown })?.text;
-      if (typeof text !== 'string') return c.json(apiError('Send a JSON body like {"text": "..."}.', 'invalid_request'), 400);
+      const text = 'files' in body ? c.req.query('caption') ?? '' : (body.value as { text?: unknown })?.text;
+      if (typeof text !== 'string') return c.json(apiError('Send a JSON body like {"text": "..."}, or a voice note as an audio/* body.', 'invalid_request'), 400);
+      const files = audio?.files;
       const name = c.req.param('id');
       const idempotency = idempotentRequest(c, c.get('user'), name, body.bytes);
       if (idempotency && 'error' in idempotency) return c.json(apiError(idempotency.error, idempotency.code), 400);
       if (c.req.query('stream') === 'false') {
-        const answer = await this.send(c.get('user'), name, text, { idempotency });
+        const answer = await this.send(c.get('user'), name, text, { idempotency, files });
         if ('error' in answer) return c.json(apiError(answer.error, answer.code ?? 'invalid_request'), answer.status ?? 400);
         return c.json(answer, 200, replayHeaders(answer));
       }
       return streamSSE(c, async (stream) => {
-        const answer = await this.send(c.get('user'), name, text, { idempotency, onEvent: (entry) => writeEntry(stream, this.api!, entry) });
+        const answer = await this.send(c.get('user'), name, text, { idempotency, files, onEvent: (entry) => writeEntry(stream, this.api!, entry) });
         if ('error' in answer) {
           await stream.writeSSE({ event: 'error', data: JSON.stringify(apiError(answer.error, answer.code ?? 'invalid_request')) });
           return;
@@ -261,7 +269,7 @@ export class HttpAdapter implements StreamAdapter {
    * request whose idempotency key was seen before gets that message's answer, and no new turn.
    */
   async send(user: string, name: string, text: string, options: SendOptions = {}): Promise<Answer | SendFailure> {
-    const { idempotency, onEvent, canAsk } = options;
+    const { idempotency, onEvent, canAsk, files } = options;
     if (!this.accepting) return SHUTTING_DOWN;
     const threadId = threadOf(user, name);
     if (!threadId) {
@@ -286,7 +294,7 @@ export class HttpAdapter implements StreamAdapter {
       let result: ReceiveResult;
       try {
         result = await this.host!.receive({
-          address: { platform: 'http', chatId: user, threadId }, userId: user, text,
+          address: { platform: 'http', chatId: user, threadId }, userId: user, text, files,
           messageId: idempotency?.messageId, requestSha256: idempotency?.requestSha256, canAsk,
         });
       } catch (err) {
@@ -435,6 +443,21 @@ export async function readJson(c: Context): Promise<{ value: unknown; bytes: Uin
 }
 
 /** A job event on an event stream, with its number as the SSE id (an approval event carries the request). */
+const AUDIO_EXTENSIONS: Record<string, string> = { 'audio/ogg': 'ogg', 'audio/opus': 'ogg', 'audio/wav': 'wav', 'audio/x-wav': 'wav', 'audio/wave': 'wav', 'audio/webm': 'webm', 'audio/mpeg': 'mp3', 'audio/mp4': 'm4a' };
+
+/** A voice note sent as the request body (Content-Type audio/*), up to http.max_file_mb. */
+async function readAudio(c: Context, maxMb: number): Promise<{ files: InboundFile[]; bytes: Uint8Array } | { error: string; code: string; status: 400 | 413 }> {
+  const limit = maxMb * 1024 * 1024;
+  const tooLarge = { error: `The audio is over ${maxMb} MB (http.max_file_mb).`, code: 'body_too_large', status: 413 as const };
+  if (Number(c.req.header('content-length') ?? 0) > limit) return tooLarge;
+  const bytes = new Uint8Array(await c.req.arrayBuffer());
+  if (bytes.byteLength > limit) return tooLarge;
+  if (!bytes.byteLength) return { error: 'The audio body is empty.', code: 'invalid_request', status: 400 };
+  const mime = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  const name = `voice-${new Date().toISOString().replace(/[:.]/g, '-')}.${AUDIO_EXTENSIONS[mime] ?? 'audio'}`;
+  return { bytes, files: [{ name, size: bytes.byteLength, mime, kind: 'voice', download: async () => bytes }] };
+}
+
 async function writeEntry(stream: SSEStreamingApi, api: GatewayApi, entry: LoggedEvent): Promise<void> {
   const { type, ...data } = withApproval(api, entry.event);
   await stream.writeSSE({ event: type, id: entry.id, data: JSON.stringify(data) });

@@ -88,7 +88,8 @@ export class MatrixAdapter implements ChatAdapter {
     const relation = content['m.relates_to'] as Content | undefined;
     if (relation?.rel_type === 'm.replace') return; // an edit of an earlier message, not a new one
     const isFile = FILE_TYPES.has(content.msgtype);
-    if (!isFile && !TEXT_TYPES.has(content.msgtype)) return; // notices are other bots talking
+    const unsupported = content.msgtype === 'm.location' ? 'locations' : undefined;
+    if (!isFile && !TEXT_TYPES.has(content.msgtype) && !unsupported) return; // notices are other bots talking
     const roomId = room.roomId;
     const isDm = room.getJoinedMemberCount() <= 2;
     const threadRoot = relation?.rel_type === 'm.thread' ? String(relation.event_id) : undefined;
@@ -106,8 +107,10 @@ export class MatrixAdapter implements ChatAdapter {
       messageId: eventId,
       // A thread's fallback reply points at the thread's last message, not at what the person answers.
       replyToRef: relation?.is_falling_back ? undefined : inReplyTo,
-      text: isFile ? captionOf(content) : this.withoutMention(String(content.body ?? ''), room),
+      // A voice message's body is a fallback ("Voice message"), not a caption.
+      text: unsupported || 'org.matrix.msc3245.voice' in content ? '' : isFile ? captionOf(content) : this.withoutMention(String(content.body ?? ''), room),
       files: isFile && typeof content.url === 'string' ? [this.file(content)] : undefined,
+      unsupported,
     });
     if (threadId === eventId) this.threadRoots.set(eventId, Promise.resolve(true));
     if (result.status === 'refused' && result.text) {
@@ -145,6 +148,8 @@ export class MatrixAdapter implements ChatAdapter {
       name: String(content.filename ?? content.body ?? 'file'),
       size: typeof content.info?.size === 'number' ? content.info.size : undefined,
       mime: typeof content.info?.mimetype === 'string' ? content.info.mimetype : undefined,
+      // A voice message (MSC3245) is an m.audio with this marker; any m.audio is transcribed.
+      ...(content.msgtype === 'm.audio' ? { kind: 'org.matrix.msc3245.voice' in content ? 'voice' as const : 'audio' as const } : {}),
       download: async () => {
         // Authenticated media (Matrix 1.11): the token goes in the header, never in the URL.
         const url = this.client.mxcUrlToHttp(mxc, undefined, undefined, undefined, false, true, true);

@@ -27,6 +27,8 @@ interface SlackFile {
   mimetype?: string;
   size?: number;
   url_private_download?: string;
+  /** "slack_audio" for a clip recorded in Slack. */
+  subtype?: string;
 }
 
 /** What a Slack answer needs: the message it threads under, or a slash command's response_url. */
@@ -150,6 +152,7 @@ export class SlackAdapter implements ChatAdapter<SlackReply> {
   private file(f: SlackFile): InboundFile {
     return {
       name: f.name ?? f.id, size: f.size, mime: f.mimetype,
+      ...(f.subtype === 'slack_audio' ? { kind: 'voice' as const } : f.mimetype?.startsWith('audio/') ? { kind: 'audio' as const } : {}),
       download: async () => {
         if (!f.url_private_download) throw new Error('Slack gave no download URL');
         const res = await fetch(f.url_private_download, { headers: { authorization: `Bearer ${this.config.bot_token}` } });

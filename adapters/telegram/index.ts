@@ -13,7 +13,7 @@ import type { Message, MessageEntity, Update } from 'grammy/types';
 import { DeliveryError, type ChatAdapter, type AdapterCaps, type AdapterHost, type Card, type CardAction, type ReplyTarget, type ReplyText } from '../../src/adapter.js';
 import { COMMANDS } from '../../src/commands.js';
 import type { TelegramConfig } from './definition.js';
-import type { InboundFile, InboundMessage } from '../../src/message.js';
+import type { FileKind, InboundFile, InboundMessage } from '../../src/message.js';
 import { toPlainText } from '../../src/reply/markdown.js';
 import { statusLine, toTelegram, type ParseMode } from './markdown.js';
 
@@ -146,7 +146,8 @@ export class TelegramAdapter implements ChatAdapter<TelegramReply> {
     }
     const cleaned = stripMention(text, me.username);
     const files = this.filesOf(message);
-    if (!cleaned && !files.length) return undefined;
+    const unsupported = files.length ? undefined : unsupportedKind(message);
+    if (!cleaned && !files.length && !unsupported) return undefined;
     const threadId = message.is_topic_message && message.message_thread_id ? String(message.message_thread_id) : undefined;
     return {
       address: { platform: 'telegram', chatId: String(message.chat.id), threadId },
@@ -157,6 +158,7 @@ export class TelegramAdapter implements ChatAdapter<TelegramReply> {
       messageId: `${message.chat.id}:${message.message_id}`,
       text: cleaned,
       files,
+      unsupported,
       replyToRef: message.reply_to_message ? String(message.reply_to_message.message_id) : undefined,
       replyContext: isPrivate ? undefined : { replyTo: message.message_id },
     };
@@ -170,12 +172,19 @@ export class TelegramAdapter implements ChatAdapter<TelegramReply> {
       const d = message.document;
       files.push(this.file(d.file_id, d.file_name ?? `document-${message.message_id}`, d.file_size, d.mime_type));
     }
+    // Voice notes are OGG/Opus; audio files are what was sent (often MP3); video notes are MP4.
+    if (message.voice) files.push(this.file(message.voice.file_id, `voice-${message.message_id}.ogg`, message.voice.file_size, message.voice.mime_type ?? 'audio/ogg', 'voice'));
+    if (message.audio) {
+      const a = message.audio;
+      files.push(this.file(a.file_id, a.file_name ?? `audio-${message.message_id}${a.mime_type === 'audio/ogg' ? '.ogg' : '.mp3'}`, a.file_size, a.mime_type, 'audio'));
+    }
+    if (message.video_note) files.push(this.file(message.video_note.file_id, `video-note-${message.message_id}.mp4`, message.video_note.file_size, 'video/mp4', 'voice'));
     return files;
   }
 
-  private file(fileId: string, name: string, size: number | undefined, mime: string | undefined): InboundFile {
+  private file(fileId: string, name: string, size: number | undefined, mime: string | undefined, kind?: FileKind): InboundFile {
     return {
-      name, size, mime,
+      name, size, mime, kind,
       download: async () => {
         const file = await this.bot.api.getFile(fileId);
         if (!file.file_path) throw new Error('Telegram gave no download path');
@@ -317,6 +326,19 @@ function mentions(text: string, entities: MessageEntity[], username: string, id:
   return entities.some((e) =>
     (e.type === 'mention' && text.slice(e.offset, e.offset + e.length).toLowerCase() === `@${username.toLowerCase()}`)
     || (e.type === 'text_mention' && e.user.id === id));
+}
+
+/** What a message holds that cligate cannot pass on to Claude, named for the reply that says so. */
+function unsupportedKind(message: Message): string | undefined {
+  if (message.sticker) return 'stickers';
+  if (message.poll) return 'polls';
+  if (message.location || message.venue) return 'locations';
+  if (message.contact) return 'contacts';
+  if (message.dice) return 'dice';
+  if (message.video) return 'videos';
+  if (message.animation) return 'GIFs';
+  if (message.game) return 'games';
+  return undefined;
 }
 
 function stripMention(text: string, username: string): string {

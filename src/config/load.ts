@@ -73,6 +73,7 @@ function resolvePaths(config: LoadedConfig): LoadedConfig {
     store: { path: under(config.store.path, 'cligate.db') },
     workspace: { root: under(config.workspace.root, 'workspaces') },
     memory: { ...config.memory, cache_dir: under(config.memory.cache_dir, 'models') },
+    voice: { ...config.voice, local: { ...config.voice.local, cache_dir: under(config.voice.local.cache_dir || config.memory.cache_dir, 'models') } },
   };
 }
 

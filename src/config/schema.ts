@@ -174,6 +174,37 @@ const memory = z.strictObject({
   mcp: z.enum(['http', 'stdio', 'off']).default('http'),
 });
 
+/** Voice notes and audio files, transcribed before the turn (src/voice/). */
+const voice = z.strictObject({
+  /** "local": Whisper through transformers.js on this machine. "openai": an OpenAI-compatible /v1/audio/transcriptions. "command": a program given a 16 kHz WAV. "off": voice notes are refused with a reply. */
+  backend: z.enum(['local', 'openai', 'command', 'off']).default('local'),
+  /** Longer notes are refused with a reply. */
+  max_seconds: z.number().positive().default(300),
+  /** Larger audio files are refused with a reply (the platform's max_file_mb applies first). */
+  max_mb: z.number().positive().default(20),
+  /** A transcription taking longer fails the message with a reply (it can be sent again). */
+  timeout_s: seconds.default(120),
+  /** The command backend: argv; "{wav}" is replaced by the 16 kHz mono WAV's path (else it is added last). It prints the text. */
+  command: z.array(z.string()).default([]),
+  local: z.strictObject({
+    /** A transformers.js automatic-speech-recognition model (ONNX Whisper), by hub id or folder name under cache_dir. */
+    model: z.string().default('onnx-community/whisper-base'),
+    /** Spoken language for multilingual models ("english", "german"...); "" = detect. */
+    language: z.string().default(''),
+    dtype: z.enum(['q8', 'q4', 'fp16', 'fp32']).default('q8'),
+    /** Where models are looked for and cached; "" = memory.cache_dir (<data_dir>/models). */
+    cache_dir: z.string().default(''),
+    /** Load only from cache_dir, never from the network. */
+    offline: z.boolean().default(false),
+  }).prefault({}),
+  openai: z.strictObject({
+    /** The server's base URL (…/v1/audio/transcriptions is added): OpenAI, Groq, a local faster-whisper server. */
+    url: z.string().default('https://api.openai.com'),
+    api_key: z.string().default(''),
+    model: z.string().default('whisper-1'),
+  }).prefault({}),
+});
+
 const platformIds = z.partialRecord(z.enum(platformNames), ids).default({});
 
 const approvals = z.strictObject({
@@ -261,6 +292,7 @@ export const configSchema = z.strictObject({
   outbox: outbox.prefault({}),
   ...platformSections(),
   memory: memory.prefault({}),
+  voice: voice.prefault({}),
   approvals: approvals.prefault({}),
   sandbox: sandbox.prefault({}),
   schedule: schedule.prefault({}),

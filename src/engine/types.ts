@@ -94,6 +94,10 @@ export type MessageErrorCode =
   | EngineErrorCode
   /** Refused at intake: empty, over a limit. */
   | 'empty' | 'too_long' | 'rate_limited' | 'over_budget'
+  /** A message kind the adapter cannot pass on (a sticker, a poll, a location). */
+  | 'unsupported'
+  /** A voice note that could not be heard (off, too long, undecodable, the backend failed): src/voice/. */
+  | 'voice_failed'
   /** The engine configured for the conversation cannot run. */
   | 'engine_unavailable'
   /** Interrupted by crashes more than worker.max_attempts times. */

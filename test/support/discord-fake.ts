@@ -117,13 +117,18 @@ export class DiscordFake {
   }
 
   /** A user writes in a guild channel (or thread) or, with `dm`, in a DM. */
-  userMessage(content: string, options: { userId?: string; channelId?: string; dm?: boolean; mentionBot?: boolean; replyTo?: string; attachments?: { id: string; filename: string; size: number; content_type: string }[] } = {}): any {
+  userMessage(content: string, options: { userId?: string; channelId?: string; dm?: boolean; mentionBot?: boolean; replyTo?: string; attachments?: { id: string; filename: string; size: number; content_type: string; duration_secs?: number }[];
+    /** Message flags: 8192 (IS_VOICE_MESSAGE) for a voice message recorded in the app. */
+    flags?: number; stickers?: boolean;
+  } = {}): any {
     const author = { id: options.userId ?? '600000000000000001', username: 'alice', discriminator: '0', global_name: 'Alice', avatar: null };
     const d: any = {
       id: nextId(), channel_id: options.channelId ?? (options.dm ? `dm-${author.id}` : this.channelId), author, content,
       timestamp: new Date().toISOString(), edited_timestamp: null, tts: false, mention_everyone: false,
       mentions: options.mentionBot ? [this.botUser] : [], mention_roles: [], embeds: [], pinned: false, type: 0,
       attachments: (options.attachments ?? []).map((a) => ({ ...a, url: `${this.api}/attachments/${a.id}`, proxy_url: `${this.api}/attachments/${a.id}` })),
+      ...(options.flags ? { flags: options.flags } : {}),
+      ...(options.stickers ? { sticker_items: [{ id: '700000000000000001', name: 'wave', format_type: 1 }] } : {}),
     };
     if (options.replyTo) Object.assign(d, { type: 19, message_reference: { type: 0, message_id: options.replyTo, channel_id: d.channel_id } });
     // Discord says which kind of channel it is (discord.js needs it to make a DM channel it has not seen).

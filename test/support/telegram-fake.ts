@@ -79,6 +79,10 @@ export class TelegramFake {
     chatId: number; userId: number; text?: string; chatType?: 'private' | 'group' | 'supergroup'; threadId?: number;
     replyToBot?: number; entities?: any[]; photo?: { fileId: string; size: number }; document?: { fileId: string; name: string; size: number; mime: string };
     caption?: string; messageId?: number;
+    /** A voice note (OGG/Opus) or an audio file, served from `files` under its fileId. */
+    voice?: { fileId: string; size: number; duration: number }; audio?: { fileId: string; name: string; size: number; mime: string; duration: number };
+    /** What cligate cannot use: a sticker, a poll, a location. */
+    sticker?: boolean; poll?: boolean; location?: boolean;
   }): any {
     const type = m.chatType ?? 'private';
     const message: any = {
@@ -95,6 +99,11 @@ export class TelegramFake {
     if (m.replyToBot) message.reply_to_message = { message_id: m.replyToBot, date: message.date, chat: message.chat, from: this.botInfo, text: 'earlier' };
     if (m.photo) message.photo = [{ file_id: m.photo.fileId + '-small', file_unique_id: 's', width: 90, height: 90, file_size: 100 }, { file_id: m.photo.fileId, file_unique_id: 'l', width: 800, height: 600, file_size: m.photo.size }];
     if (m.document) message.document = { file_id: m.document.fileId, file_unique_id: 'd', file_name: m.document.name, mime_type: m.document.mime, file_size: m.document.size };
+    if (m.voice) message.voice = { file_id: m.voice.fileId, file_unique_id: 'v', duration: m.voice.duration, mime_type: 'audio/ogg', file_size: m.voice.size };
+    if (m.audio) message.audio = { file_id: m.audio.fileId, file_unique_id: 'a', duration: m.audio.duration, file_name: m.audio.name, mime_type: m.audio.mime, file_size: m.audio.size };
+    if (m.sticker) message.sticker = { file_id: 'st', file_unique_id: 'st', type: 'regular', width: 512, height: 512, is_animated: false, is_video: false, emoji: '👍' };
+    if (m.poll) message.poll = { id: 'p', question: 'Which?', options: [{ text: 'a', voter_count: 0 }, { text: 'b', voter_count: 0 }], total_voter_count: 0, is_closed: false, is_anonymous: true, type: 'regular', allows_multiple_answers: false };
+    if (m.location) message.location = { latitude: 52.52, longitude: 13.4 };
     const update = { update_id: ++this.updateId, message };
     void this.deliver(update);
     return update;

@@ -17,6 +17,7 @@ export function hostProbe(env: NodeJS.ProcessEnv = process.env): SystemProbe {
   return {
     which: (command) => (env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, command)).find(isExecutable),
     isExecutable,
+    exists: (file) => fs.existsSync(file),
     env,
     isRoot: process.getuid?.() === 0,
     canSudo: () => spawnSync('sudo', ['-n', 'true'], { env, stdio: 'ignore' }).status === 0,

@@ -4,7 +4,7 @@ import { describeStep, planSetup } from './plan.js';
 import { SYSTEM_TOOLS, type SystemProbe } from './tools.js';
 
 // The decisions, shown with two of the tools (the third, bubblewrap, is one more of the same).
-const TWO_TOOLS = SYSTEM_TOOLS.filter((t) => t.name !== 'bubblewrap');
+const TWO_TOOLS = SYSTEM_TOOLS.filter((t) => t.name === 'redis-server' || t.name === 'chromium');
 const setupFor = (machine: SystemProbe) => planSetup(machine, TWO_TOOLS);
 
 interface Machine {

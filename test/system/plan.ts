@@ -31,7 +31,7 @@ export function planSetup(probe: SystemProbe, tools: SystemTool[] = SYSTEM_TOOLS
   if (!missing.length) return { kind: 'ready', found };
 
   const names = missing.map((t) => t.name);
-  const packages = missing.map((t) => t.aptPackage(probe.distro));
+  const packages = missing.flatMap((t) => t.aptPackage(probe.distro).split(' '));
   const needs = `The tests need ${list(names)}, not found on PATH`;
   const aptGet = probe.which('apt-get');
   if (!aptGet) {

@@ -39,7 +39,7 @@ describe('npm test on a machine without redis-server and Chromium', () => {
     const run = prepare(dir, host.isRoot ? NOBODY : undefined);
     expect(run.status, run.stderr).toBe(1);
     expect(run.ms).toBeLessThan(10_000);
-    expect(run.stderr.trim().split('\n').at(-1)).toMatch(/^ {2}sudo apt-get update && sudo apt-get install -y --no-install-recommends redis-server chromium(-browser)? bubblewrap$/);
+    expect(run.stderr.trim().split('\n').at(-1)).toMatch(/^ {2}sudo apt-get update && sudo apt-get install -y --no-install-recommends redis-server chromium(-browser)? bubblewrap pocketsphinx pocketsphinx-en-us pocketsphinx-testdata opus-tools$/);
     expect(fs.existsSync(calls)).toBe(false);
   });
 
@@ -49,7 +49,7 @@ describe('npm test on a machine without redis-server and Chromium', () => {
     expect(run.stdout).toContain(`test prerequisites: DEBIAN_FRONTEND=noninteractive ${dir}/apt-get install -y --no-install-recommends redis-server chromium bubblewrap`);
     expect(fs.readFileSync(calls, 'utf8').trim().split('\n')).toEqual([
       'noninteractive update -qq',
-      expect.stringMatching(/^noninteractive install -y --no-install-recommends redis-server chromium(-browser)? bubblewrap$/),
+      expect.stringMatching(/^noninteractive install -y --no-install-recommends redis-server chromium(-browser)? bubblewrap pocketsphinx pocketsphinx-en-us pocketsphinx-testdata opus-tools$/),
     ]);
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('still cannot be found on PATH');

@@ -10,6 +10,8 @@ export interface SystemProbe {
   /** Whether `file` is an executable file (for a path given in the environment). */
   isExecutable(file: string): boolean;
   env: Record<string, string | undefined>;
+  /** Whether a data file is there (for a tool that needs more than its program). */
+  exists?(file: string): boolean;
   isRoot: boolean;
   /** Whether sudo runs here without asking for a password (only asked when it matters). */
   canSudo(): boolean;
@@ -23,9 +25,14 @@ export interface SystemTool {
   commands: string[];
   /** An environment variable that points at it instead of PATH. */
   pathVariable?: string;
-  /** The apt package that provides it on this distribution. */
+  /** Data files it needs besides the program (a model, test recordings): missing ones count as the tool missing. */
+  files?: string[];
+  /** The apt package that provides it on this distribution (several: separated by spaces). */
   aptPackage(distro: string[]): string;
 }
+
+/** A person saying "go forward ten meters": 16 kHz, 16-bit, mono, raw (Debian's pocketsphinx-testdata). */
+export const POCKETSPHINX_CLIP = '/usr/share/pocketsphinx/test/data/goforward.raw';
 
 export const SYSTEM_TOOLS: SystemTool[] = [
   // The queue and crash tests start their own Redis on a free port (test/support/redis.ts).
@@ -37,6 +44,14 @@ export const SYSTEM_TOOLS: SystemTool[] = [
   },
   // The isolation tests run each CLI in its sandbox (sandbox.mode = "auto" is bubblewrap where it runs).
   { name: 'bubblewrap', commands: ['bwrap'], aptPackage: () => 'bubblewrap' },
+  // The voice tests hear a real recording (goforward.raw) with pocketsphinx and its English model...
+  {
+    name: 'pocketsphinx', commands: ['pocketsphinx_continuous'],
+    files: [POCKETSPHINX_CLIP, '/usr/share/pocketsphinx/model/en-us/en-us/mdef'],
+    aptPackage: () => 'pocketsphinx pocketsphinx-en-us pocketsphinx-testdata',
+  },
+  // ...sent as an OGG/Opus voice note, encoded by opusenc.
+  { name: 'opusenc', commands: ['opusenc'], aptPackage: () => 'opus-tools' },
 ];
 
 export type Location =
@@ -45,9 +60,10 @@ export type Location =
   /** The environment names a file that cannot be run: installing would not fix that. */
   | { tool: SystemTool; badVariable: { name: string; value: string } };
 
-export function locate(tool: SystemTool, probe: Pick<SystemProbe, 'which' | 'isExecutable' | 'env'>): Location {
+export function locate(tool: SystemTool, probe: Pick<SystemProbe, 'which' | 'isExecutable' | 'env' | 'exists'>): Location {
   const fromEnv = tool.pathVariable ? probe.env[tool.pathVariable] : undefined;
   if (fromEnv) return probe.isExecutable(fromEnv) ? { tool, path: fromEnv } : { tool, badVariable: { name: tool.pathVariable!, value: fromEnv } };
+  if (tool.files && probe.exists && !tool.files.every((f) => probe.exists!(f))) return { tool, missing: true };
   for (const command of tool.commands) {
     const found = probe.which(command);
     if (found) return { tool, path: found };

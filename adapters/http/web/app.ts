@@ -324,6 +324,11 @@ function onEvent(event: JobEvent): void {
     if (event.approval) showApproval(event.approval);
     return;
   }
+  if (event.type === 'heard') {
+    // What the gateway heard in a voice note, before the answer: shown so that a wrong hearing is caught.
+    if (event.conversationId === selected) $('transcript').append(bubble({ role: 'notice', text: `heard: ${event.text ?? ''}`, message_id: null }));
+    return;
+  }
   let job = running.get(event.messageId);
   if (event.type === 'finished') {
     running.delete(event.messageId);
@@ -479,6 +484,82 @@ async function send(text: string): Promise<void> {
   } catch (err) {
     box.append(bubble({ role: 'notice', text: `⚠️ ${(err as Error).message}`, message_id: null }));
   }
+}
+
+/**
+ * The microphone: a click records (MediaRecorder), a second click sends. The recording is decoded
+ * here to a 16 kHz mono WAV, which the gateway reads without ffmpeg whatever the browser recorded.
+ */
+let recorder: MediaRecorder | undefined;
+$('mic').addEventListener('click', () => void toggleRecording());
+
+async function toggleRecording(): Promise<void> {
+  const button = $('mic') as HTMLButtonElement;
+  if (recorder) {
+    recorder.stop();
+    return;
+  }
+  if (!selected?.startsWith('http:')) return;
+  let stream: MediaStream;
+  try {
+    // The speech as spoken: echo cancellation and automatic gain reshape it, and hurt recognition.
+    stream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: false, autoGainControl: false, noiseSuppression: false, channelCount: 1 } });
+  } catch (err) {
+    $('transcript').append(bubble({ role: 'notice', text: `⚠️ The microphone could not be opened: ${(err as Error).message}`, message_id: null }));
+    return;
+  }
+  const chunks: Blob[] = [];
+  const rec = (recorder = new MediaRecorder(stream));
+  rec.ondataavailable = (e) => chunks.push(e.data);
+  rec.onstop = () => {
+    for (const track of stream.getTracks()) track.stop();
+    recorder = undefined;
+    button.classList.remove('recording');
+    button.textContent = '🎤';
+    void sendVoice(new Blob(chunks, { type: rec.mimeType }));
+  };
+  rec.start();
+  button.classList.add('recording');
+  button.textContent = '■';
+}
+
+async function sendVoice(recording: Blob): Promise<void> {
+  const box = $('transcript');
+  try {
+    const context = new AudioContext({ sampleRate: 16_000 });
+    const audio = await context.decodeAudioData(await recording.arrayBuffer());
+    await context.close();
+    box.append(bubble({ role: 'user', text: `🎤 voice note, ${audio.duration.toFixed(1)} s`, message_id: null }));
+    box.scrollTop = box.scrollHeight;
+    const res = await fetch(`/v1/conversations/${encodeURIComponent(selected!)}/messages?stream=false`, {
+      method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'audio/wav' }, body: wavOf(audio),
+    });
+    const answer = await res.json();
+    if (!res.ok) throw new Error(answer?.error?.message ?? `HTTP ${res.status}`);
+  } catch (err) {
+    box.append(bubble({ role: 'notice', text: `⚠️ The voice note was not sent: ${(err as Error).message}`, message_id: null }));
+  }
+}
+
+/** 16-bit PCM WAV of the first channel, at the buffer's own rate (16 kHz here). */
+function wavOf(audio: AudioBuffer): ArrayBuffer {
+  const samples = audio.getChannelData(0);
+  const view = new DataView(new ArrayBuffer(44 + samples.length * 2));
+  const text = (at: number, s: string) => [...s].forEach((ch, i) => view.setUint8(at + i, ch.charCodeAt(0)));
+  text(0, 'RIFF');
+  view.setUint32(4, 36 + samples.length * 2, true);
+  text(8, 'WAVEfmt ');
+  view.setUint32(16, 16, true);
+  view.setUint16(20, 1, true);
+  view.setUint16(22, 1, true);
+  view.setUint32(24, audio.sampleRate, true);
+  view.setUint32(28, audio.sampleRate * 2, true);
+  view.setUint16(32, 2, true);
+  view.setUint16(34, 16, true);
+  text(36, 'data');
+  view.setUint32(40, samples.length * 2, true);
+  samples.forEach((x, i) => view.setInt16(44 + i * 2, Math.max(-1, Math.min(1, x)) * 32767, true));
+  return view.buffer;
 }
 
 $('login').addEventListener('submit', (e) => {
