@@ -3,13 +3,10 @@
  * Loaded once; then every message is a batch of texts, answered with one flat Float32Array.
  */
 import { parentPort } from 'node:worker_threads';
+import { localPipeline, type LocalModel } from '../local-model.js';
 
-export interface LoadRequest {
+export interface LoadRequest extends LocalModel {
   type: 'load';
-  model: string;
-  cacheDir: string;
-  offline: boolean;
-  dtype: string;
 }
 
 export interface EmbedRequest {
@@ -37,12 +34,7 @@ port.on('message', (message: LoadRequest | EmbedRequest) => {
 
 async function load(request: LoadRequest): Promise<void> {
   try {
-    const { pipeline, env } = await import('@huggingface/transformers');
-    env.allowLocalModels = true;
-    env.allowRemoteModels = !request.offline;
-    env.localModelPath = request.cacheDir;
-    env.cacheDir = request.cacheDir;
-    extractor = (await pipeline('feature-extraction', request.model, { dtype: request.dtype as 'fp32' })) as unknown as Extractor;
+    extractor = (await localPipeline('feature-extraction', request)) as Extractor;
     const probe = await extractor(['probe'], { pooling: 'mean', normalize: true });
     reply({ type: 'loaded', dimension: probe.dims.at(-1)! });
   } catch (err) {

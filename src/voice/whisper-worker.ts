@@ -3,13 +3,10 @@
  * listens. Loaded on the first voice note; then each request is one clip of 16 kHz mono samples.
  */
 import { parentPort } from 'node:worker_threads';
+import { localPipeline, type LocalModel } from '../local-model.js';
 
-export interface WhisperLoad {
+export interface WhisperLoad extends LocalModel {
   type: 'load';
-  model: string;
-  cacheDir: string;
-  offline: boolean;
-  dtype: string;
 }
 
 export interface WhisperRequest {
@@ -37,12 +34,7 @@ port.on('message', (message: WhisperLoad | WhisperRequest) => {
 
 async function load(request: WhisperLoad): Promise<void> {
   try {
-    const { pipeline, env } = await import('@huggingface/transformers');
-    env.allowLocalModels = true;
-    env.allowRemoteModels = !request.offline;
-    env.localModelPath = request.cacheDir;
-    env.cacheDir = request.cacheDir;
-    recognizer = (await pipeline('automatic-speech-recognition', request.model, { dtype: request.dtype as 'fp32' })) as unknown as Recognizer;
+    recognizer = (await localPipeline('automatic-speech-recognition', request)) as Recognizer;
     port.postMessage({ type: 'loaded' } satisfies WhisperReply);
   } catch (err) {
     port.postMessage({ type: 'load-failed', message: (err as Error).message.split('\n')[0]! } satisfies WhisperReply);
