@@ -242,10 +242,10 @@ describe('web chat', () => {
     await page.click('.msg.approval button:text("Allow once")');
     await page.waitForFunction(() => /tool said: \(Bash completed with no output\)/.test(document.querySelector('#transcript')?.textContent ?? ''));
     expect(fs.readFileSync(madeIn(conversationId), 'utf8')).toBe('hi\n');
-    // What the person sees now: the request, decided, right above the answer, with nothing left to click
+    // What the person sees now: the request, decided, above the answer (its tool calls between them), with nothing left to click
     // on it, and no running bubble or Stop button left behind; both in view.
     // (once the finished answer has replaced the live bubble)
-    await page.waitForSelector('.msg.approval:has-text("Allowed once by web") + .msg.assistant:not(.live):has-text("tool said")');
+    await page.waitForSelector('.msg.approval:has-text("Allowed once by web") ~ .msg.assistant:not(.live):has-text("tool said")');
     expect(await page.locator('.msg.approval button, .msg.approval input').count()).toBe(0);
     expect(await page.locator('.msg.live, button.stop').count()).toBe(0);
     expect(await page.evaluate(() => [...document.querySelectorAll('.msg.approval, .msg.assistant')].every((el) => {
