@@ -45,7 +45,7 @@ export type ControlEvent =
   /** Cancel the running turn of a conversation (/stop). */
   | { type: 'stop'; conversationId: string }
   /** Stop the conversation's live CLI process (/new, /forget, /session use, /engine). */
-  | { type: 'release'; conversationId: string };
+  | { type: 'release'; conversationId: string; /** /forget: then delete its CLI homes too. */ forget?: true };
 
 export type BusEvent = JobEvent | ControlEvent | { type: 'outbox' };
 

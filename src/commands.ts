@@ -263,7 +263,7 @@ function forgetSessions(args: string, ctx: CommandContext): CommandResult {
   forgetHomes(ctx.config.gateway.data_dir, ctx.conversation.id);
   return {
     text: `Forgotten: ${plural(removed, 'session')} deleted. Your next message starts afresh.`,
-    events: [{ type: 'release', conversationId: ctx.conversation.id }],
+    events: [{ type: 'release', conversationId: ctx.conversation.id, forget: true }],
   };
 }
 

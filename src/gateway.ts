@@ -27,6 +27,7 @@ import { sectionOf } from './platform.js';
 import { SqliteQueue } from './queue/sqlite.js';
 import type { JobQueue } from './queue/types.js';
 import { Scheduler } from './schedules/scheduler.js';
+import { forgetHomes } from './sandbox/homes.js';
 import { Store } from './store/index.js';
 import type { Viewer } from './store/conversations.js';
 import { TurnWorker, type TurnHooks } from './worker.js';
@@ -150,7 +151,11 @@ export class Gateway {
       const worker = new TurnWorker({ store, bus, engines: gateway.engines, config, log, hooks, desk, holds: gateway.holds, voice: gateway.voice });
       // /new, /forget... in any process: stop that conversation's live CLI here.
       bus.subscribe((event) => {
-        if (event.type === 'release') void gateway.engines!.release(event.conversationId);
+        if (event.type !== 'release') return;
+        // A forgotten conversation's CLI homes go once its CLI has stopped writing into them.
+        void gateway.engines!.release(event.conversationId)
+          .then(() => event.forget && forgetHomes(config.gateway.data_dir, event.conversationId))
+          .catch((err) => log.warn({ err, conversationId: event.conversationId }, 'releasing a conversation\'s CLI failed'));
       });
       // One process takes every message (sqlite driver): start a conversation's CLI as its message is queued.
       if (!bullmq && role === 'all') {

@@ -213,6 +213,8 @@ class LiveProcess {
 
 export class LivePool {
   private readonly processes = new Map<string, LiveProcess>();
+  /** Conversations whose process is stopping, until it has exited. */
+  private readonly closing = new Map<string, Promise<void>>();
   private readonly spares: LiveProcess[] = [];
   private template?: SpareTemplate;
   private closed = false;
@@ -250,6 +252,8 @@ export class LivePool {
       void this.closeProcess(live, 'stale');
       live = undefined;
     }
+    // The conversation's previous process, still stopping (/new), may write into its folders: a spare moves in after it.
+    if (!live) await this.closing.get(turn.conversationId)?.catch(() => {});
     if (!live && !turn.sessionId) live = this.takeSpare(turn);
     if (!live) {
       if (!this.makeRoom()) return undefined;
@@ -319,7 +323,14 @@ export class LivePool {
   async closeProcess(live: LiveProcess, why: string): Promise<void> {
     this.forget(live);
     this.options.log.debug({ conversationId: live.conversationId, why }, 'stopping live claude process');
-    await live.close();
+    const closed = live.close();
+    const id = live.conversationId;
+    if (id) {
+      this.closing.set(id, closed);
+      const done = () => void (this.closing.get(id) === closed && this.closing.delete(id));
+      closed.then(done, done);
+    }
+    await closed;
   }
 
   forget(live: LiveProcess): void {
