@@ -1,5 +1,5 @@
 /**
- * Load: 500 messages over 50 conversations through the HTTP API of a `cligate start` process, the
+ * Load: 300 messages over 50 conversations through the HTTP API of a `cligate start` process, the
  * real CLI against the Anthropic stand-in in slow mode. Every message answered, each conversation in
  * order; the gateway's peak RSS is reported.
  */
@@ -12,7 +12,7 @@ import { cliEnv, freePort, spawnCligate, testConfig, tmpDir, writeConfig } from 
 import { readSse } from './support/sse.js';
 
 const CONVERSATIONS = 50;
-const PER_CONVERSATION = 10;
+const PER_CONVERSATION = 6;
 // Slow mode: every answer streams in 40-character pieces, 25 ms apart.
 const anthropic = new AnthropicFake({ delayMs: 25, chunkSize: 40 });
 const KEY = 'cg_load_test_key_0000000000000000';
