@@ -29,7 +29,8 @@ export class EventLog {
     const seq = ++this.seq;
     const entry = { id: `${this.epoch}-${seq}`, seq, event };
     this.entries.push(entry);
-    if (this.entries.length > this.capacity) this.entries.splice(0, this.entries.length - this.capacity);
+    // Trimmed a quarter at a time, not one entry per event: every job event passes here.
+    if (this.entries.length > this.capacity * 1.25) this.entries.splice(0, this.entries.length - this.capacity);
     for (const listener of this.listeners) listener(entry);
     return entry;
   }
