@@ -47,7 +47,11 @@ function button(card: BotMessage, label: string): string {
   return card.buttons!.flat().find((b) => b.text === label)!.data;
 }
 
-const answer = (chatId: number, count = 1) => eventually(() => answers(chatId)[count - 1], 30_000, 'the answer');
+/** The `count`th answer once final: a draft still streaming carries a Stop button, the answer none. */
+const answer = (chatId: number, count = 1) => eventually(() => {
+  const m = answers(chatId)[count - 1];
+  return m && !m.buttons ? m : undefined;
+}, 30_000, 'the answer');
 
 describe('Telegram approvals', () => {
   it('shows the command with Allow / Allow in this conversation / Deny; a non-approver is refused; Allow once runs it', async () => {

@@ -92,8 +92,7 @@ export class BullQueue implements JobQueue {
     };
     this.worker.on('completed', recheck);
     this.worker.on('failed', recheck);
-    const renew = setInterval(() => this.leases.renew(this.drains.running.keys()), Math.max(200, this.options.leaseMs / 3));
-    renew.unref();
+    const renew = this.leases.keepRenewing(() => this.drains.running.keys(), this.options.log);
     this.timers.push(renew);
     await this.worker.waitUntilReady();
     void this.sweep();
@@ -133,7 +132,7 @@ export class BullQueue implements JobQueue {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     const closing = this.worker?.close();
-    const keepAlive = setInterval(() => this.leases.renew(this.drains.running.keys()), Math.max(200, this.options.leaseMs / 3));
+    const keepAlive = this.leases.keepRenewing(() => this.drains.running.keys(), this.options.log);
     await this.drains.stop(graceMs);
     clearInterval(keepAlive);
     await closing;

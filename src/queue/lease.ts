@@ -6,6 +6,7 @@
 import crypto from 'node:crypto';
 import { sql } from 'kysely';
 import { localProcessOf, processRecord } from '../process-id.js';
+import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 
 export class Leases {
@@ -32,13 +33,26 @@ export class Leases {
     return false;
   }
 
-  renew(conversationIds: Iterable<string>, now = Date.now()): void {
+  /** Extends the leases held on `conversationIds`; returns how many were no longer ours. */
+  renew(conversationIds: Iterable<string>, now = Date.now()): number {
     const ids = [...conversationIds];
-    if (!ids.length) return;
-    this.db.run(
+    if (!ids.length) return 0;
+    const renewed = this.db.run(
       this.db.q.updateTable('leases').set({ expires_at: now + this.leaseMs })
         .where('owner', '=', this.owner).where('conversation_id', 'in', ids),
-    );
+    ).changes;
+    return ids.length - Number(renewed);
+  }
+
+  /** Renews the leases of what `running` lists every third of a lease, until the timer is cleared. */
+  keepRenewing(running: () => Iterable<string>, log: Logger): NodeJS.Timeout {
+    const timer = setInterval(() => {
+      const lost = this.renew(running());
+      // Only a stall longer than a lease gets here: another worker may now run the same turn again.
+      if (lost) log.warn({ lost, leaseMs: this.leaseMs }, 'this process stalled past its lease: other workers may take its conversations over (raise worker.lease_s)');
+    }, Math.max(200, this.leaseMs / 3));
+    timer.unref();
+    return timer;
   }
 
   release(conversationId: string): void {

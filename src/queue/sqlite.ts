@@ -39,9 +39,8 @@ export class SqliteQueue implements JobQueue {
     const freed = this.leases.reclaimDead();
     if (freed) this.options.log.info({ freed }, 'took over conversations of a crashed worker');
     const poll = setInterval(() => this.schedulePump(), this.options.pollMs ?? 1000);
-    const renew = setInterval(() => this.leases.renew(this.drains.running.keys()), Math.max(200, this.options.leaseMs / 3));
+    const renew = this.leases.keepRenewing(() => this.drains.running.keys(), this.options.log);
     poll.unref();
-    renew.unref();
     this.timers.push(poll, renew);
     this.schedulePump();
   }
@@ -49,7 +48,7 @@ export class SqliteQueue implements JobQueue {
   async stopWorkers(graceMs: number): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    const keepAlive = setInterval(() => this.leases.renew(this.drains.running.keys()), Math.max(200, this.options.leaseMs / 3));
+    const keepAlive = this.leases.keepRenewing(() => this.drains.running.keys(), this.options.log);
     await this.drains.stop(graceMs);
     clearInterval(keepAlive);
   }
