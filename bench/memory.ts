@@ -5,7 +5,9 @@
  *   - embedding latency of one short text and of a batch of 32, and the embedder's memory.
  *
  * Vectors are 384-d and clustered like sentence embeddings (topics, and texts scattered around
- * them); queries are new texts of a topic. No MiniLM model can be had offline here, so embedding is
+ * them); queries are new texts of a topic. With CLIGATE_BENCH_PG_URL=postgres://... set, one more
+ * row measures PostgreSQL at 100k memories (or BENCH_MEMORY_PG_SIZE): its rows go into scopes named
+ * for this run, deleted at the end. No MiniLM model can be had offline here, so embedding is
  * measured with the model the tests build (see test/support/static-model.ts), on the real
  * transformers.js path; set BENCH_MODEL=<id> and BENCH_MODEL_DIR=<folder> to measure another one.
  */
@@ -14,7 +16,8 @@ import path from 'node:path';
 import { Embedder } from '../src/memory/embedder.js';
 import { codeOf } from '../src/memory/bit-index.js';
 import { MemoryStore } from '../src/memory/store.js';
-import { openDb } from '../src/store/db.js';
+import { openDb, type Db } from '../src/store/db.js';
+import { Store } from '../src/store/index.js';
 import { tmpDir } from '../test/support/harness.js';
 import { buildStaticModel } from '../test/support/static-model.js';
 
@@ -59,6 +62,12 @@ export async function memoryBench(log: (line: string) => void = (l) => console.e
     log(`memory recall: ${total.toLocaleString('en')} memories in ${scopes} scope(s)`);
     lines.push(recallRow(total, scopes));
   }
+  const pgUrl = process.env.CLIGATE_BENCH_PG_URL;
+  if (pgUrl) {
+    const total = Number(process.env.BENCH_MEMORY_PG_SIZE ?? 100_000);
+    log(`memory recall on PostgreSQL: ${total.toLocaleString('en')} memories in 1 scope`);
+    lines.push(postgresRecallRow(pgUrl, total));
+  }
   lines.push('', ...embedding);
   return lines.join('\n');
 }
@@ -91,26 +100,70 @@ function recallRow(total: number, scopes: number): string {
   db.raw.exec('commit');
   const addScope = db.raw.prepare('insert into memory_scopes (scope, version, resets, size) values (?, 1, 0, ?)');
   for (let s = 0; s < scopes; s++) addScope.run(`s${s}`, perScope);
+  const row = measure(store, topics, r, total, scopes, (s) => `s${s}`);
+  db.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+  return row;
+}
+
+/**
+ * The same on PostgreSQL (no sqlite-vec: codes ranked in-process, vectors scored in JavaScript),
+ * one scope, loaded with multi-row inserts. The exact search moves every vector of the scope from
+ * the server, so it is timed on fewer queries.
+ */
+function postgresRecallRow(url: string, total: number): string {
+  const store = Store.open({ driver: 'postgres', url, path: '' });
+  const db = store.db;
+  const scope = `bench-${process.pid}-${Date.now()}`;
+  try {
+    const memories = new MemoryStore(db, 'bench', DIM);
+    const r = random(total + 1);
+    const topics = Array.from({ length: Math.max(50, Math.round(total / 500)) }, () => normalize(Float32Array.from({ length: DIM }, r)));
+    const BATCH = 500;
+    for (let from = 1; from <= total; from += BATCH) {
+      const n = Math.min(BATCH, total - from + 1);
+      const vectors = Array.from({ length: n }, (_, i) => around(topics[(from + i) % topics.length]!, r));
+      db.tx(() => {
+        const ids = db.sql<{ id: number }>(
+          `insert into memories (scope, text, source, conversation_id, user_key, model, hits, created_at, updated_at)
+           values ${vectors.map(() => "(?, '', 'automatic', null, 'u', 'bench', 0, 0, 0)").join(', ')} returning id`,
+          ...vectors.map(() => scope)).map((row) => row.id);
+        db.sql(`insert into memory_vectors (id, vector, bits) values ${vectors.map(() => '(?, ?, ?)').join(', ')}`,
+          ...vectors.flatMap((v, i) => [ids[i], Buffer.from(v.buffer), Buffer.from(codeOf(v).buffer)]));
+      });
+    }
+    db.sql('insert into memory_scopes (scope, version, resets, size) values (?, 1, 0, ?)', scope, total);
+    return measure(memories, topics, r, total, 1, () => scope, Number(process.env.BENCH_MEMORY_PG_EXACT_QUERIES ?? 10)).replace(/^\| /, '| PostgreSQL: ');
+  } finally {
+    db.tx(() => {
+      db.sql('delete from memory_vectors where id in (select id from memories where scope = ?)', scope);
+      db.sql('delete from memories where scope = ?', scope);
+      db.sql('delete from memory_scopes where scope = ?', scope);
+    });
+    store.close();
+  }
+}
+
+/** Recall latency and recall@10 against the exact search (timed on the first `exactQueries` queries). */
+function measure(store: MemoryStore, topics: Float32Array[], r: () => number, total: number, scopes: number, scopeOf: (s: number) => string, exactQueries = QUERIES): string {
   // The first search of a scope in a process loads its codes; later ones only look for changes.
   const t0 = performance.now();
-  store.search('s0', around(topics[0]!, r), 10);
+  store.search(scopeOf(0), around(topics[0]!, r), 10);
   const firstLoad = performance.now() - t0;
   const times: number[] = [];
   const exactTimes: number[] = [];
   let found = 0;
   for (let q = 0; q < QUERIES; q++) {
     const query = around(topics[q % topics.length]!, r);
-    const scope = `s${q % scopes}`;
+    const scope = scopeOf(q % scopes);
     let t = performance.now();
     const coarse = store.search(scope, query, 10);
     times.push(performance.now() - t);
     t = performance.now();
     const exact = new Set(store.searchExact(scope, query, 10).map((m) => m.id));
-    exactTimes.push(performance.now() - t);
+    if (q < exactQueries) exactTimes.push(performance.now() - t);
     found += coarse.filter((m) => exact.has(m.id)).length;
   }
-  db.close();
-  fs.rmSync(dir, { recursive: true, force: true });
   const ms = (x: number) => `${x.toFixed(1)} ms`;
   return `| ${total.toLocaleString('en')} | ${scopes.toLocaleString('en')} | ${ms(quantile(times, 0.5))} / ${ms(quantile(times, 0.99))} | ${ms(quantile(exactTimes, 0.5))} | ${(found / (QUERIES * 10)).toFixed(3)} | ${ms(firstLoad)} |`;
 }

@@ -12,10 +12,10 @@ export type { Logger };
 
 const registered = platforms as readonly AnyPlatformDefinition[];
 
-/** Environment variables whose values are credentials, wherever they show up: the engines', Redis's, and each platform's secret keys'. */
+/** Environment variables whose values are credentials, wherever they show up: the engines', Redis's, PostgreSQL's, and each platform's secret keys'. */
 const SECRET_ENV = [
   'ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'CLAUDE_CODE_OAUTH_TOKEN', 'OPENAI_API_KEY', 'CODEX_API_KEY',
-  'GEMINI_API_KEY', 'GOOGLE_API_KEY', 'REDIS_URL',
+  'GEMINI_API_KEY', 'GOOGLE_API_KEY', 'REDIS_URL', 'DATABASE_URL',
   ...registered.flatMap((p) => Object.entries(p.env ?? {}).filter(([, key]) => p.secrets?.includes(key)).map(([name]) => name)),
 ];
 
@@ -29,7 +29,7 @@ function platformSecrets(config: Config): unknown[] {
 
 export function collectSecrets(config: Config, env: NodeJS.ProcessEnv = process.env): string[] {
   const values = [
-    ...platformSecrets(config), redisPassword(config.queue.redis_url),
+    ...platformSecrets(config), passwordOf(config.queue.redis_url), passwordOf(config.store.url),
     ...Object.values(config.engine.claude.env), ...Object.values(config.engine.codex.env),
     ...Object.values(config.engine.gemini.env),
     ...SECRET_ENV.map((name) => env[name] ?? ''),
@@ -38,7 +38,7 @@ export function collectSecrets(config: Config, env: NodeJS.ProcessEnv = process.
   return [...new Set(values.filter((v): v is string => typeof v === 'string' && v.length >= 8))];
 }
 
-function redisPassword(url: string): string {
+function passwordOf(url: string): string {
   try {
     return decodeURIComponent(new URL(url).password);
   } catch {
@@ -72,3 +72,14 @@ export function createLogger(options: LoggerOptions): Logger {
 
 /** For tests and tools that want no output. */
 export const silentLogger: Logger = pino({ level: 'silent' });
+
+/** A server URL fit for a log line or a message: its password replaced by ***. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(invalid url)';
+  }
+}

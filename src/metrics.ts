@@ -36,7 +36,7 @@ export class Metrics {
   async health(): Promise<HealthReport> {
     const checks: HealthReport['checks'] = {};
     try {
-      this.store.db.raw.prepare('select 1').get();
+      this.store.db.ping();
       checks.database = { ok: true, message: 'ok' };
     } catch (err) {
       checks.database = { ok: false, message: (err as Error).message };
@@ -54,13 +54,13 @@ export class Metrics {
   }
 
   async render(): Promise<string> {
-    const db = this.store.db.raw;
+    const db = this.store.db;
     const lines: string[] = [];
     const metric = (name: string, type: string, help: string, samples: [string, number][]) => {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
       for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
     };
-    const outcomes = db.prepare("select status, count(*) n from messages where kind = 'prompt' and status in ('done','failed','cancelled') group by status").all() as { status: string; n: number }[];
+    const outcomes = db.sql<{ status: string; n: number }>("select status, count(*) n from messages where kind = 'prompt' and status in ('done','failed','cancelled') group by status");
     metric('cligate_jobs_total', 'counter', 'Finished jobs by outcome.', outcomes.map((r) => [`{outcome="${r.status}"}`, r.n]));
     const { queued, running } = this.store.messages.counts();
     metric('cligate_queue_depth', 'gauge', 'Messages waiting for a worker.', [['', queued]]);
@@ -70,13 +70,13 @@ export class Metrics {
     lines.push('# HELP cligate_job_duration_seconds Time from a turn starting to its outcome, observed by this process.', '# TYPE cligate_job_duration_seconds histogram');
     BUCKETS_S.forEach((le, i) => lines.push(`cligate_job_duration_seconds_bucket{le="${le}"} ${this.counts[i]}`));
     lines.push(`cligate_job_duration_seconds_bucket{le="+Inf"} ${this.total}`, `cligate_job_duration_seconds_sum ${this.sum}`, `cligate_job_duration_seconds_count ${this.total}`);
-    const cost = (db.prepare('select coalesce(sum(cost_usd), 0) c from sessions').get() as { c: number }).c;
+    const cost = db.sql<{ c: number }>('select coalesce(sum(cost_usd), 0) c from sessions')[0]!.c;
     metric('cligate_cli_cost_usd_total', 'counter', 'Cost reported by the CLIs, all sessions.', [['', cost]]);
-    const received = db.prepare('select platform, count(*) n from messages group by platform').all() as { platform: string; n: number }[];
+    const received = db.sql<{ platform: string; n: number }>('select platform, count(*) n from messages group by platform');
     metric('cligate_messages_received_total', 'counter', 'Messages accepted, per adapter.', received.map((r) => [`{adapter="${r.platform}"}`, r.n]));
-    const sent = db.prepare("select c.platform, count(*) n from outbox o join conversations c on c.id = o.conversation_id where o.status = 'sent' group by c.platform").all() as { platform: string; n: number }[];
+    const sent = db.sql<{ platform: string; n: number }>("select c.platform, count(*) n from outbox o join conversations c on c.id = o.conversation_id where o.status = 'sent' group by c.platform");
     metric('cligate_replies_sent_total', 'counter', 'Reply messages delivered, per adapter.', sent.map((r) => [`{adapter="${r.platform}"}`, r.n]));
-    const failed = db.prepare("select c.platform, count(*) n from outbox o join conversations c on c.id = o.conversation_id where o.status = 'failed' group by c.platform").all() as { platform: string; n: number }[];
+    const failed = db.sql<{ platform: string; n: number }>("select c.platform, count(*) n from outbox o join conversations c on c.id = o.conversation_id where o.status = 'failed' group by c.platform");
     metric('cligate_replies_failed_total', 'counter', 'Reply messages given up on, per adapter.', failed.map((r) => [`{adapter="${r.platform}"}`, r.n]));
     metric('cligate_outbox_pending', 'gauge', 'Reply messages waiting for delivery.', [['', this.store.outbox.pendingCount()]]);
     return lines.join('\n') + '\n';

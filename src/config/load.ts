@@ -21,6 +21,8 @@ export type ConfigResult = { ok: true; config: LoadedConfig } | { ok: false; err
 export const ENV_KEYS: Record<string, string> = {
   ...Object.fromEntries((platforms as readonly AnyPlatformDefinition[]).flatMap((p) => Object.entries(p.env ?? {}).map(([name, key]) => [name, `${p.name}.${key}`]))),
   REDIS_URL: 'queue.redis_url',
+  DATABASE_URL: 'store.url',
+  CLIGATE_STORE_DRIVER: 'store.driver',
   CLIGATE_QUEUE_DRIVER: 'queue.driver',
   CLIGATE_DATA_DIR: 'gateway.data_dir',
   CLIGATE_HTTP_HOST: 'http.host',
@@ -70,7 +72,7 @@ function resolvePaths(config: LoadedConfig): LoadedConfig {
   return {
     ...config,
     gateway: { ...config.gateway, data_dir: dataDir },
-    store: { path: under(config.store.path, 'cligate.db') },
+    store: { ...config.store, path: under(config.store.path, 'cligate.db') },
     workspace: { root: under(config.workspace.root, 'workspaces') },
     memory: { ...config.memory, cache_dir: under(config.memory.cache_dir, 'models') },
     voice: { ...config.voice, local: { ...config.voice.local, cache_dir: under(config.voice.local.cache_dir || config.memory.cache_dir, 'models') } },

@@ -34,8 +34,15 @@ const gateway = z.strictObject({
 });
 
 const store = z.strictObject({
+  /** `sqlite`: one file, nothing to set up. `postgres`: the state several hosts share (store.url). */
+  driver: z.enum(['sqlite', 'postgres']).default('sqlite'),
   /** SQLite file; default `<data_dir>/cligate.db`. */
   path: z.string().default(''),
+  /** PostgreSQL for the postgres driver, e.g. postgres://cligate:secret@db:5432/cligate (env DATABASE_URL). */
+  url: z.string().default(''),
+}).refine((s) => s.driver !== 'postgres' || /^postgres(ql)?:\/\//.test(s.url), {
+  message: 'store.driver = "postgres" needs store.url = "postgres://user:password@host:5432/database" (or DATABASE_URL)',
+  path: ['url'],
 });
 
 const queue = z.strictObject({

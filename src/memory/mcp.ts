@@ -155,7 +155,7 @@ export async function runMemoryMcp(config: LoadedConfig, binding: McpBinding): P
     console.error('cligate mcp: --scope and --user are required (the worker passes them; this is not meant to be run by hand).');
     return 2;
   }
-  const store = Store.open(config.store.path);
+  const store = Store.open(config.store);
   let memory: Memory | undefined;
   const loaded = () => (memory ??= new Memory({ config, store, log: silentLogger }));
   const server = memoryTools(loaded, binding, config.memory.top_k);

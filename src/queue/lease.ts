@@ -9,9 +9,15 @@ import { localProcessOf, processRecord } from '../process-id.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 
+/**
+ * host:pid:nonce, one per process. The nonce tells a restarted process from its predecessor (pid 1 in
+ * every container); every Leases of a process shares it, so none takes the others' leases for a
+ * predecessor's (the queue's reclaimDead would free the gateway's platform leases).
+ */
+const PROCESS_OWNER = `${processRecord(process.pid)}:${crypto.randomBytes(4).toString('hex')}`;
+
 export class Leases {
-  /** host:pid:nonce. The nonce tells a restarted process from its predecessor (pid 1 in every container). */
-  readonly owner = `${processRecord(process.pid)}:${crypto.randomBytes(4).toString('hex')}`;
+  readonly owner = PROCESS_OWNER;
 
   constructor(private readonly db: Db, private readonly leaseMs: number) {}
 
@@ -47,7 +53,13 @@ export class Leases {
   /** Renews the leases of what `running` lists every third of a lease, until the timer is cleared. */
   keepRenewing(running: () => Iterable<string>, log: Logger): NodeJS.Timeout {
     const timer = setInterval(() => {
-      const lost = this.renew(running());
+      let lost = 0;
+      try {
+        lost = this.renew(running());
+      } catch (err) {
+        log.warn({ err }, 'could not renew leases (the database is unreachable?); trying again');
+        return;
+      }
       // Only a stall longer than a lease gets here: another worker may now run the same turn again.
       if (lost) log.warn({ lost, leaseMs: this.leaseMs }, 'this process stalled past its lease: other workers may take its conversations over (raise worker.lease_s)');
     }, Math.max(200, this.leaseMs / 3));

@@ -19,13 +19,13 @@ export class Approvals {
   constructor(private readonly db: Db) {}
 
   create(a: NewApproval, now = Date.now()): ApprovalRow {
-    const { lastInsertRowid } = this.db.run(this.db.q.insertInto('approvals').values({
+    const { id } = this.db.first(this.db.q.insertInto('approvals').values({
       conversation_id: a.conversationId, message_id: a.messageId, kind: a.ask.kind, tool: a.ask.tool,
       input: JSON.stringify(a.ask.input), suggestions: JSON.stringify(a.ask.suggestions), requested_by: a.requestedBy,
       status: 'pending', choice: null, reason: null, answers: '{}', decided_by: null, platform_ref: null,
       waiting: a.waiting, expires_at: a.expiresAt, created_at: now, decided_at: null,
-    }));
-    return this.get(Number(lastInsertRowid))!;
+    }).returning('id'))!;
+    return this.get(id)!;
   }
 
   get(id: number): ApprovalRow | undefined {

@@ -49,7 +49,7 @@ export class Conversations {
           sql<number>`coalesce(s.turns, 0)`.as('turns'),
           sql<number>`(select coalesce(sum(cost_usd), 0) from sessions x where x.conversation_id = c.id)`.as('total_cost'),
         ])
-        .orderBy('c.last_message_at', 'desc')
+        .orderBy('c.last_message_at', (ob) => ob.desc().nullsLast())
         .limit(limit),
     ) as ConversationSummary[];
   }
@@ -77,13 +77,12 @@ export class Conversations {
   /** Starts a new, empty session and makes it the active one. */
   startSession(conversationId: string, engine: EngineName, workspace: string, now = Date.now()): Session {
     return this.db.tx(() => {
-      const { lastInsertRowid } = this.db.run(
+      const { id } = this.db.first(
         this.db.q.insertInto('sessions').values({
           conversation_id: conversationId, engine, engine_session_id: null, workspace, turns: 0, cost_usd: 0,
           created_at: now, last_used_at: now,
-        }),
-      );
-      const id = Number(lastInsertRowid);
+        }).returning('id'),
+      )!;
       this.db.run(this.db.q.updateTable('conversations').set({ active_session_id: id, updated_at: now }).where('id', '=', conversationId));
       return this.session(id)!;
     });

@@ -1,6 +1,7 @@
 /**
- * The SQLite database: opened once per process in WAL mode, migrated at start, queried through
- * Kysely. Kysely builds and types the SQL; better-sqlite3 runs it synchronously, so a multi-table
+ * The database: SQLite by default (one file, WAL mode), or PostgreSQL when several hosts share the
+ * state. Opened once per process and migrated at start. Kysely builds and types the SQL; the driver
+ * runs it synchronously (better-sqlite3, or `pg` in a worker thread: ./postgres.ts), so a multi-table
  * change is one plain transaction with no awaits inside it.
  */
 import fs from 'node:fs';
@@ -8,13 +9,15 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
 import {
-  Kysely, SqliteDialect, type Compilable, type Generated, type Selectable,
+  DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, SqliteAdapter, SqliteIntrospector,
+  SqliteQueryCompiler, type Compilable, type Dialect, type Generated, type Selectable,
 } from 'kysely';
 import type { ApprovalKind, ApprovalStatus, Choice } from '../approvals/types.js';
 import type { EngineName } from '../config/schema.js';
 import type { MessageErrorCode } from '../engine/types.js';
 import type { Platform } from '../message.js';
 import { MIGRATIONS_DIR } from '../paths.js';
+import { PostgresDriver } from './postgres.js';
 
 export interface ConversationsTable {
   id: string;
@@ -271,30 +274,57 @@ export type ApprovalRow = Selectable<ApprovalsTable>;
 export type PermissionRule = Selectable<PermissionRulesTable>;
 export type Schedule = Selectable<SchedulesTable>;
 
-/** One open database: the raw handle for synchronous work and Kysely to build queries. */
-export class Db {
-  readonly q: Kysely<Tables>;
+export interface SqlResult {
+  rows: Record<string, unknown>[];
+  /** Rows a write changed (or returned). */
+  changes: number;
+}
+
+/** What the store needs of a database: statements run synchronously, transactions as closures. */
+export interface SqlDriver {
+  readonly dialect: 'sqlite' | 'postgres';
+  query(sql: string, params: readonly unknown[]): SqlResult;
+  /** Runs a script of several statements (migrations). */
+  exec(script: string): void;
+  tx<T>(fn: () => T): T;
+  close(): void;
+}
+
+export class SqliteDriver implements SqlDriver {
+  readonly dialect = 'sqlite' as const;
   /** Prepared statements by SQL text: the same few queries run for every message. */
   private readonly statements = new Map<string, Database.Statement>();
 
-  constructor(readonly raw: Database.Database) {
-    this.q = new Kysely<Tables>({ dialect: new SqliteDialect({ database: raw }) });
-  }
+  constructor(readonly raw: Database.Database) {}
 
-  all<R>(query: Compilable<R>): R[] {
-    const { sql, parameters } = query.compile();
-    return this.prepare(sql).all(...(parameters as unknown[])) as R[];
-  }
-
-  first<R>(query: Compilable<R>): R | undefined {
-    const { sql, parameters } = query.compile();
+  query(sql: string, params: readonly unknown[]): SqlResult {
     const stmt = this.prepare(sql);
-    return (stmt.reader ? stmt.get(...(parameters as unknown[])) : (stmt.run(...(parameters as unknown[])), undefined)) as R | undefined;
+    if (stmt.reader) {
+      const rows = stmt.all(...params) as Record<string, unknown>[];
+      return { rows, changes: rows.length };
+    }
+    return { rows: [], changes: stmt.run(...params).changes };
   }
 
-  run(query: Compilable<unknown>): Database.RunResult {
-    const { sql, parameters } = query.compile();
-    return this.prepare(sql).run(...(parameters as unknown[]));
+  /** One row without building the array of all of them (the common case, kept cheap). */
+  first(sql: string, params: readonly unknown[]): Record<string, unknown> | undefined {
+    const stmt = this.prepare(sql);
+    if (stmt.reader) return stmt.get(...params) as Record<string, unknown> | undefined;
+    stmt.run(...params);
+    return undefined;
+  }
+
+  exec(script: string): void {
+    this.raw.exec(script);
+  }
+
+  /** One IMMEDIATE transaction: it takes the write lock first, so it never fails half-way on a busy database. */
+  tx<T>(fn: () => T): T {
+    return this.raw.transaction(fn).immediate();
+  }
+
+  close(): void {
+    if (this.raw.open) this.raw.close();
   }
 
   private prepare(sql: string): Database.Statement {
@@ -307,15 +337,103 @@ export class Db {
     }
     return stmt;
   }
+}
 
-  /** Runs `fn` in one IMMEDIATE transaction: it takes the write lock first, so it never fails half-way on a busy database. */
+/** One open database: Kysely builds and types each statement, the driver runs it synchronously. */
+export class Db {
+  readonly q: Kysely<Tables>;
+  readonly dialect: 'sqlite' | 'postgres';
+
+  constructor(readonly driver: SqlDriver) {
+    this.dialect = driver.dialect;
+    this.q = new Kysely<Tables>({ dialect: compileOnly(driver.dialect) });
+  }
+
+  /** The SQLite handle, for what only SQLite has (sqlite-vec, FTS5) and for tests. */
+  get raw(): Database.Database {
+    if (!(this.driver instanceof SqliteDriver)) throw new Error('this store runs on PostgreSQL: no SQLite handle');
+    return this.driver.raw;
+  }
+
+  all<R>(query: Compilable<R>): R[] {
+    const { sql, parameters } = query.compile();
+    return this.driver.query(sql, parameters).rows as R[];
+  }
+
+  first<R>(query: Compilable<R>): R | undefined {
+    const { sql, parameters } = query.compile();
+    if (this.driver instanceof SqliteDriver) return this.driver.first(sql, parameters) as R | undefined;
+    return this.driver.query(sql, parameters).rows[0] as R | undefined;
+  }
+
+  run(query: Compilable<unknown>): { changes: number } {
+    const { sql, parameters } = query.compile();
+    return { changes: this.driver.query(sql, parameters).changes };
+  }
+
+  /** Plain SQL with `?` placeholders, for the few statements Kysely does not build (numbered for PostgreSQL). */
+  sql<R = Record<string, unknown>>(text: string, ...params: unknown[]): R[] {
+    return this.driver.query(this.dialect === 'postgres' ? numbered(text) : text, params).rows as R[];
+  }
+
+  /** Runs `fn` in one transaction; writes of other processes wait for it (see each driver). */
   tx<T>(fn: () => T): T {
-    return this.raw.transaction(fn).immediate();
+    return this.driver.tx(fn);
+  }
+
+  ping(): void {
+    this.driver.query('select 1', []);
   }
 
   close(): void {
-    if (this.raw.open) this.raw.close();
+    this.driver.close();
   }
+}
+
+/** Kysely only compiles here: the drivers above run what it builds. */
+function compileOnly(dialect: 'sqlite' | 'postgres'): Dialect {
+  const sqlite = dialect === 'sqlite';
+  return {
+    createAdapter: () => (sqlite ? new SqliteAdapter() : new PostgresAdapter()),
+    createDriver: () => new DummyDriver(),
+    createIntrospector: (db) => (sqlite ? new SqliteIntrospector(db) : new PostgresIntrospector(db)),
+    createQueryCompiler: () => (sqlite ? new SqliteQueryCompiler() : new PostgresQueryCompiler()),
+  };
+}
+
+/** `?` to `$1, $2, ...`, outside quoted strings. */
+export function numbered(text: string): string {
+  let n = 0;
+  let quoted = false;
+  let out = '';
+  for (const ch of text) {
+    if (ch === "'") quoted = !quoted;
+    out += ch === '?' && !quoted ? `$${++n}` : ch;
+  }
+  return out;
+}
+
+export interface StoreLocation {
+  driver: 'sqlite' | 'postgres';
+  /** The SQLite file. */
+  path: string;
+  /** The PostgreSQL server (postgres://...). */
+  url: string;
+}
+
+/** Opens and migrates the configured database. */
+export function openStoreDb(location: StoreLocation): Db {
+  if (location.driver === 'postgres') {
+    const db = new Db(new PostgresDriver(location.url));
+    try {
+      migratePostgres(db.driver);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    return db;
+  }
+  return openDb(location.path);
 }
 
 export function openDb(file: string): Db {
@@ -328,7 +446,7 @@ export function openDb(file: string): Db {
   raw.pragma('foreign_keys = ON');
   sqliteVec.load(raw);
   migrate(raw);
-  return new Db(raw);
+  return new Db(new SqliteDriver(raw));
 }
 
 /**
@@ -349,6 +467,29 @@ export function migrate(raw: Database.Database, dir = MIGRATIONS_DIR): string[] 
       raw.prepare('insert into schema_migrations (name, applied_at) values (?, ?)').run(name, Date.now());
       applied.push(name);
     }).immediate();
+  }
+  return applied;
+}
+
+/**
+ * PostgreSQL's schema: `migrations/postgres/NNN_name.sql`, each applied once in its own transaction.
+ * An advisory lock makes processes that start together on a new database take turns.
+ */
+export function migratePostgres(driver: SqlDriver, dir = path.join(MIGRATIONS_DIR, 'postgres')): string[] {
+  // Under the transactions' lock: two "create table if not exists" at once can still collide.
+  driver.tx(() => driver.exec('create table if not exists schema_migrations (name text primary key, applied_at bigint not null)'));
+  const names = fs.readdirSync(dir).filter((f) => /^\d+_.+\.sql$/.test(f)).sort();
+  const applied: string[] = [];
+  for (const name of names) {
+    const isApplied = () => driver.query('select 1 from schema_migrations where name = $1', [name]).rows.length > 0;
+    if (isApplied()) continue;
+    const sqlText = fs.readFileSync(path.join(dir, name), 'utf8');
+    driver.tx(() => {
+      if (isApplied()) return;
+      driver.exec(sqlText);
+      driver.query('insert into schema_migrations (name, applied_at) values ($1, $2)', [name, Date.now()]);
+      applied.push(name);
+    });
   }
   return applied;
 }

@@ -1,9 +1,9 @@
-/** The store: one SQLite database and a small repository per table group. */
+/** The store: one database (SQLite, or PostgreSQL for several hosts) and a small repository per table group. */
 import { Activity } from './activity.js';
 import { Approvals } from './approvals.js';
 import { Conversations } from './conversations.js';
 import { FileChanges } from './file-changes.js';
-import { openDb, type Db } from './db.js';
+import { openStoreDb, type Db, type StoreLocation } from './db.js';
 import { Messages } from './messages.js';
 import { Outbox } from './outbox.js';
 import { Schedules } from './schedules.js';
@@ -30,8 +30,9 @@ export class Store {
     this.activity = new Activity(db);
   }
 
-  static open(file: string): Store {
-    return new Store(openDb(file));
+  /** A string is an SQLite file (or ':memory:'). */
+  static open(location: StoreLocation | string): Store {
+    return new Store(openStoreDb(typeof location === 'string' ? { driver: 'sqlite', path: location, url: '' } : location));
   }
 
   close(): void {

@@ -33,11 +33,12 @@ export class Messages {
 
   /** Stores the message, or returns 'duplicate' when this platform message id was seen before. */
   insert(message: NewMessage): number | 'duplicate' {
-    const result = this.db.run(
+    const inserted = this.db.first(
       this.db.q.insertInto('messages').values({ ...message, attempts: 0, cancel_requested: 0 })
-        .onConflict((oc) => oc.columns(['platform', 'platform_message_id']).where('platform_message_id', 'is not', null).doNothing()),
+        .onConflict((oc) => oc.columns(['platform', 'platform_message_id']).where('platform_message_id', 'is not', null).doNothing())
+        .returning('id'),
     );
-    return result.changes === 0 ? 'duplicate' : Number(result.lastInsertRowid);
+    return inserted ? inserted.id : 'duplicate';
   }
 
   /** The message a platform already sent with this id, if any. */
@@ -151,8 +152,8 @@ export class Messages {
   counts(conversationId?: string): { queued: number; running: number } {
     let query = this.db.q.selectFrom('messages')
       .select([
-        sql<number>`coalesce(sum(status = 'queued'), 0)`.as('queued'),
-        sql<number>`coalesce(sum(status = 'running'), 0)`.as('running'),
+        sql<number>`count(*) filter (where status = 'queued')`.as('queued'),
+        sql<number>`count(*) filter (where status = 'running')`.as('running'),
       ])
       .where('status', 'in', ['queued', 'running'])
       .where('kind', '=', 'prompt');

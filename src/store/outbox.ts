@@ -90,7 +90,7 @@ export class Outbox {
       this.db.q.selectFrom('outbox').selectAll()
         .where('status', '=', 'pending')
         .where('next_attempt_at', '<=', now)
-        .orderBy('message_id').orderBy('seq').limit(limit),
+        .orderBy('message_id', (ob) => ob.asc().nullsFirst()).orderBy('seq').limit(limit),
     );
   }
 

@@ -20,10 +20,10 @@ export class Schedules {
   constructor(private readonly db: Db) {}
 
   add(schedule: NewSchedule, now = Date.now()): Schedule {
-    const result = this.db.run(
-      this.db.q.insertInto('schedules').values({ ...schedule, status: 'active', streak_from: 0, created_at: now, updated_at: now }),
-    );
-    return this.get(Number(result.lastInsertRowid))!;
+    const { id } = this.db.first(
+      this.db.q.insertInto('schedules').values({ ...schedule, status: 'active', streak_from: 0, created_at: now, updated_at: now }).returning('id'),
+    )!;
+    return this.get(id)!;
   }
 
   get(id: number): Schedule | undefined {
@@ -98,7 +98,7 @@ export class Schedules {
   counts(conversationId: string): { active: number; paused: number } {
     return this.db.first(
       this.db.q.selectFrom('schedules')
-        .select([sql<number>`coalesce(sum(status = 'active'), 0)`.as('active'), sql<number>`coalesce(sum(status = 'paused'), 0)`.as('paused')])
+        .select([sql<number>`count(*) filter (where status = 'active')`.as('active'), sql<number>`count(*) filter (where status = 'paused')`.as('paused')])
         .where('conversation_id', '=', conversationId),
     ) ?? { active: 0, paused: 0 };
   }

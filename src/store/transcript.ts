@@ -25,20 +25,39 @@ export class Transcript {
   }
 
   /**
-   * Transcript lines matching every word of `text` (full-text, SQLite FTS5), best first, each with
+   * Transcript lines matching every word of `text` (full-text: SQLite's FTS5, PostgreSQL's text search), best first, each with
    * a snippet marking the words. `conversationIds` limits the search (undefined: every conversation).
    */
   search(text: string, conversationIds: string[] | undefined, limit = 50): SearchHit[] {
     const words = text.match(/[\p{L}\p{N}_]+/gu) ?? [];
     if (!words.length || conversationIds?.length === 0) return [];
+    if (this.db.dialect === 'postgres') return this.searchPostgres(words, conversationIds, limit);
     // Each word quoted, so nothing a person types is read as FTS5 syntax; the last one as a prefix.
     const match = words.map((w, i) => `"${w}"${i === words.length - 1 ? '*' : ''}`).join(' ');
     const only = conversationIds ? `and t.conversation_id in (${conversationIds.map(() => '?').join(',')})` : '';
-    return this.db.raw.prepare(
+    return this.db.sql<SearchHit>(
       `select t.id, t.conversation_id, t.message_id, t.role, t.created_at, snippet(transcript_search, 0, '[', ']', '…', 12) as snippet
        from transcript_search s join transcript t on t.id = s.rowid
        where transcript_search match ? ${only} order by s.rank limit ?`,
-    ).all(match, ...(conversationIds ?? []), limit) as SearchHit[];
+      match, ...(conversationIds ?? []), limit,
+    );
+  }
+
+  /**
+   * The same on PostgreSQL: its text search over the `transcript_search` expression index
+   * (migrations/postgres), every word required, the last as a prefix; ties go to the newest line.
+   */
+  private searchPostgres(words: string[], conversationIds: string[] | undefined, limit: number): SearchHit[] {
+    // The words hold only letters, digits and _, so quoting each keeps it a plain term.
+    const query = words.map((w, i) => `'${w}'${i === words.length - 1 ? ':*' : ''}`).join(' & ');
+    return this.db.sql<SearchHit>(
+      `select t.id, t.conversation_id, t.message_id, t.role, t.created_at,
+         ts_headline('simple', left(t.text, 100000), q, 'StartSel=[, StopSel=], MaxWords=12, MinWords=5, MaxFragments=1') as snippet
+       from transcript t, to_tsquery('simple', ?) q
+       where to_tsvector('simple', left(t.text, 100000)) @@ q and (?::text[] is null or t.conversation_id = any(?::text[]))
+       order by ts_rank(to_tsvector('simple', left(t.text, 100000)), q, 1) desc, t.id desc limit ?`,
+      query, conversationIds ?? null, conversationIds ?? null, limit,
+    );
   }
 
   deleteAll(conversationId: string): void {

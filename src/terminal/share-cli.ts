@@ -21,7 +21,7 @@ export interface ShareArgs {
 }
 
 export function runShare(config: LoadedConfig, args: ShareArgs, print: (line: string) => void = console.log): number {
-  const store = Store.open(config.store.path);
+  const store = Store.open(config.store);
   try {
     const shares = new Shares(store.db);
     if (args.revoke) {

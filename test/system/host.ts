@@ -18,6 +18,13 @@ export function hostProbe(env: NodeJS.ProcessEnv = process.env): SystemProbe {
     which: (command) => (env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, command)).find(isExecutable),
     isExecutable,
     exists: (file) => fs.existsSync(file),
+    list: (dir) => {
+      try {
+        return fs.readdirSync(dir);
+      } catch {
+        return [];
+      }
+    },
     env,
     isRoot: process.getuid?.() === 0,
     canSudo: () => spawnSync('sudo', ['-n', 'true'], { env, stdio: 'ignore' }).status === 0,
@@ -32,7 +39,8 @@ export function requireTool(name: string): string {
   if ('path' in location) return location.path;
   const plan = planSetup(probe);
   const fix = plan.kind === 'stop' ? plan.fix : 'npm test (it installs what the tests need)';
-  throw new Error(`${name} is not installed (not on PATH${location.tool.pathVariable ? ` nor in ${location.tool.pathVariable}` : ''}). Run: ${fix}`);
+  const elsewhere = [location.tool.pathVariable, location.tool.versionedDir].filter(Boolean).map((where) => ` nor in ${where}`).join('');
+  throw new Error(`${name} is not installed (not on PATH${elsewhere}). Run: ${fix}`);
 }
 
 function osRelease(): string[] {

@@ -13,6 +13,8 @@ interface Machine {
   env?: Record<string, string>;
   /** Files outside PATH that can be run. */
   executables?: string[];
+  /** What is in some folders, by folder. */
+  folders?: Record<string, string[]>;
   isRoot?: boolean;
   sudo?: boolean;
   distro?: string[];
@@ -24,6 +26,7 @@ function probe(machine: Machine): SystemProbe & { sudoAsked: () => boolean } {
   return {
     which: (command) => (onPath.has(command) ? `/usr/bin/${command}` : undefined),
     isExecutable: (file) => (machine.executables ?? []).includes(file),
+    list: (dir) => machine.folders?.[dir] ?? [],
     env: machine.env ?? {},
     isRoot: machine.isRoot ?? false,
     canSudo: () => {
@@ -94,6 +97,25 @@ describe('planSetup', () => {
       kind: 'stop',
       reason: 'The tests need redis-server, not found on PATH, and this machine has no apt-get to install it with.',
       fix: 'install redis-server with your package manager, so that it is on PATH',
+    });
+  });
+
+  describe('postgres, which Debian keeps off PATH in a folder per version', () => {
+    const POSTGRES = SYSTEM_TOOLS.filter((t) => t.name === 'postgres');
+    const versions = { '/usr/lib/postgresql': ['9.6', '13', '15', '16'] };
+
+    it('is taken from PATH first, else from the highest version that has it (16 here is an empty leftover)', () => {
+      const installed = ['/usr/lib/postgresql/9.6/bin/postgres', '/usr/lib/postgresql/13/bin/postgres', '/usr/lib/postgresql/15/bin/postgres'];
+      expect(planSetup(probe({ onPath: ['postgres'], folders: versions, executables: installed }), POSTGRES))
+        .toEqual({ kind: 'ready', found: [{ name: 'postgres', path: '/usr/bin/postgres' }] });
+      expect(planSetup(probe({ folders: versions, executables: installed }), POSTGRES))
+        .toEqual({ kind: 'ready', found: [{ name: 'postgres', path: '/usr/lib/postgresql/15/bin/postgres' }] });
+    });
+
+    it('is installed as the package postgresql when it is in neither', () => {
+      const plan = planSetup(probe({ onPath: ['apt-get'], folders: versions, isRoot: true }), POSTGRES);
+      expect(plan.kind === 'install' && plan.steps.map(describeStep).at(-1))
+        .toBe('DEBIAN_FRONTEND=noninteractive /usr/bin/apt-get install -y --no-install-recommends postgresql');
     });
   });
 });

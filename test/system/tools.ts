@@ -12,6 +12,8 @@ export interface SystemProbe {
   env: Record<string, string | undefined>;
   /** Whether a data file is there (for a tool that needs more than its program). */
   exists?(file: string): boolean;
+  /** The names in a folder, none if it is not there (for a tool kept in a folder per version). */
+  list?(dir: string): string[];
   isRoot: boolean;
   /** Whether sudo runs here without asking for a password (only asked when it matters). */
   canSudo(): boolean;
@@ -25,6 +27,11 @@ export interface SystemTool {
   commands: string[];
   /** An environment variable that points at it instead of PATH. */
   pathVariable?: string;
+  /**
+   * The folder its package puts it in off PATH, with `*` for the version's folder (Debian's PostgreSQL 15
+   * is in /usr/lib/postgresql/15/bin): looked in after PATH, highest version first.
+   */
+  versionedDir?: string;
   /** Data files it needs besides the program (a model, test recordings): missing ones count as the tool missing. */
   files?: string[];
   /** The apt package that provides it on this distribution (several: separated by spaces). */
@@ -52,6 +59,9 @@ export const SYSTEM_TOOLS: SystemTool[] = [
   },
   // ...sent as an OGG/Opus voice note, encoded by opusenc.
   { name: 'opusenc', commands: ['opusenc'], aptPackage: () => 'opus-tools' },
+  // The store tests start their own PostgreSQL on a free port (test/support/postgres.ts), with initdb
+  // and psql from the same folder. Debian keeps these in a folder per major version, off PATH.
+  { name: 'postgres', commands: ['postgres'], versionedDir: '/usr/lib/postgresql/*/bin', aptPackage: () => 'postgresql' },
 ];
 
 export type Location =
@@ -60,7 +70,7 @@ export type Location =
   /** The environment names a file that cannot be run: installing would not fix that. */
   | { tool: SystemTool; badVariable: { name: string; value: string } };
 
-export function locate(tool: SystemTool, probe: Pick<SystemProbe, 'which' | 'isExecutable' | 'env' | 'exists'>): Location {
+export function locate(tool: SystemTool, probe: Pick<SystemProbe, 'which' | 'isExecutable' | 'env' | 'exists' | 'list'>): Location {
   const fromEnv = tool.pathVariable ? probe.env[tool.pathVariable] : undefined;
   if (fromEnv) return probe.isExecutable(fromEnv) ? { tool, path: fromEnv } : { tool, badVariable: { name: tool.pathVariable!, value: fromEnv } };
   if (tool.files && probe.exists && !tool.files.every((f) => probe.exists!(f))) return { tool, missing: true };
@@ -68,5 +78,17 @@ export function locate(tool: SystemTool, probe: Pick<SystemProbe, 'which' | 'isE
     const found = probe.which(command);
     if (found) return { tool, path: found };
   }
+  for (const dir of versionDirs(tool, probe)) {
+    const found = tool.commands.map((command) => `${dir}/${command}`).find((file) => probe.isExecutable(file));
+    if (found) return { tool, path: found };
+  }
   return { tool, missing: true };
+}
+
+/** The folders `tool.versionedDir` names on this machine, highest version first (16 before 9.6). */
+function versionDirs(tool: SystemTool, probe: Pick<SystemProbe, 'list'>): string[] {
+  if (!tool.versionedDir || !probe.list) return [];
+  const [parent, rest] = tool.versionedDir.split('/*');
+  const versions = probe.list(parent!).sort((a, b) => b.localeCompare(a, 'en', { numeric: true }));
+  return versions.map((version) => `${parent}/${version}${rest}`);
 }
