@@ -11,41 +11,9 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { messengerAdapters } from '../adapters/index.js';
 import { loadConfig } from '../src/config/load.js';
-import type { Engine, EngineEvent, TurnOutcome, TurnRequest } from '../src/engine/types.js';
 import { Gateway } from '../src/gateway.js';
 import { createLogger } from '../src/log.js';
-
-const SESSION = '22222222-2222-4222-8222-222222222222';
-
-class EchoEngine implements Engine {
-  readonly name = 'claude' as const;
-  private held?: Promise<void>;
-  private letGo = () => {};
-  answered = 0;
-
-  hold(): void {
-    this.held ??= new Promise((resolve) => (this.letGo = resolve));
-  }
-
-  open(): void {
-    this.letGo();
-    this.held = undefined;
-  }
-
-  async run(turn: TurnRequest, onEvent: (event: EngineEvent) => void): Promise<TurnOutcome> {
-    if (this.held) await this.held;
-    const text = `echo: ${turn.prompt}`;
-    onEvent({ type: 'text', text });
-    this.answered++;
-    return { ok: true, text, sessionId: SESSION, costUsd: 0, durationMs: 0 };
-  }
-
-  async release(): Promise<void> {}
-  async check() {
-    return { ok: true, message: 'echo' };
-  }
-  async close(): Promise<void> {}
-}
+import { EchoEngine } from './echo-engine.js';
 
 async function main(): Promise<void> {
   const loaded = loadConfig(process.argv[2]!);

@@ -17,10 +17,12 @@
  *      conversations through the HTTP adapter, both drivers (bench/ceiling.ts)
  *   8. terminal tabs: keystroke to echo over the WebSocket, fan-out of one busy tab to 20 viewers (bench/terminal.ts)
  *   9. voice notes: decode and transcribe time of a real clip per backend that runs here (bench/voice.ts)
+ *  10. several hosts: answered/s with 1, 2, 4 `--role worker` processes behind one `--role gateway`,
+ *      bullmq queue, echo engine, PostgreSQL against SQLite, and the store's round trips per message (bench/hosts.ts)
  *
  * BENCH_RUNS=n changes the number of samples (default 10). Redis is used when redis-server is on PATH.
  * BENCH_ONLY=part[,part] runs only those parts: approvals, latency (1, 2, footprint), throughput (3),
- * ceiling (7), sandbox (6), terminal (8), voice (9). `npm run bench -- --json FILE` also writes every figure to FILE.
+ * ceiling (7), sandbox (6), terminal (8), voice (9), hosts (10). `npm run bench -- --json FILE` also writes every figure to FILE.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -38,6 +40,8 @@ import { sandboxCost, sandboxReport } from './sandbox.js';
 import { terminalBench, terminalReport } from './terminal.js';
 import { CONVERSATIONS, gatewayCeiling, PER_CONVERSATION, type Ceiling } from './ceiling.js';
 import { voiceBench, voiceReport } from './voice.js';
+import { HOSTS_CONVERSATIONS, HOSTS_EACH, HOSTS_WORKERS, hostsRun, hostsTable, type HostsRow } from './hosts.js';
+import { PostgresServer } from '../test/support/postgres.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 /** Time given a spare's replacement to start between a first message and the next (a claude start is 0.6–0.8 s). */
@@ -55,7 +59,7 @@ const fake = new AnthropicFake({ chunkSize: 40 });
 fake.respond = (req) => (req.prompt.startsWith('bench:') ? { text: ANSWER } : undefined);
 
 /** Parts of the bench: BENCH_ONLY=latency,ceiling runs those alone (all by default). */
-const PARTS = ['approvals', 'latency', 'throughput', 'ceiling', 'sandbox', 'terminal', 'voice'] as const;
+const PARTS = ['approvals', 'latency', 'throughput', 'ceiling', 'sandbox', 'terminal', 'voice', 'hosts'] as const;
 type Part = (typeof PARTS)[number];
 const ONLY = new Set((process.env.BENCH_ONLY ?? '').split(',').map((p) => p.trim()).filter(Boolean));
 for (const part of ONLY) if (!PARTS.includes(part as Part)) throw new Error(`BENCH_ONLY: unknown part "${part}" (parts: ${PARTS.join(', ')})`);
@@ -152,6 +156,27 @@ async function main(): Promise<void> {
     const voice = await voiceBench(RUNS);
     figures.voice = voice;
     tables.push(voiceReport(voice));
+  }
+
+  if (wanted('hosts')) {
+    if (!redis) {
+      log('hosts: skipped: redis-server could not be started (worker processes need the bullmq queue)');
+    } else {
+      const postgres = await PostgresServer.start().catch((err: Error) => {
+        log(`hosts: PostgreSQL could not be started, its rows are skipped (${err.message.split('\n')[0]})`);
+        return undefined;
+      });
+      const rows: HostsRow[] = [];
+      for (const store of postgres ? (['postgres', 'sqlite'] as const) : (['sqlite'] as const)) {
+        for (const workers of HOSTS_WORKERS) {
+          log(`hosts (${store} + redis): 1 gateway + ${workers} worker process${workers > 1 ? 'es' : ''}, ${HOSTS_CONVERSATIONS * HOSTS_EACH} messages in ${HOSTS_CONVERSATIONS} conversations, echo engine`);
+          rows.push(await hostsRun(store, workers, redis, postgres));
+        }
+      }
+      figures.hosts = rows;
+      tables.push(hostsTable(rows));
+      await postgres?.stop();
+    }
   }
 
   console.log('\n' + tables.join('\n\n'));

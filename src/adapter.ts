@@ -226,6 +226,12 @@ interface AdapterBase<C extends ReplyContext> {
  */
 export interface ChatAdapter<C extends ReplyContext = ReplyContext> extends AdapterBase<C> {
   readonly caps: AdapterCaps;
+  /**
+   * The platform allows one connection per bot (Telegram's long polling, Discord's gateway): with
+   * several gateways, only the one serving the platform starts this adapter (src/platform-leases.ts).
+   * Otherwise every gateway starts it and takes what reaches it; one of them delivers the replies.
+   */
+  readonly exclusiveConnection?: boolean;
   /** Posts a new message and returns the platform's id of it. */
   post(target: ReplyTarget<C>, reply: ReplyText): Promise<string>;
   edit(target: ReplyTarget<C>, ref: string, reply: ReplyText): Promise<void>;

@@ -32,6 +32,8 @@ export interface DeliveryDeps {
   desk?: ApprovalDesk;
   /** How often to look for replies due for a retry. */
   tickMs?: number;
+  /** Whether this gateway serves a chat platform now (several gateways: one at a time, src/platform-leases.ts). */
+  serves?: (platform: Platform) => boolean;
 }
 
 const MAX_BACKOFF_MS = 5 * 60_000;
@@ -107,6 +109,10 @@ export class Delivery implements DraftLane {
     return this.deps.store.outbox.row(messageId, 0)?.platform_ref ?? undefined;
   }
 
+  private serves(platform: Platform): boolean {
+    return this.deps.serves?.(platform) ?? true;
+  }
+
   /** Looks for replies to send now. */
   kick(): void {
     if (this.stopped) return;
@@ -130,8 +136,13 @@ export class Delivery implements DraftLane {
       for (const adapter of this.deps.adapters.values()) if (isStreamAdapter(adapter)) adapter.follow(event);
       const adapter = this.deps.adapters.get(platformOf(event.conversationId));
       if (adapter && isStreamAdapter(adapter)) return;
+      if (!this.serves(platformOf(event.conversationId))) return;
     }
     switch (event.type) {
+      case 'approval':
+      case 'approval_update':
+        if (this.serves(platformOf(event.conversationId))) this.showCard(event.conversationId, event.approvalId);
+        return;
       case 'outbox':
         this.kick();
         return;
@@ -145,10 +156,6 @@ export class Delivery implements DraftLane {
       case 'finished':
         this.drafts.get(event.messageId)?.finish();
         this.drafts.delete(event.messageId);
-        return;
-      case 'approval':
-      case 'approval_update':
-        this.showCard(event.conversationId, event.approvalId);
         return;
       default:
         return;
@@ -249,7 +256,8 @@ export class Delivery implements DraftLane {
     const conversation = store.conversations.get(row.conversation_id);
     const message = row.message_id !== null ? store.messages.get(row.message_id) : undefined;
     const adapter = conversation && this.deps.adapters.get(conversation.platform);
-    if (!conversation || !adapter) return false; // that platform is not running here; keep it for later
+    // That platform is not served here (not configured, or another gateway serves it): keep it for later.
+    if (!conversation || !adapter || (!isStreamAdapter(adapter) && !this.serves(conversation.platform))) return false;
     if (isStreamAdapter(adapter)) {
       // Its clients had the answer in the message's `finished` event; the row only records it went out.
       store.outbox.markSent(row.id, null);

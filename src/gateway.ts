@@ -9,7 +9,7 @@
  * runs turns. Split roles need the bullmq driver (Redis carries jobs and events between processes).
  */
 import { platformNamed } from '../adapters/index.js';
-import type { Adapter, AdapterHost, GatewayApi, Reader } from './adapter.js';
+import { isStreamAdapter, type Adapter, type AdapterHost, type GatewayApi, type Reader } from './adapter.js';
 import { Intake, userKeyOf } from './accept.js';
 import { ApprovalDesk } from './approvals/index.js';
 import { LocalBus, type Bus } from './bus.js';
@@ -24,6 +24,7 @@ import type { Voice } from './voice/index.js';
 import { Metrics } from './metrics.js';
 import type { Platform } from './message.js';
 import { sectionOf } from './platform.js';
+import { PlatformLeases } from './platform-leases.js';
 import { SqliteQueue } from './queue/sqlite.js';
 import type { JobQueue } from './queue/types.js';
 import { Scheduler } from './schedules/scheduler.js';
@@ -61,6 +62,8 @@ export class Gateway {
   engines?: Engines;
   intake?: Intake;
   delivery?: Delivery;
+  /** Which chat platforms this gateway serves now (one gateway each, when there are several). */
+  platforms?: PlatformLeases;
   metrics?: Metrics;
   memory?: Memory;
   /** Hears voice notes before a turn (workers only). */
@@ -90,7 +93,7 @@ export class Gateway {
 
   static async start(config: LoadedConfig, options: GatewayOptions): Promise<Gateway> {
     const { log, role } = options;
-    const store = Store.open(config.store.path);
+    const store = Store.open(config.store);
     const bullmq = config.queue.driver === 'bullmq';
     let bus: Bus;
     let queue: JobQueue;
@@ -122,7 +125,8 @@ export class Gateway {
     const desk = (gateway.desk = new ApprovalDesk({ store, bus, config, log }));
     if (role !== 'worker') {
       const byPlatform = new Map<Platform, Adapter>(options.adapters.map((a) => [a.platform, a]));
-      gateway.delivery = new Delivery({ store, bus, adapters: byPlatform, log, desk });
+      const platforms = (gateway.platforms = new PlatformLeases(store.db, log));
+      gateway.delivery = new Delivery({ store, bus, adapters: byPlatform, log, desk, serves: (platform) => platforms.holds(platform) });
       gateway.intake = new Intake({
         store, queue, bus, config, log, desk, enabledEngines: gateway.engines.enabled(), commandExtensions: commands,
         maxFileBytes: (platform) => maxFileMb(config, platform) * 1024 * 1024,
@@ -138,7 +142,19 @@ export class Gateway {
       const api = gateway.api();
       for (const adapter of options.adapters) {
         adapter.serveApi?.(api);
-        await adapter.start(host);
+        if (isStreamAdapter(adapter)) {
+          await gateway.startAdapter(adapter, host);
+          continue;
+        }
+        // A platform that allows one connection per bot connects from the gateway serving it only.
+        const exclusive = adapter.exclusiveConnection ?? false;
+        if (!exclusive) await gateway.startAdapter(adapter, host);
+        await platforms.claim(adapter.platform, async () => {
+          if (exclusive) await gateway.startAdapter(adapter, host);
+          gateway.delivery!.kick();
+        }, async () => {
+          if (exclusive) await gateway.stopAdapter(adapter);
+        });
       }
       if (config.webhooks.length) gateway.http.mount(HOOKS_PATH, webhookHandler({ hooks: config.webhooks, intake: gateway.intake, log }));
       if (gateway.http.hasMounts) gateway.httpUrl = await gateway.http.listen(config.http.host, config.http.port);
@@ -163,7 +179,7 @@ export class Gateway {
           if (event.type === 'queued' && event.position === 1) worker.prewarm(event.conversationId);
         });
       }
-      await queue.startWorkers(worker.drain, config.worker.concurrency);
+      await queue.startWorkers(worker.drain, config.worker.concurrency, { keepsWarm: (id) => gateway.engines!.holdsLive(id) });
       gateway.engines.warm();
     }
     // Gateways fire schedules (several may run: each occurrence is fired once, see schedules/scheduler.ts).
@@ -189,7 +205,8 @@ export class Gateway {
     const { log } = this.options;
     const steps: [string, () => unknown][] = [
       ['stop the scheduler', () => this.scheduler?.stop()],
-      ...this.adapters.map((adapter): [string, () => unknown] => [`stop the ${adapter.platform} adapter`, () => adapter.stop()]),
+      ...this.adapters.map((adapter): [string, () => unknown] => [`stop the ${adapter.platform} adapter`, () => this.stopAdapter(adapter)]),
+      ['let the platforms go', () => this.platforms?.release()],
       ['stop the workers', () => this.queue.stopWorkers(this.config.gateway.shutdown_grace_s * 1000)],
       ['stop delivery', () => this.delivery?.stop()],
       ['close the terminal tabs', () => this.terminals?.closeAll()],
@@ -209,6 +226,18 @@ export class Gateway {
         log.warn({ err, step }, 'shutdown step failed; going on with the next');
       }
     }
+  }
+
+  private readonly started = new Set<Adapter>();
+
+  private async startAdapter(adapter: Adapter, host: AdapterHost): Promise<void> {
+    this.started.add(adapter);
+    await adapter.start(host);
+  }
+
+  private async stopAdapter(adapter: Adapter): Promise<void> {
+    if (!this.started.delete(adapter)) return;
+    await adapter.stop();
   }
 
   private adapterHost(): AdapterHost {

@@ -29,6 +29,8 @@ export class DiscordAdapter implements ChatAdapter<DiscordReply> {
   readonly platform = 'discord' as const;
   // 2,000 characters per message; escaping can add a few.
   readonly caps: AdapterCaps = { maxChars: 1900, editIntervalMs: 1000, typingIntervalMs: 8000, buttons: true };
+  /** Two gateway sessions of one bot would each get every event. */
+  readonly exclusiveConnection = true;
   readonly client: Client;
   private readonly clicks = new DiscordClicks();
   private host?: AdapterHost<DiscordReply>;

@@ -28,6 +28,8 @@ export class MatrixAdapter implements ChatAdapter {
   readonly platform = 'matrix' as const;
   // Events may be 64 KiB; a chat message that long is unreadable, so answers split earlier.
   readonly caps: AdapterCaps = { maxChars: 4000, editIntervalMs: 1000, typingIntervalMs: 20_000 };
+  /** Each /sync loop would see every event. */
+  readonly exclusiveConnection = true;
   readonly client: MatrixClient;
   private host?: AdapterHost;
   /** Events before the first sync are history, not messages to answer. */

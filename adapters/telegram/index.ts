@@ -32,6 +32,11 @@ export class TelegramAdapter implements ChatAdapter<TelegramReply> {
     this.bot = new Bot(config.token, { client: { apiRoot: config.api_root } });
   }
 
+  /** Long polling: two getUpdates loops of one bot conflict (409). A webhook reaches any gateway. */
+  get exclusiveConnection(): boolean {
+    return !this.config.webhook_url;
+  }
+
   private get mode(): ParseMode {
     return this.config.parse_mode;
   }

@@ -51,6 +51,12 @@ export class Engines {
     for (const engine of this.engines.values()) engine.warm?.();
   }
 
+  /** Whether some engine keeps this conversation's CLI running between turns here. */
+  holdsLive(conversationId: string): boolean {
+    for (const engine of this.engines.values()) if (engine.holdsLive?.(conversationId)) return true;
+    return false;
+  }
+
   async release(conversationId: string): Promise<void> {
     await Promise.all([...this.engines.values()].map((e) => e.release(conversationId)));
   }

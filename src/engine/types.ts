@@ -146,6 +146,8 @@ export interface Engine {
   warm?(): void;
   /** Start the conversation's process ahead of this turn, which is next in line; true if one was started. */
   prewarm?(turn: TurnRequest): boolean;
+  /** Whether it keeps this conversation's CLI running between turns now (a live process). */
+  holdsLive?(conversationId: string): boolean;
   /** Forget any live state of the conversation (after /new, /forget, /stop or a config change). */
   release(conversationId: string): Promise<void>;
   /** Can the CLI start and reach its API? For `cligate doctor` and /healthz. */

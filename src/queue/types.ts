@@ -22,11 +22,19 @@ export interface QueueStats {
   active: number;
 }
 
+export interface WorkerOptions {
+  /**
+   * Whether this process keeps the conversation's CLI running between turns (a live process): with
+   * workers in several processes, its next messages are sent to this one while it does.
+   */
+  keepsWarm?: (conversationId: string) => boolean;
+}
+
 export interface JobQueue {
   readonly driver: 'sqlite' | 'bullmq';
   /** Makes sure a worker will drain this conversation. Cheap and idempotent. */
   wake(conversationId: string): Promise<void>;
-  startWorkers(drain: Drain, concurrency: number): Promise<void>;
+  startWorkers(drain: Drain, concurrency: number, options?: WorkerOptions): Promise<void>;
   /** Stops taking work; waits up to `graceMs` for running drains, then hard-stops them. */
   stopWorkers(graceMs: number): Promise<void>;
   stats(): Promise<QueueStats>;

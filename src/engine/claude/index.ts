@@ -113,6 +113,10 @@ export class ClaudeEngine implements Engine {
     }
   }
 
+  holdsLive(conversationId: string): boolean {
+    return this.pool?.processOf(conversationId) !== undefined;
+  }
+
   /** The live pool, for tests and the bench: its spares and each conversation's process. */
   get livePool(): LivePool | undefined {
     return this.pool;
