@@ -33,7 +33,11 @@ export class HttpServer {
 
   async listen(host: string, port: number): Promise<string> {
     this.server = http.createServer((req, res) => this.route(req, res));
-    this.server.keepAliveTimeout = 5000;
+    // Longer than a load balancer's idle timeout (60 s on the common ones) and than clients' own, so an
+    // idle connection is always closed by the other side first: never by us just as a request is sent
+    // on it, which the client would see as a reset connection.
+    this.server.keepAliveTimeout = 65_000;
+    this.server.headersTimeout = 66_000;
     this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);

@@ -61,19 +61,39 @@ afterAll(async () => {
   await Promise.all([postgres?.stop(), redis?.stop(), anthropic.stop()]);
 });
 
-function post(gateway: number, conversation: string, text: string): Promise<Response> {
-  return fetch(`http://127.0.0.1:${gateways[gateway]!.port}/v1/conversations/${conversation}/messages`, {
-    method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ text }),
-  });
+/** Posts a message as a client should: with an Idempotency-Key, sent again if the connection breaks. */
+async function post(gateway: number, conversation: string, text: string): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetch(`http://127.0.0.1:${gateways[gateway]!.port}/v1/conversations/${conversation}/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'idempotency-key': `${conversation} ${text}` },
+        body: JSON.stringify({ text }),
+      });
+    } catch (err) {
+      if (attempt === 3) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+/** What a gateway process said at warn level or above, and whether it still runs: for failures. */
+function diagnose(gateway: number): string {
+  const p = gateways[gateway]!.process;
+  const worrying = p.stderr.filter((l) => /"level":(40|50|60)/.test(l) || !l.startsWith('{')).slice(-20);
+  return `gateway ${gateway} ${p.child.exitCode === null && p.child.signalCode === null ? 'runs' : `exited (${p.child.exitCode ?? p.child.signalCode})`}:\n${worrying.join('\n')}`;
 }
 
 /** Sends a message and resolves once it is accepted, with the promise of its answer's text. */
 async function send(gateway: number, conversation: string, text: string): Promise<{ answer: Promise<string> }> {
-  const res = await post(gateway, conversation, text);
+  const res = await post(gateway, conversation, text).catch((err: Error) => {
+    throw new Error(`${err.message} (${(err.cause as Error | undefined)?.message}); ${diagnose(gateway)}`);
+  });
   if (!res.ok) throw new Error(`${res.status} ${await res.text()}`);
   let accepted: () => void = () => {};
   const queued = new Promise<void>((r) => (accepted = r));
-  const answer = readSse(res, (e) => e.event === 'queued' && accepted()).then((events) => String(events.at(-1)!.data.text));
+  // A retried request (the first was accepted before its connection broke) gets the answer without a `queued`.
+  const answer = readSse(res, (e) => (e.event === 'queued' || e.event === 'done') && accepted()).then((events) => String(events.at(-1)!.data.text));
   await queued;
   return { answer };
 }
