@@ -19,7 +19,7 @@ const USAGE = `cligate: talk to the Claude Code CLI from Telegram, Slack, Discor
 Usage:
   cligate start  [--config F] [--role all|gateway|worker]   run the gateway (adapters and workers)
   cligate chat   [--config F] [--role all|gateway]          chat in this terminal
-  cligate doctor [--config F]                               check config, database, Redis and the CLI
+  cligate doctor [--config F]                               check config, database, Redis, the CLI (and on PostgreSQL the shared volume and clock)
   cligate key    [--user NAME] [--admin]                    make an API key for the HTTP API (--admin: sees every conversation)
   cligate share  <conversation id> [--tab ID] [--write] [--expires S] | --list | --revoke ID
                                                             a link to a conversation's terminal tabs (view only unless --write)
