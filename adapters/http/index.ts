@@ -286,10 +286,9 @@ export class HttpAdapter implements StreamAdapter {
       else onEvent?.(entry);
     };
     const unsubscribe = this.events.subscribe((entry) => {
-      if (entry.event.conversationId !== conversationId) return;
       if (messageId === undefined) early.push(entry);
       else if (entry.event.messageId === messageId) deliver(entry);
-    });
+    }, conversationId);
     try {
       let result: ReceiveResult;
       try {
