@@ -96,7 +96,8 @@ export class Intake {
       return { status: 'handled', conversationId: conversation.id, messageId: id };
     }
 
-    const { saved, notes } = await this.saveFiles(inbound, conversation);
+    // Without files no await: a plain message is stored in the same synchronous step as the checks (see Pacer).
+    const { saved, notes } = inbound.files?.length ? await this.saveFiles(inbound, conversation) : { saved: [] as SavedFile[], notes: [] as string[] };
     // The person's text and their files stay apart; the worker tells the engine where the files are.
     const id = store.db.tx(() => {
       const inserted = store.messages.insert({

@@ -11,6 +11,7 @@
 import { platformNamed } from '../adapters/index.js';
 import { isStreamAdapter, type Adapter, type AdapterHost, type GatewayApi, type Reader } from './adapter.js';
 import { Intake, userKeyOf } from './accept.js';
+import { Pacer } from './pacer.js';
 import { ApprovalDesk } from './approvals/index.js';
 import { LocalBus, type Bus } from './bus.js';
 import type { CommandHandler } from './commands.js';
@@ -229,6 +230,7 @@ export class Gateway {
   }
 
   private readonly started = new Set<Adapter>();
+  private readonly pacer = new Pacer();
 
   private async startAdapter(adapter: Adapter, host: AdapterHost): Promise<void> {
     this.started.add(adapter);
@@ -242,7 +244,8 @@ export class Gateway {
 
   private adapterHost(): AdapterHost {
     return {
-      receive: (message, options) => this.intake!.receive(message, options),
+      // Paced: a burst of messages is accepted over several turns of the event loop, not in one.
+      receive: (message, options) => this.pacer.run(() => this.intake!.receive(message, options)),
       act: (action) => this.intake!.act(action),
       mount: (path, handler) => this.http.mount(path, handler),
       mountUpgrade: (path, handler) => this.http.mountUpgrade(path, handler),

@@ -5,6 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { Pacer } from './pacer.js';
 
 export type NodeHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 /** Takes over a connection asking to upgrade (a WebSocket), or ends it. */
@@ -14,6 +15,8 @@ export class HttpServer {
   private readonly mounts: { path: string; handler: NodeHandler }[] = [];
   private readonly upgrades: { path: string; handler: UpgradeHandler }[] = [];
   private server?: http.Server;
+  /** A burst of requests is handled over several turns of the event loop (see Pacer). */
+  private readonly pacer = new Pacer();
 
   /** Handles requests whose path is `path` or below it; the longest mount wins. */
   mount(path: string, handler: NodeHandler): void {
@@ -32,7 +35,7 @@ export class HttpServer {
   }
 
   async listen(host: string, port: number): Promise<string> {
-    this.server = http.createServer((req, res) => this.route(req, res));
+    this.server = http.createServer((req, res) => void this.pacer.run(() => this.route(req, res)));
     // Longer than a load balancer's idle timeout (60 s on the common ones) and than clients' own, so an
     // idle connection is always closed by the other side first: never by us just as a request is sent
     // on it, which the client would see as a reset connection.

@@ -20,4 +20,18 @@ describe('the event log', () => {
     expect(after('another-epoch-3')).toBe('gone');
     expect(log.since(undefined)).toEqual({ events: [] });
   });
+
+  it('tells a listener of one conversation its events only, and every event to the others', () => {
+    const log = new EventLog(4);
+    const mine: string[] = [];
+    const all: string[] = [];
+    const stop = log.subscribe((e) => mine.push(e.event.conversationId), 'http:a:b');
+    log.subscribe((e) => all.push(e.event.conversationId));
+    log.append({ ...text(1), conversationId: 'http:a:b' });
+    log.append({ ...text(2), conversationId: 'http:a:c' });
+    stop();
+    log.append({ ...text(3), conversationId: 'http:a:b' });
+    expect(mine).toEqual(['http:a:b']);
+    expect(all).toEqual(['http:a:b', 'http:a:c', 'http:a:b']);
+  });
 });

@@ -22,6 +22,8 @@ export class EventLog {
   private seq = 0;
   private readonly entries: LoggedEvent[] = [];
   private readonly listeners = new Set<(entry: LoggedEvent) => void>();
+  /** Listeners of one conversation's events: a request waiting for its answer (thousands may wait). */
+  private readonly byConversation = new Map<string, Set<(entry: LoggedEvent) => void>>();
 
   constructor(private readonly capacity = 5000) {}
 
@@ -32,12 +34,24 @@ export class EventLog {
     // Trimmed a quarter at a time, not one entry per event: every job event passes here.
     if (this.entries.length > this.capacity * 1.25) this.entries.splice(0, this.entries.length - this.capacity);
     for (const listener of this.listeners) listener(entry);
+    const own = this.byConversation.get(event.conversationId);
+    if (own) for (const listener of own) listener(entry);
     return entry;
   }
 
-  subscribe(listener: (entry: LoggedEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  /** Every event from now on; with `conversationId`, only that conversation's. */
+  subscribe(listener: (entry: LoggedEvent) => void, conversationId?: string): () => void {
+    if (conversationId === undefined) {
+      this.listeners.add(listener);
+      return () => this.listeners.delete(listener);
+    }
+    let own = this.byConversation.get(conversationId);
+    if (!own) this.byConversation.set(conversationId, (own = new Set()));
+    own.add(listener);
+    return () => {
+      own.delete(listener);
+      if (own.size === 0 && this.byConversation.get(conversationId) === own) this.byConversation.delete(conversationId);
+    };
   }
 
   /** The events after `lastEventId` (none without one: a fresh client starts from now). */

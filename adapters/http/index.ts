@@ -82,6 +82,8 @@ export interface SendOptions {
   onEvent?: (entry: LoggedEvent) => void;
   /** Files sent with the text (a voice note uploaded as the request body). */
   files?: InboundFile[];
+  /** Aborted when the client has gone (its stream closed): the message stays queued, nobody waits for its answer here. */
+  signal?: AbortSignal;
 }
 
 export type SendFailure = { error: string; code?: string; status?: 400 | 422 | 503 };
@@ -211,7 +213,10 @@ export class HttpAdapter implements StreamAdapter {
         return c.json(answer, 200, replayHeaders(answer));
       }
       return streamSSE(c, async (stream) => {
-        const answer = await this.send(c.get('user'), name, text, { idempotency, files, onEvent: (entry) => writeEntry(stream, this.api!, entry) });
+        // A client that leaves (e.g. at `queued`) is not waited for: thousands may leave their messages queued.
+        const gone = new AbortController();
+        stream.onAbort(() => gone.abort());
+        const answer = await this.send(c.get('user'), name, text, { idempotency, files, signal: gone.signal, onEvent: (entry) => writeEntry(stream, this.api!, entry) });
         if ('error' in answer) {
           await stream.writeSSE({ event: 'error', data: JSON.stringify(apiError(answer.error, answer.code ?? 'invalid_request')) });
           return;
@@ -269,7 +274,7 @@ export class HttpAdapter implements StreamAdapter {
    * request whose idempotency key was seen before gets that message's answer, and no new turn.
    */
   async send(user: string, name: string, text: string, options: SendOptions = {}): Promise<Answer | SendFailure> {
-    const { idempotency, onEvent, canAsk, files } = options;
+    const { idempotency, onEvent, canAsk, files, signal } = options;
     if (!this.accepting) return SHUTTING_DOWN;
     const threadId = threadOf(user, name);
     if (!threadId) {
@@ -286,10 +291,9 @@ export class HttpAdapter implements StreamAdapter {
       else onEvent?.(entry);
     };
     const unsubscribe = this.events.subscribe((entry) => {
-      if (entry.event.conversationId !== conversationId) return;
       if (messageId === undefined) early.push(entry);
       else if (entry.event.messageId === messageId) deliver(entry);
-    });
+    }, conversationId);
     try {
       let result: ReceiveResult;
       try {
@@ -319,7 +323,9 @@ export class HttpAdapter implements StreamAdapter {
       }
       messageId = result.messageId;
       for (const entry of early.splice(0)) if (entry.event.messageId === messageId) deliver(entry);
-      const done = answerOfEvent(await finished, conversationId);
+      const event = await untilAborted(finished, signal);
+      if (!event) return CLIENT_GONE;
+      const done = answerOfEvent(event, conversationId);
       // Answered by the gateway (a command, a limit): no turn ran.
       return result.status === 'handled' ? { ...done, status: 'handled' } : done;
     } finally {
@@ -474,4 +480,20 @@ function answerOfEvent(done: Extract<JobEvent, { type: 'finished' }>, conversati
 /** The last event id a reconnecting client saw: the SSE header, or `?last_event_id=` for clients that cannot set it. */
 function lastEventIdOf(c: Context): string | undefined {
   return c.req.header('last-event-id') ?? c.req.query('last_event_id') ?? undefined;
+}
+
+const CLIENT_GONE: SendFailure = { error: 'The client went away before the answer; the message stays queued.', code: 'client_gone' };
+
+/** `promise`'s value, or undefined as soon as `signal` aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T | undefined> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise<T | undefined>((resolve) => {
+    const onAbort = () => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    void promise.then((value) => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(value);
+    });
+  });
 }
