@@ -86,6 +86,10 @@ export class AnthropicFake {
 
   async start(port = 0): Promise<this> {
     this.server = http.createServer((req, res) => this.handle(req, res));
+    // As the real API: an idle connection outlives the CLI's own idle timeout, so it is never closed
+    // here just as a CLI sends its next request on it (a dropped connection the test did not ask for).
+    this.server.keepAliveTimeout = 65_000;
+    this.server.headersTimeout = 66_000;
     await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${this.port}`;
     return this;
