@@ -305,9 +305,15 @@ describe('the Terminal panel in the web app', () => {
     await page.setViewportSize({ width: 800, height: 760 });
     await page.waitForTimeout(300);
     await page.keyboard.type('clear; stty size\n');
-    await expect.poll(size, { timeout: 10_000 }).not.toBe(before);
+    // (While `clear` runs the screen shows no size at all: wait for the new one, not just for a change.)
+    let after = '';
+    const newSize = async () => {
+      const now = await size();
+      return (after = now && now !== before ? now : 'not yet');
+    };
+    await expect.poll(newSize, { timeout: 10_000 }).toMatch(/^\d+ \d+$/);
     const tab = t.gateway.terminals!.list(id)[0]!;
-    const [rows, cols] = (await size())!.split(' ').map(Number);
+    const [rows, cols] = after.split(' ').map(Number);
     expect({ rows, cols }).toEqual({ rows: tab.rows, cols: tab.cols });
     // Ctrl-C stops a running command.
     await page.keyboard.type('sleep 30; echo not-interrupted\n');
