@@ -14,6 +14,7 @@ import { PROJECT_ROOT } from '../src/paths.js';
 import { freePort, testConfig, tmpDir, writeConfig } from '../test/support/harness.js';
 import type { RedisServer } from '../test/support/redis.js';
 import { readSse } from '../test/support/sse.js';
+import { replyFrom } from './child-reply.js';
 
 const KEY = 'cg_bench_key_000000000000000000000';
 export const CONVERSATIONS = Number(process.env.BENCH_CEILING_CONVERSATIONS ?? 1000);
@@ -109,17 +110,7 @@ async function send(url: string, conversation: string, text: string): Promise<vo
 }
 
 function reply<T>(child: ChildProcess, cmd: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (m: { cmd: string }) => {
-      if (m.cmd !== cmd) return;
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-      resolve(m as T);
-    };
-    const onExit = (code: number | null) => reject(new Error(`echo gateway exited (${code})`));
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-  });
+  return replyFrom<T>(child, cmd, 'echo gateway');
 }
 
 async function command(child: ChildProcess, cmd: string): Promise<void> {

@@ -26,6 +26,7 @@ import type { PostgresServer } from '../test/support/postgres.js';
 import type { RedisServer } from '../test/support/redis.js';
 import { readSse } from '../test/support/sse.js';
 import type { HostReport, StoreCounts } from './host.js';
+import { replyFrom } from './child-reply.js';
 
 const KEY = 'cg_bench_key_000000000000000000000';
 export const HOSTS_CONVERSATIONS = Number(process.env.BENCH_HOSTS_CONVERSATIONS ?? 30);
@@ -136,21 +137,7 @@ class Host {
   }
 
   private reply<T>(cmd: string): Promise<T> {
-    const child = this.child;
-    return new Promise((resolve, reject) => {
-      const onMessage = (m: { cmd: string }) => {
-        if (m.cmd !== cmd) return;
-        child.off('message', onMessage);
-        child.off('exit', onExit);
-        resolve(m as T);
-      };
-      const onExit = (code: number | null) => {
-        child.off('message', onMessage);
-        reject(new Error(`bench host exited (${code}) waiting for "${cmd}"`));
-      };
-      child.on('message', onMessage);
-      child.once('exit', onExit);
-    });
+    return replyFrom<T>(this.child, cmd, 'bench host');
   }
 }
 

@@ -136,13 +136,10 @@ export class Delivery implements DraftLane {
       for (const adapter of this.deps.adapters.values()) if (isStreamAdapter(adapter)) adapter.follow(event);
       const adapter = this.deps.adapters.get(platformOf(event.conversationId));
       if (adapter && isStreamAdapter(adapter)) return;
+      // Drafts and cards of a platform another gateway serves are drawn there.
       if (!this.serves(platformOf(event.conversationId))) return;
     }
     switch (event.type) {
-      case 'approval':
-      case 'approval_update':
-        if (this.serves(platformOf(event.conversationId))) this.showCard(event.conversationId, event.approvalId);
-        return;
       case 'outbox':
         this.kick();
         return;
@@ -156,6 +153,10 @@ export class Delivery implements DraftLane {
       case 'finished':
         this.drafts.get(event.messageId)?.finish();
         this.drafts.delete(event.messageId);
+        return;
+      case 'approval':
+      case 'approval_update':
+        this.showCard(event.conversationId, event.approvalId);
         return;
       default:
         return;
@@ -256,13 +257,13 @@ export class Delivery implements DraftLane {
     const conversation = store.conversations.get(row.conversation_id);
     const message = row.message_id !== null ? store.messages.get(row.message_id) : undefined;
     const adapter = conversation && this.deps.adapters.get(conversation.platform);
-    // That platform is not served here (not configured, or another gateway serves it): keep it for later.
-    if (!conversation || !adapter || (!isStreamAdapter(adapter) && !this.serves(conversation.platform))) return false;
+    if (!conversation || !adapter) return false; // that platform is not running here; keep it for later
     if (isStreamAdapter(adapter)) {
       // Its clients had the answer in the message's `finished` event; the row only records it went out.
       store.outbox.markSent(row.id, null);
       return true;
     }
+    if (!this.serves(conversation.platform)) return false; // another gateway serves it
     this.drafts.get(row.message_id ?? -1)?.finish();
     const target = targetOf(conversation, message);
 
