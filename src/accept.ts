@@ -16,6 +16,7 @@ import { sectionOf, type AccessPolicy } from './platform.js';
 import type { JobQueue } from './queue/types.js';
 import type { Conversation, Message } from './store/db.js';
 import type { Store } from './store/index.js';
+import type { NewMessage } from './store/messages.js';
 import { NOTE_SEQ, type ReplyOptions } from './store/outbox.js';
 import { saveUpload, workspacePath } from './workspace.js';
 import type { MessageErrorCode } from './engine/types.js';
@@ -80,7 +81,7 @@ export class Intake {
     };
 
     if (command) {
-      const id = store.messages.insert({ ...base, kind: 'command', status: 'running' });
+      const id = this.store({ ...base, kind: 'command', status: 'running' });
       if (id === 'duplicate') return this.earlier(inbound) ?? { status: 'duplicate' };
       options.onStored?.();
       await this.answerCommand(store.messages.get(id)!, conversation);
@@ -89,7 +90,7 @@ export class Intake {
 
     const problem = this.problemWith(text, inbound, userKey);
     if (problem) {
-      const id = store.messages.insert({ ...base, kind: 'prompt', status: 'failed' });
+      const id = this.store({ ...base, kind: 'prompt', status: 'failed' });
       if (id === 'duplicate') return this.earlier(inbound) ?? { status: 'duplicate' };
       options.onStored?.();
       this.notice(conversation, id, problem.text, { errorCode: problem.code });
@@ -99,13 +100,7 @@ export class Intake {
     // Without files no await: a plain message is stored in the same synchronous step as the checks (see Pacer).
     const { saved, notes } = inbound.files?.length ? await this.saveFiles(inbound, conversation) : { saved: [] as SavedFile[], notes: [] as string[] };
     // The person's text and their files stay apart; the worker tells the engine where the files are.
-    const id = store.db.tx(() => {
-      const inserted = store.messages.insert({
-        ...base, kind: 'prompt', status: 'queued', text, attachments: saved.length ? JSON.stringify(saved) : null,
-      });
-      if (inserted !== 'duplicate') store.transcript.append(conversation.id, inserted, 'user', transcriptLine(text, saved));
-      return inserted;
-    });
+    const id = this.store({ ...base, kind: 'prompt', status: 'queued', attachments: saved.length ? JSON.stringify(saved) : null }, transcriptLine(text, saved));
     if (id === 'duplicate') return this.earlier(inbound) ?? { status: 'duplicate' };
     options.onStored?.();
     if (notes.length) this.outboxNotice(conversation, id, notes.join('\n'), { seq: NOTE_SEQ });
@@ -141,9 +136,7 @@ export class Intake {
     const problem = this.problemWith(text, {}, userKey);
     const id = store.db.tx(() => {
       if (submission.claim && !submission.claim()) return 'taken' as const;
-      const inserted = store.messages.insert({ ...base, kind: 'prompt', status: problem ? 'failed' : 'queued' });
-      if (inserted !== 'duplicate' && !problem) store.transcript.append(conversation.id, inserted, 'user', text);
-      return inserted;
+      return this.store({ ...base, kind: 'prompt', status: problem ? 'failed' : 'queued' }, problem ? undefined : text);
     });
     if (id === 'taken') return { status: 'taken' };
     if (id === 'duplicate') {
@@ -181,6 +174,21 @@ export class Intake {
       const conversation = this.deps.store.conversations.get(message.conversation_id);
       if (conversation) await this.answerCommand(message, conversation);
     }
+  }
+
+  /**
+   * Stores a message in one transaction: the message, the conversation's last-message time and, for
+   * a prompt, the person's line of the transcript. 'duplicate' when its platform id was seen before.
+   */
+  private store(message: NewMessage, transcriptText?: string): number | 'duplicate' {
+    const { store } = this.deps;
+    return store.db.tx(() => {
+      const id = store.messages.insert(message);
+      if (id === 'duplicate') return id;
+      store.conversations.touch(message.conversation_id, message.received_at);
+      if (transcriptText !== undefined) store.transcript.append(message.conversation_id, id, 'user', transcriptText);
+      return id;
+    });
   }
 
   private checkAccess(inbound: InboundMessage): ReceiveResult | undefined {

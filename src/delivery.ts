@@ -252,7 +252,7 @@ export class Delivery implements DraftLane {
   /** Delivers one outbox row (read afresh: a draft may have been posted meanwhile). False: stop this conversation for now. */
   private async deliver(rowId: number): Promise<boolean> {
     const { store, log } = this.deps;
-    const row = store.db.first(store.db.q.selectFrom('outbox').selectAll().where('id', '=', rowId));
+    const row = store.outbox.get(rowId);
     if (!row || row.status !== 'pending') return true;
     const conversation = store.conversations.get(row.conversation_id);
     const message = row.message_id !== null ? store.messages.get(row.message_id) : undefined;

@@ -57,6 +57,9 @@ export interface GatewayExtension {
   close?(): Promise<void>;
 }
 
+/** How often new transcript lines join the search index: a batch is far cheaper than one line at a time. */
+const SEARCH_INDEX_INTERVAL_MS = 2000;
+
 export class Gateway {
   readonly http = new HttpServer();
   httpUrl?: string;
@@ -71,6 +74,8 @@ export class Gateway {
   voice?: Voice;
   desk?: ApprovalDesk;
   scheduler?: Scheduler;
+  /** Adds new transcript lines to the search index every few seconds (searches add the rest first). */
+  private searchIndexing?: NodeJS.Timeout;
   /** Web terminal tabs (src/terminal), and the sessions their Claude and Codex tabs hold. */
   terminals?: Terminals;
   readonly holds = new SessionHolds();
@@ -187,6 +192,13 @@ export class Gateway {
     if (gateway.intake) {
       gateway.scheduler = new Scheduler({ store, bus, intake: gateway.intake, config, log });
       gateway.scheduler.start();
+      gateway.searchIndexing = setInterval(() => {
+        try {
+          store.transcript.indexForSearch();
+        } catch (err) {
+          log.warn({ err }, 'indexing transcripts for search failed; the next search or round does it');
+        }
+      }, SEARCH_INDEX_INTERVAL_MS).unref();
     }
     return gateway;
   }
@@ -206,6 +218,7 @@ export class Gateway {
     const { log } = this.options;
     const steps: [string, () => unknown][] = [
       ['stop the scheduler', () => this.scheduler?.stop()],
+      ['stop indexing for search', () => clearInterval(this.searchIndexing)],
       ...this.adapters.map((adapter): [string, () => unknown] => [`stop the ${adapter.platform} adapter`, () => this.stopAdapter(adapter)]),
       ['let the platforms go', () => this.platforms?.release()],
       ['stop the workers', () => this.queue.stopWorkers(this.config.gateway.shutdown_grace_s * 1000)],

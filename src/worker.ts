@@ -22,7 +22,7 @@ import type { Conversation, Message, Session } from './store/db.js';
 import type { Store } from './store/index.js';
 import { scheduleHeading } from './schedules/heading.js';
 import { ensureWorkspace, workspacePath } from './workspace.js';
-import { changesSince, snapshotWorkspace } from './workspace-changes.js';
+import { changesSince, snapshotWorkspace, type FileChange } from './workspace-changes.js';
 import { hearVoiceNotes, type Transcript } from './voice/hear.js';
 import type { Voice } from './voice/index.js';
 
@@ -147,6 +147,7 @@ export class TurnWorker {
 
     let outcome: TurnOutcome;
     const notices: string[] = [];
+    const tools = { used: false };
     try {
       // Context first: memory's hook also starts the MCP server that mcpConfig names.
       const context = await this.context(said, conversation);
@@ -156,12 +157,12 @@ export class TurnWorker {
         context,
         ask: (ask, askSignal) => this.deps.desk.ask(message, conversation, ask, askSignal),
       };
-      outcome = await this.runWithRetries(engine, turn, session, ref, abort.signal, notices);
+      outcome = await this.runWithRetries(engine, turn, session, ref, abort.signal, notices, tools);
       if (outcome.error?.code === 'session_missing') {
         // The CLI lost the session (deleted, or another machine's): start a fresh one and say so.
         store.conversations.clearEngineSession(session.id);
         notices.push(`The previous ${engine.name === 'claude' ? 'Claude' : engine.name === 'codex' ? 'Codex' : 'Gemini'} session could not be found, so this answer starts a new session.`);
-        outcome = await this.runWithRetries(engine, { ...turn, sessionId: undefined, sessionTurns: 0 }, session, ref, abort.signal, notices);
+        outcome = await this.runWithRetries(engine, { ...turn, sessionId: undefined, sessionTurns: 0 }, session, ref, abort.signal, notices, tools);
       }
     } finally {
       unsubscribe();
@@ -179,8 +180,9 @@ export class TurnWorker {
     if (abort.signal.reason === 'cancel') {
       outcome = { ...outcome, ok: false, error: { code: 'cancelled', message: 'Stopped.', retryable: false } };
     }
-    store.fileChanges.record(conversation.id, message.id, await changesSince(before));
-    this.finish(message, conversation, session, replyFor(outcome, notices));
+    // Only tools change files (every engine reports each one): a turn without any needs no second look.
+    const changes = tools.used ? await changesSince(before) : [];
+    this.finish(message, conversation, session, replyFor(outcome, notices), changes);
     if (outcome.ok) {
       await this.deps.hooks?.answered?.(said, conversation, outcome.text).catch((err) => log.warn({ err }, 'after-answer hook failed'));
     }
@@ -237,7 +239,7 @@ export class TurnWorker {
 
   private async runWithRetries(
     engine: Engine, turn: TurnRequest, session: Session, ref: { conversationId: string; messageId: number },
-    signal: AbortSignal, notices: string[],
+    signal: AbortSignal, notices: string[], tools: { used: boolean },
   ): Promise<TurnOutcome> {
     const { retry } = this.deps.config;
     const onEvent = (event: EngineEvent) => {
@@ -245,6 +247,7 @@ export class TurnWorker {
         this.deps.store.messages.setEngineProcess(ref.messageId, processRecord(event.pid));
         return;
       }
+      if (event.type === 'tool_use') tools.used = true;
       const published = this.recordTool(event, ref) ?? toJobEvent(event, ref);
       if (published) this.deps.bus.publish(published);
       if (event.type === 'notice' && !notices.includes(event.text)) notices.push(event.text);
@@ -295,13 +298,15 @@ export class TurnWorker {
     return blocks?.length ? blocks : undefined;
   }
 
-  /** Records the outcome and queues the reply, all or nothing. */
-  private finish(message: Message, conversation: Conversation, session: Session | undefined, reply: Reply): void {
+  /** Records the outcome, the files the turn changed, and queues the reply, all or nothing. */
+  private finish(message: Message, conversation: Conversation, session: Session | undefined, reply: Reply, changes?: FileChange[]): void {
     const { store, bus, config } = this.deps;
     const outcome = reply.outcome;
     const now = Date.now();
     store.db.tx(() => {
       if (session && outcome?.sessionId) store.conversations.recordTurn(session.id, outcome.sessionId, outcome.costUsd, now);
+      // A retry replaces what its earlier attempt recorded; a first attempt that changed nothing has nothing to write.
+      if (changes && (changes.length || message.attempts > 1)) store.fileChanges.record(conversation.id, message.id, changes, now);
       store.messages.finish(message.id, reply.status, {
         sessionId: session?.id ?? null, errorCode: reply.errorCode ?? null, errorMessage: reply.errorMessage ?? null, costUsd: outcome?.costUsd ?? null,
       }, now);

@@ -23,13 +23,19 @@ export class SqliteQueue implements JobQueue {
   private drain?: Drain;
   private concurrency = 0;
   private pumpScheduled = false;
+  /**
+   * Conversations woken in this process, oldest wake first: the next drains start from here without
+   * a look at the whole inbox.
+   */
+  private readonly woken = new Set<string>();
   private timers: NodeJS.Timeout[] = [];
 
   constructor(private readonly options: SqliteQueueOptions) {
     this.leases = new Leases(options.store.db, options.leaseMs);
   }
 
-  async wake(_conversationId: string): Promise<void> {
+  async wake(conversationId: string): Promise<void> {
+    this.woken.add(conversationId);
     this.schedulePump();
   }
 
@@ -79,10 +85,21 @@ export class SqliteQueue implements JobQueue {
   private pump(): void {
     if (!this.drain || this.drains.isStopping) return;
     if (this.drains.running.size >= this.concurrency) return;
-    for (const conversationId of this.options.store.messages.pendingConversations()) {
-      if (this.drains.running.size >= this.concurrency) break;
-      if (this.drains.running.has(conversationId) || !this.leases.claim(conversationId)) continue;
-      const work = this.drain(conversationId, this.drains.signal)
+    // Woken conversations first; the whole inbox (oldest first) only when they leave room: its
+    // look costs more the more messages wait, and it finds other processes' work.
+    this.start(this.woken);
+    if (this.drains.running.size >= this.concurrency) return;
+    this.start(this.options.store.messages.pendingConversations());
+  }
+
+  /** Starts draining conversations of `candidates` while there is room; a woken one that runs stays woken for after. */
+  private start(candidates: Iterable<string>): void {
+    for (const conversationId of candidates) {
+      if (this.drains.running.size >= this.concurrency) return;
+      if (this.drains.running.has(conversationId)) continue;
+      this.woken.delete(conversationId);
+      if (!this.leases.claim(conversationId)) continue;
+      const work = this.drain!(conversationId, this.drains.signal)
         .catch((err) => this.options.log.error({ err, conversationId }, 'drain failed'));
       void this.drains.track(conversationId, work, () => {
         this.leases.release(conversationId);

@@ -4,6 +4,7 @@
  * message, holding the conversation's lease, so one conversation is strictly sequential while
  * different conversations run in parallel up to the concurrency.
  */
+import { setMaxListeners } from 'node:events';
 
 export interface DrainSignal {
   /** Set when the process is shutting down: finish the current turn, take no next one. */
@@ -51,6 +52,8 @@ export class ActiveDrains {
   private readonly hard = new AbortController();
 
   constructor() {
+    // Every running drain listens for the hard stop: more than the default 10 is expected, not a leak.
+    setMaxListeners(0, this.hard.signal);
     const state = this;
     this.signal = {
       get stopping() {

@@ -4,7 +4,7 @@
  * approvers at once decide it once.
  */
 import type { ApprovalStatus, Choice, PermissionAsk, PermissionMode } from '../approvals/types.js';
-import type { ApprovalRow, Db, PermissionRule } from './db.js';
+import { Statement, type ApprovalRow, type Db, type PermissionRule } from './db.js';
 
 export interface NewApproval {
   conversationId: string;
@@ -33,8 +33,8 @@ export class Approvals {
   }
 
   pending(conversationId?: string): ApprovalRow[] {
-    let q = this.db.q.selectFrom('approvals').selectAll().where('status', '=', 'pending');
-    if (conversationId) q = q.where('conversation_id', '=', conversationId);
+    if (conversationId) return this.db.all(pendingIn.with({ conversationId }));
+    const q = this.db.q.selectFrom('approvals').selectAll().where('status', '=', 'pending');
     return this.db.all(q.orderBy('id'));
   }
 
@@ -63,13 +63,13 @@ export class Approvals {
 
   /** Requests of an earlier attempt at this turn (a crash, a restart): they can no longer be answered. */
   expireForMessage(messageId: number, now = Date.now()): ApprovalRow[] {
-    const stale = this.db.all(this.db.q.selectFrom('approvals').selectAll().where('message_id', '=', messageId).where('status', '=', 'pending'));
+    const stale = this.db.all(pendingFor.with({ messageId }));
     for (const row of stale) this.resolve(row.id, 'expired', { reason: 'restarted' }, now);
     return stale.map((row) => this.get(row.id)!);
   }
 
   rules(conversationId: string): PermissionRule[] {
-    return this.db.all(this.db.q.selectFrom('permission_rules').selectAll().where('conversation_id', '=', conversationId).orderBy('id'));
+    return this.db.all(rulesOf.with({ conversationId }));
   }
 
   addRules(conversationId: string, rules: string[], createdBy: string, now = Date.now()): void {
@@ -88,3 +88,11 @@ export class Approvals {
     this.db.run(this.db.q.updateTable('conversations').set({ permission_mode: mode, updated_at: Date.now() }).where('id', '=', conversationId));
   }
 }
+
+// The statements every turn runs, compiled once (see Statement).
+const pendingIn = new Statement((q, a: { conversationId: string }) =>
+  q.selectFrom('approvals').selectAll().where('status', '=', 'pending').where('conversation_id', '=', a.conversationId).orderBy('id'));
+const pendingFor = new Statement((q, a: { messageId: number }) =>
+  q.selectFrom('approvals').selectAll().where('message_id', '=', a.messageId).where('status', '=', 'pending'));
+const rulesOf = new Statement((q, a: { conversationId: string }) =>
+  q.selectFrom('permission_rules').selectAll().where('conversation_id', '=', a.conversationId).orderBy('id'));

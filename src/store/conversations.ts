@@ -3,7 +3,7 @@ import { sql, type SqlBool } from 'kysely';
 import type { ChatAddress } from '../message.js';
 import { conversationIdOf } from '../message.js';
 import type { EngineName } from '../config/schema.js';
-import type { Conversation, Db, Session } from './db.js';
+import { Statement, type Conversation, type Db, type Session } from './db.js';
 
 export interface ConversationSummary extends Conversation {
   last_text: string | null;
@@ -15,9 +15,11 @@ export interface ConversationSummary extends Conversation {
 export class Conversations {
   constructor(private readonly db: Db) {}
 
-  /** The conversation at this address, created on first use. */
+  /** The conversation at this address, created on first use (`touch` marks each new message). */
   ensure(address: ChatAddress, userId: string, now = Date.now()): Conversation {
     const id = conversationIdOf(address);
+    const existing = this.get(id);
+    if (existing) return existing;
     this.db.run(
       this.db.q.insertInto('conversations')
         .values({
@@ -25,13 +27,19 @@ export class Conversations {
           user_id: userId, title: null, engine: null, permission_mode: null, active_session_id: null, last_message_at: now,
           created_at: now, updated_at: now,
         })
-        .onConflict((oc) => oc.column('id').doUpdateSet({ last_message_at: now })),
+        // Two first messages at once: the other process created it a moment ago.
+        .onConflict((oc) => oc.column('id').doNothing()),
     );
     return this.get(id)!;
   }
 
+  /** A message arrived: the conversation moves up the list (called in the message's transaction). */
+  touch(id: string, now = Date.now()): void {
+    this.db.run(touchConversation.with({ id, now }));
+  }
+
   get(id: string): Conversation | undefined {
-    return this.db.first(this.db.q.selectFrom('conversations').selectAll().where('id', '=', id));
+    return this.db.first(conversationById.with({ id }));
   }
 
   /** The most recent conversations; with `viewer`, only those they may see (`Viewer`). */
@@ -67,7 +75,7 @@ export class Conversations {
   }
 
   session(id: number): Session | undefined {
-    return this.db.first(this.db.q.selectFrom('sessions').selectAll().where('id', '=', id));
+    return this.db.first(sessionById.with({ id }));
   }
 
   sessions(conversationId: string): Session[] {
@@ -111,16 +119,7 @@ export class Conversations {
 
   /** Records a finished turn on its session. */
   recordTurn(sessionId: number, engineSessionId: string | undefined, costUsd: number, now = Date.now()): void {
-    this.db.run(
-      this.db.q.updateTable('sessions')
-        .set((eb) => ({
-          turns: eb('turns', '+', 1),
-          cost_usd: eb('cost_usd', '+', costUsd),
-          last_used_at: now,
-          ...(engineSessionId ? { engine_session_id: engineSessionId } : {}),
-        }))
-        .where('id', '=', sessionId),
-    );
+    this.db.run((engineSessionId ? recordTurnIn : recordTurn).with({ sessionId, engineSessionId: engineSessionId ?? null, costUsd, now }));
   }
 
   /** Forgets the CLI's session id (it no longer exists on disk), keeping the row. */
@@ -145,3 +144,22 @@ function visibleTo(viewer: Viewer) {
   return sql<SqlBool>`((c.platform = ${viewer.platform} and c.chat_id = ${viewer.userId})
     or exists (select 1 from messages m where m.conversation_id = c.id and m.user_key = ${viewer.userKey}))`;
 }
+
+// The statements every message runs, compiled once (see Statement).
+const conversationById = new Statement((q, a: { id: string }) => q.selectFrom('conversations').selectAll().where('id', '=', a.id));
+const touchConversation = new Statement((q, a: { id: string; now: number }) => q.updateTable('conversations').set({ last_message_at: a.now }).where('id', '=', a.id));
+const sessionById = new Statement((q, a: { id: number }) => q.selectFrom('sessions').selectAll().where('id', '=', a.id));
+
+interface TurnRecord {
+  sessionId: number;
+  engineSessionId: string | null;
+  costUsd: number;
+  now: number;
+}
+/** A turn's cost and time; `recordTurnIn` also keeps the CLI's session id it reported. */
+const recordTurn = new Statement((q, a: TurnRecord) =>
+  q.updateTable('sessions').set((eb) => ({ turns: eb('turns', '+', 1), cost_usd: eb('cost_usd', '+', a.costUsd), last_used_at: a.now })).where('id', '=', a.sessionId));
+const recordTurnIn = new Statement((q, a: TurnRecord) =>
+  q.updateTable('sessions')
+    .set((eb) => ({ turns: eb('turns', '+', 1), cost_usd: eb('cost_usd', '+', a.costUsd), last_used_at: a.now, engine_session_id: a.engineSessionId }))
+    .where('id', '=', a.sessionId));

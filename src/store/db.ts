@@ -339,10 +339,43 @@ export class SqliteDriver implements SqlDriver {
   }
 }
 
+/**
+ * A statement every message runs, built and compiled once per database instead of on each call:
+ * `build` is given stand-ins for its arguments, each to be used whole as a value (never in logic,
+ * never as a list), and every call binds the real ones (`statement.with(args)`).
+ */
+export class Statement<A extends object, R> {
+  constructor(readonly build: (q: Kysely<Tables>, args: A) => Compilable<R>) {}
+
+  with(args: A): Bound<R> {
+    return new Bound(this as unknown as Statement<object, R>, args);
+  }
+}
+
+/** A statement with its arguments, run by Db.all/first/run like any Kysely query. */
+export class Bound<R> {
+  declare readonly result?: R;
+  constructor(readonly statement: Statement<object, R>, readonly args: object) {}
+}
+
+/** Stands for an argument while a Statement is compiled; its place in the parameters is remembered. */
+class Argument {
+  constructor(readonly name: string) {}
+}
+
+interface Compiled {
+  sql: string;
+  /** Each parameter: an argument's name, or a value fixed in the statement. */
+  slots: ({ arg: string } | { value: unknown })[];
+}
+
+type Query<R> = Compilable<R> | Bound<R>;
+
 /** One open database: Kysely builds and types each statement, the driver runs it synchronously. */
 export class Db {
   readonly q: Kysely<Tables>;
   readonly dialect: 'sqlite' | 'postgres';
+  private readonly compiled = new Map<Statement<object, unknown>, Compiled>();
 
   constructor(readonly driver: SqlDriver) {
     this.dialect = driver.dialect;
@@ -355,20 +388,34 @@ export class Db {
     return this.driver.raw;
   }
 
-  all<R>(query: Compilable<R>): R[] {
-    const { sql, parameters } = query.compile();
+  all<R>(query: Query<R>): R[] {
+    const { sql, parameters } = this.compile(query);
     return this.driver.query(sql, parameters).rows as R[];
   }
 
-  first<R>(query: Compilable<R>): R | undefined {
-    const { sql, parameters } = query.compile();
+  first<R>(query: Query<R>): R | undefined {
+    const { sql, parameters } = this.compile(query);
     if (this.driver instanceof SqliteDriver) return this.driver.first(sql, parameters) as R | undefined;
     return this.driver.query(sql, parameters).rows[0] as R | undefined;
   }
 
-  run(query: Compilable<unknown>): { changes: number } {
-    const { sql, parameters } = query.compile();
+  run(query: Query<unknown>): { changes: number } {
+    const { sql, parameters } = this.compile(query);
     return { changes: this.driver.query(sql, parameters).changes };
+  }
+
+  private compile(query: Query<unknown>): { sql: string; parameters: readonly unknown[] } {
+    if (!(query instanceof Bound)) return query.compile();
+    let compiled = this.compiled.get(query.statement);
+    if (!compiled) {
+      const standIns = new Proxy({}, { get: (_, name) => new Argument(String(name)) });
+      const { sql, parameters } = query.statement.build(this.q, standIns).compile();
+      compiled = { sql, slots: parameters.map((p) => (p instanceof Argument ? { arg: p.name } : { value: p })) };
+      this.compiled.set(query.statement, compiled);
+    }
+    const args = query.args as Record<string, unknown>;
+    // An argument left undefined binds NULL (better-sqlite3 and pg refuse undefined).
+    return { sql: compiled.sql, parameters: compiled.slots.map((slot) => ('arg' in slot ? args[slot.arg] ?? null : slot.value)) };
   }
 
   /** Plain SQL with `?` placeholders, for the few statements Kysely does not build (numbered for PostgreSQL). */

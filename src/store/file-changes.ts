@@ -1,6 +1,6 @@
 /** The files each answer changed (see workspace-changes.ts), kept to show under the answer. */
 import type { FileChange } from '../workspace-changes.js';
-import type { Db } from './db.js';
+import { Statement, type Db } from './db.js';
 
 export class FileChanges {
   constructor(private readonly db: Db) {}
@@ -8,7 +8,7 @@ export class FileChanges {
   /** Records a turn's changes; a retried message replaces what its earlier attempt recorded. */
   record(conversationId: string, messageId: number, changes: FileChange[], now = Date.now()): void {
     this.db.tx(() => {
-      this.db.run(this.db.q.deleteFrom('file_changes').where('message_id', '=', messageId));
+      this.db.run(forgetChanges.with({ messageId }));
       for (const c of changes) {
         this.db.run(this.db.q.insertInto('file_changes').values({
           conversation_id: conversationId, message_id: messageId, path: c.path, change: c.change, diff: c.diff, note: c.note ?? null, created_at: now,
@@ -33,3 +33,5 @@ export class FileChanges {
     );
   }
 }
+
+const forgetChanges = new Statement((q, a: { messageId: number }) => q.deleteFrom('file_changes').where('message_id', '=', a.messageId));

@@ -5,7 +5,7 @@
  */
 import { sql } from 'kysely';
 import type { MessageErrorCode } from '../engine/types.js';
-import type { Db, Message, MessagesTable, MessageStatus } from './db.js';
+import { Statement, type Db, type Message, type MessagesTable, type MessageStatus } from './db.js';
 
 export type NewMessage = Omit<MessagesTable, 'id' | 'attempts' | 'cancel_requested' | 'session_id' | 'engine_process' | 'error_code' | 'error_message' | 'cost_usd' | 'started_at' | 'finished_at' | 'can_ask' | 'schedule_id'> & { can_ask?: number; schedule_id?: number | null };
 
@@ -33,11 +33,7 @@ export class Messages {
 
   /** Stores the message, or returns 'duplicate' when this platform message id was seen before. */
   insert(message: NewMessage): number | 'duplicate' {
-    const inserted = this.db.first(
-      this.db.q.insertInto('messages').values({ ...message, attempts: 0, cancel_requested: 0 })
-        .onConflict((oc) => oc.columns(['platform', 'platform_message_id']).where('platform_message_id', 'is not', null).doNothing())
-        .returning('id'),
-    );
+    const inserted = this.db.first(insertMessage.with({ ...message, can_ask: message.can_ask ?? 1, schedule_id: message.schedule_id ?? null }));
     return inserted ? inserted.id : 'duplicate';
   }
 
@@ -69,26 +65,16 @@ export class Messages {
   }
 
   get(id: number): Message | undefined {
-    return this.db.first(this.db.q.selectFrom('messages').selectAll().where('id', '=', id));
+    return this.db.first(messageById.with({ id }));
   }
 
   /** The next message of the conversation to run: the oldest queued, or one a crash left running. */
   next(conversationId: string): Message | undefined {
-    return this.db.first(
-      this.db.q.selectFrom('messages').selectAll()
-        .where('conversation_id', '=', conversationId)
-        .where('kind', '=', 'prompt')
-        .where('status', 'in', ['queued', 'running'])
-        .orderBy('id').limit(1),
-    );
+    return this.db.first(nextMessage.with({ conversationId }));
   }
 
   markRunning(id: number, now = Date.now()): Message {
-    this.db.run(
-      this.db.q.updateTable('messages')
-        .set((eb) => ({ status: 'running', attempts: eb('attempts', '+', 1), started_at: now }))
-        .where('id', '=', id),
-    );
+    this.db.run(markRunning.with({ id, now }));
     return this.get(id)!;
   }
 
@@ -98,14 +84,10 @@ export class Messages {
   }
 
   finish(id: number, status: Exclude<MessageStatus, 'queued' | 'running'>, fields: { sessionId?: number | null; errorCode?: MessageErrorCode | null; errorMessage?: string | null; costUsd?: number | null }, now = Date.now()): void {
-    this.db.run(
-      this.db.q.updateTable('messages')
-        .set({
-          status, finished_at: now, session_id: fields.sessionId ?? null,
-          error_code: fields.errorCode ?? null, error_message: fields.errorMessage ?? null, cost_usd: fields.costUsd ?? null,
-        })
-        .where('id', '=', id),
-    );
+    this.db.run(finishMessage.with({
+      id, status, finished_at: now, session_id: fields.sessionId ?? null,
+      error_code: fields.errorCode ?? null, error_message: fields.errorMessage ?? null, cost_usd: fields.costUsd ?? null,
+    }));
   }
 
   /** /stop: the running message is flagged for the worker, queued ones are cancelled. */
@@ -134,7 +116,7 @@ export class Messages {
   }
 
   cancelRequested(id: number): boolean {
-    return this.db.first(this.db.q.selectFrom('messages').select('cancel_requested').where('id', '=', id))?.cancel_requested === 1;
+    return this.db.first(cancelRequested.with({ id }))?.cancel_requested === 1;
   }
 
   /** Conversations with work left, oldest first. */
@@ -150,14 +132,14 @@ export class Messages {
   }
 
   counts(conversationId?: string): { queued: number; running: number } {
-    let query = this.db.q.selectFrom('messages')
+    if (conversationId) return this.db.first(conversationCounts.with({ conversationId })) ?? { queued: 0, running: 0 };
+    const query = this.db.q.selectFrom('messages')
       .select([
         sql<number>`count(*) filter (where status = 'queued')`.as('queued'),
         sql<number>`count(*) filter (where status = 'running')`.as('running'),
       ])
       .where('status', 'in', ['queued', 'running'])
       .where('kind', '=', 'prompt');
-    if (conversationId) query = query.where('conversation_id', '=', conversationId);
     return this.db.first(query) ?? { queued: 0, running: 0 };
   }
 
@@ -185,3 +167,43 @@ export class Messages {
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   }
 }
+
+// The statements every message runs, compiled once (see Statement).
+const insertMessage = new Statement((q, m: NewMessage & { can_ask: number; schedule_id: number | null }) =>
+  q.insertInto('messages').values({
+    conversation_id: m.conversation_id, kind: m.kind, platform: m.platform, platform_message_id: m.platform_message_id,
+    request_sha256: m.request_sha256, user_id: m.user_id, user_key: m.user_key, text: m.text, attachments: m.attachments,
+    reply_context: m.reply_context, status: m.status, received_at: m.received_at, can_ask: m.can_ask, schedule_id: m.schedule_id,
+    attempts: 0, cancel_requested: 0,
+  })
+    .onConflict((oc) => oc.columns(['platform', 'platform_message_id']).where('platform_message_id', 'is not', null).doNothing())
+    .returning('id'));
+
+const messageById = new Statement((q, a: { id: number }) => q.selectFrom('messages').selectAll().where('id', '=', a.id));
+
+const nextMessage = new Statement((q, a: { conversationId: string }) =>
+  q.selectFrom('messages').selectAll()
+    .where('conversation_id', '=', a.conversationId)
+    .where('kind', '=', 'prompt')
+    .where('status', 'in', ['queued', 'running'])
+    .orderBy('id').limit(1));
+
+const markRunning = new Statement((q, a: { id: number; now: number }) =>
+  q.updateTable('messages').set((eb) => ({ status: 'running', attempts: eb('attempts', '+', 1), started_at: a.now })).where('id', '=', a.id));
+
+const finishMessage = new Statement((q, a: Pick<Message, 'id' | 'status' | 'finished_at' | 'session_id' | 'error_code' | 'error_message' | 'cost_usd'>) =>
+  q.updateTable('messages')
+    .set({ status: a.status, finished_at: a.finished_at, session_id: a.session_id, error_code: a.error_code, error_message: a.error_message, cost_usd: a.cost_usd })
+    .where('id', '=', a.id));
+
+const cancelRequested = new Statement((q, a: { id: number }) => q.selectFrom('messages').select('cancel_requested').where('id', '=', a.id));
+
+const conversationCounts = new Statement((q, a: { conversationId: string }) =>
+  q.selectFrom('messages')
+    .select([
+      sql<number>`count(*) filter (where status = 'queued')`.as('queued'),
+      sql<number>`count(*) filter (where status = 'running')`.as('running'),
+    ])
+    .where('status', 'in', ['queued', 'running'])
+    .where('kind', '=', 'prompt')
+    .where('conversation_id', '=', a.conversationId));

@@ -7,7 +7,7 @@
  * A reply is stored whole (`split` = 0); the gateway, which knows the platform's size limit, cuts
  * it into chunk rows before the first send.
  */
-import type { Db, OutboxRow } from './db.js';
+import { Statement, type Db, type OutboxRow } from './db.js';
 
 /** Sequence numbers of notes sent besides an answer (skipped attachments...). */
 export const NOTE_SEQ = 1_000_000;
@@ -26,16 +26,7 @@ export class Outbox {
   addReply(conversationId: string, messageId: number, text: string, deadlineAt: number, options: ReplyOptions = {}, now = Date.now()): void {
     const seq = options.seq ?? 0;
     const ephemeral = options.ephemeral ? 1 : 0;
-    this.db.run(
-      this.db.q.insertInto('outbox')
-        .values({
-          conversation_id: conversationId, message_id: messageId, seq, text, split: 0, ephemeral,
-          file_path: options.file?.path ?? null, platform_ref: null, status: 'pending', attempts: 0,
-          next_attempt_at: now, deadline_at: deadlineAt, last_error: null, created_at: now, sent_at: null,
-        })
-        .onConflict((oc) => oc.columns(['message_id', 'seq']).where('message_id', 'is not', null)
-          .doUpdateSet({ text, split: 0, ephemeral, status: 'pending', next_attempt_at: now, deadline_at: deadlineAt })),
-    );
+    this.db.run(addReply.with({ conversationId, messageId, seq, text, ephemeral, filePath: options.file?.path ?? null, deadlineAt, now }));
   }
 
   /** Remembers the draft message posted while an answer streams. */
@@ -80,26 +71,23 @@ export class Outbox {
     });
   }
 
+  /** One row as it is now. */
+  get(id: number): OutboxRow | undefined {
+    return this.db.first(rowById.with({ id }));
+  }
+
   row(messageId: number, seq: number): OutboxRow | undefined {
     return this.db.first(this.db.q.selectFrom('outbox').selectAll().where('message_id', '=', messageId).where('seq', '=', seq));
   }
 
   /** Rows due for sending, in order. */
   due(now = Date.now(), limit = 500): OutboxRow[] {
-    return this.db.all(
-      this.db.q.selectFrom('outbox').selectAll()
-        .where('status', '=', 'pending')
-        .where('next_attempt_at', '<=', now)
-        .orderBy('message_id', (ob) => ob.asc().nullsFirst()).orderBy('seq').limit(limit),
-    );
+    return this.db.all(dueRows.with({ now, limit }));
   }
 
   /** Pending rows of a conversation that wait for a retry: later rows must wait behind them. */
   blocked(conversationId: string, now = Date.now()): boolean {
-    return this.db.first(
-      this.db.q.selectFrom('outbox').select('id').where('conversation_id', '=', conversationId)
-        .where('status', '=', 'pending').where('next_attempt_at', '>', now).limit(1),
-    ) !== undefined;
+    return this.db.first(waitingRetry.with({ conversationId, now })) !== undefined;
   }
 
   /** When the earliest waiting retry is due. */
@@ -111,7 +99,7 @@ export class Outbox {
   }
 
   markSent(id: number, platformRef: string | null, now = Date.now()): void {
-    this.db.run(this.db.q.updateTable('outbox').set({ status: 'sent', platform_ref: platformRef, sent_at: now, last_error: null }).where('id', '=', id));
+    this.db.run(markSent.with({ id, platformRef, now }));
   }
 
   markRetry(id: number, error: string, nextAttemptAt: number): void {
@@ -135,3 +123,39 @@ export class Outbox {
     return Number(this.db.first(query)?.n ?? 0);
   }
 }
+
+// The statements every reply runs, compiled once (see Statement).
+interface NewReply {
+  conversationId: string;
+  messageId: number;
+  seq: number;
+  text: string;
+  ephemeral: number;
+  filePath: string | null;
+  deadlineAt: number;
+  now: number;
+}
+const addReply = new Statement((q, a: NewReply) =>
+  q.insertInto('outbox')
+    .values({
+      conversation_id: a.conversationId, message_id: a.messageId, seq: a.seq, text: a.text, split: 0, ephemeral: a.ephemeral,
+      file_path: a.filePath, platform_ref: null, status: 'pending', attempts: 0,
+      next_attempt_at: a.now, deadline_at: a.deadlineAt, last_error: null, created_at: a.now, sent_at: null,
+    })
+    .onConflict((oc) => oc.columns(['message_id', 'seq']).where('message_id', 'is not', null)
+      .doUpdateSet({ text: a.text, split: 0, ephemeral: a.ephemeral, status: 'pending', next_attempt_at: a.now, deadline_at: a.deadlineAt })));
+
+const dueRows = new Statement((q, a: { now: number; limit: number }) =>
+  q.selectFrom('outbox').selectAll()
+    .where('status', '=', 'pending')
+    .where('next_attempt_at', '<=', a.now)
+    .orderBy('message_id', (ob) => ob.asc().nullsFirst()).orderBy('seq').limit(a.limit));
+
+const waitingRetry = new Statement((q, a: { conversationId: string; now: number }) =>
+  q.selectFrom('outbox').select('id').where('conversation_id', '=', a.conversationId)
+    .where('status', '=', 'pending').where('next_attempt_at', '>', a.now).limit(1));
+
+const markSent = new Statement((q, a: { id: number; platformRef: string | null; now: number }) =>
+  q.updateTable('outbox').set({ status: 'sent', platform_ref: a.platformRef, sent_at: a.now, last_error: null }).where('id', '=', a.id));
+
+const rowById = new Statement((q, a: { id: number }) => q.selectFrom('outbox').selectAll().where('id', '=', a.id));

@@ -74,6 +74,26 @@ describe.each(['sqlite', 'postgres'] as const)('the store on %s', (driver) => {
     expect(store.transcript.search('migration tests', undefined)[0]!.snippet).toContain('[');
   });
 
+  it('indexes lines for search in batches: a line deleted or edited before or after its batch is found as it is', () => {
+    store.conversations.ensure({ platform: 'telegram', chatId: '3', threadId: '' }, '42');
+    const ids = () => store.db.all(store.db.q.selectFrom('transcript').select(['id', 'text']).where('conversation_id', '=', 'telegram:3').orderBy('id'));
+    store.transcript.append('telegram:3', null, 'user', 'zebra alpha');
+    store.transcript.append('telegram:3', null, 'user', 'zebra beta');
+    store.transcript.indexForSearch();
+    store.transcript.append('telegram:3', null, 'user', 'zebra gamma');
+    store.transcript.append('telegram:3', null, 'user', 'zebra delta');
+    const [alpha, beta, gamma, delta] = ids();
+    // Before and after its batch: one of each deleted, one of each edited.
+    store.db.run(store.db.q.deleteFrom('transcript').where('id', 'in', [alpha!.id, gamma!.id]));
+    store.db.run(store.db.q.updateTable('transcript').set({ text: 'zebra epsilon' }).where('id', '=', beta!.id));
+    store.db.run(store.db.q.updateTable('transcript').set({ text: 'zebra zeta' }).where('id', '=', delta!.id));
+    const found = (text: string) => store.transcript.search(text, ['telegram:3']).map((h) => h.id);
+    expect(found('zebra').sort()).toEqual([beta!.id, delta!.id].sort());
+    expect([found('alpha'), found('beta'), found('gamma'), found('delta')]).toEqual([[], [], [], []]);
+    expect([found('epsilon'), found('zeta')]).toEqual([[beta!.id], [delta!.id]]);
+    if (driver === 'sqlite') store.db.raw.exec("insert into transcript_search(transcript_search, rank) values ('integrity-check', 1)");
+  });
+
   it('keeps one reply per message and seq in the outbox, due in order', () => {
     store.outbox.addReply('telegram:1', 1, 'first answer', Date.now() + 60_000, {}, 1);
     store.outbox.addReply('telegram:1', 1, 'first answer, again', Date.now() + 60_000, {}, 1);

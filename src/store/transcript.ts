@@ -1,5 +1,5 @@
 /** What was said in a conversation, in and out, in order. */
-import type { Db, TranscriptRow, TranscriptTable } from './db.js';
+import { Statement, type Db, type TranscriptRow, type TranscriptTable } from './db.js';
 
 export interface SearchHit {
   id: number;
@@ -15,7 +15,7 @@ export class Transcript {
   constructor(private readonly db: Db) {}
 
   append(conversationId: string, messageId: number | null, role: TranscriptTable['role'], text: string, now = Date.now()): void {
-    this.db.run(this.db.q.insertInto('transcript').values({ conversation_id: conversationId, message_id: messageId, role, text, created_at: now }));
+    this.db.run(appendLine.with({ conversation_id: conversationId, message_id: messageId, role, text, created_at: now }));
   }
 
   list(conversationId: string, limit = 200): TranscriptRow[] {
@@ -32,6 +32,7 @@ export class Transcript {
     const words = text.match(/[\p{L}\p{N}_]+/gu) ?? [];
     if (!words.length || conversationIds?.length === 0) return [];
     if (this.db.dialect === 'postgres') return this.searchPostgres(words, conversationIds, limit);
+    this.indexForSearch();
     // Each word quoted, so nothing a person types is read as FTS5 syntax; the last one as a prefix.
     const match = words.map((w, i) => `"${w}"${i === words.length - 1 ? '*' : ''}`).join(' ');
     const only = conversationIds ? `and t.conversation_id in (${conversationIds.map(() => '?').join(',')})` : '';
@@ -41,6 +42,21 @@ export class Transcript {
        where transcript_search match ? ${only} order by s.rank limit ?`,
       match, ...(conversationIds ?? []), limit,
     );
+  }
+
+  /**
+   * Adds the lines stored since the last batch to SQLite's search index, in one transaction (see
+   * migrations/008_search_in_batches.sql). PostgreSQL searches the table itself: nothing to do.
+   */
+  indexForSearch(): number {
+    if (this.db.dialect === 'postgres') return 0;
+    return this.db.tx(() => {
+      const added = this.db.raw.prepare(
+        'insert into transcript_search (rowid, text) select t.id, t.text from transcript_unindexed u join transcript t on t.id = u.id order by u.id',
+      ).run().changes;
+      if (added) this.db.raw.prepare('delete from transcript_unindexed').run();
+      return added;
+    });
   }
 
   /**
@@ -64,3 +80,6 @@ export class Transcript {
     this.db.run(this.db.q.deleteFrom('transcript').where('conversation_id', '=', conversationId));
   }
 }
+
+const appendLine = new Statement((q, line: Omit<TranscriptRow, 'id'>) =>
+  q.insertInto('transcript').values({ conversation_id: line.conversation_id, message_id: line.message_id, role: line.role, text: line.text, created_at: line.created_at }));
