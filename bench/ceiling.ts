@@ -46,6 +46,42 @@ export interface Ceiling {
   peakRssMb: number;
 }
 
+/**
+ * The same client and burst against a plain node:http server that only answers `queued`
+ * (bench/bare-http.ts): what Node's HTTP and this client manage here with no gateway behind them.
+ */
+export async function bareHttpFloor(): Promise<{ acceptedPerS: number }> {
+  const child = fork(path.join(PROJECT_ROOT, 'dist', 'bench', 'bare-http.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  try {
+    const { url } = await reply<{ url: string }>(child, 'ready');
+    const total = CONVERSATIONS * PER_CONVERSATION;
+    return { acceptedPerS: total / (await burst(url, total) / 1000) };
+  } finally {
+    child.send({ cmd: 'stop' });
+    await new Promise((r) => child.once('exit', r));
+  }
+}
+
+/**
+ * Sends `total` messages, CLIENTS at a time, each conversation's in order; each request is followed
+ * until its `queued` event, then closed (the message stays queued). Returns the milliseconds from
+ * the first request to the last `queued`.
+ */
+async function burst(url: string, total: number): Promise<number> {
+  const order = Array.from({ length: total }, (_, i) => ({ conversation: `ceiling-${i % CONVERSATIONS}`, text: `m${Math.floor(i / CONVERSATIONS)}` }));
+  let next = 0;
+  let lastQueued = 0;
+  const started = performance.now();
+  await Promise.all(Array.from({ length: CLIENTS }, async () => {
+    while (next < order.length) {
+      const { conversation, text } = order[next++]!;
+      await send(url, conversation, text);
+      lastQueued = performance.now();
+    }
+  }));
+  return lastQueued - started;
+}
+
 export async function gatewayCeiling(driver: 'sqlite' | 'bullmq', redis: RedisServer | undefined): Promise<Ceiling> {
   const dir = tmpDir('cligate-bench-ceiling-');
   const port = await freePort();
@@ -60,19 +96,7 @@ export async function gatewayCeiling(driver: 'sqlite' | 'bullmq', redis: RedisSe
     await command(child, 'hold');
     await command(child, 'reset');
     const total = CONVERSATIONS * PER_CONVERSATION;
-    // Clients that send and go: each request is followed until its `queued` event, then closed (the
-    // message stays queued). CLIENTS at a time; each conversation's messages are sent in order.
-    const order = Array.from({ length: total }, (_, i) => ({ conversation: `ceiling-${i % CONVERSATIONS}`, text: `m${Math.floor(i / CONVERSATIONS)}` }));
-    let next = 0;
-    let lastQueued = 0;
-    const started = performance.now();
-    await Promise.all(Array.from({ length: CLIENTS }, async () => {
-      while (next < order.length) {
-        const { conversation, text } = order[next++]!;
-        await send(url, conversation, text);
-        lastQueued = performance.now();
-      }
-    }));
+    const acceptMs = await burst(url, total);
     const waiting = await report(child);
     await command(child, 'reset');
     await command(child, 'release');
@@ -87,7 +111,7 @@ export async function gatewayCeiling(driver: 'sqlite' | 'bullmq', redis: RedisSe
       messages: total,
       conversations: CONVERSATIONS,
       clients: CLIENTS,
-      acceptedPerS: total / ((lastQueued - started) / 1000),
+      acceptedPerS: total / (acceptMs / 1000),
       answeredPerS: total / (answering.answerMs / 1000),
       acceptStallMs: waiting.maxStallMs,
       answerStallMs: answering.maxStallMs,

@@ -38,7 +38,7 @@ import { buildStaticModel } from '../test/support/static-model.js';
 import { approvalLatency, type ApprovalLatency } from './approvals.js';
 import { sandboxCost, sandboxReport } from './sandbox.js';
 import { terminalBench, terminalReport } from './terminal.js';
-import { CONVERSATIONS, gatewayCeiling, PER_CONVERSATION, type Ceiling } from './ceiling.js';
+import { bareHttpFloor, CONVERSATIONS, gatewayCeiling, PER_CONVERSATION, type Ceiling } from './ceiling.js';
 import { voiceBench, voiceReport } from './voice.js';
 import { HOSTS_CONVERSATIONS, HOSTS_EACH, HOSTS_WORKERS, hostsRun, hostsTable, type HostsRow } from './hosts.js';
 import { PostgresServer } from '../test/support/postgres.js';
@@ -133,8 +133,10 @@ async function main(): Promise<void> {
       log(`ceiling (${driver}): ${(CONVERSATIONS * PER_CONVERSATION).toLocaleString('en')} messages in ${CONVERSATIONS.toLocaleString('en')} conversations, in-process echo engine`);
       ceiling[driver] = await gatewayCeiling(driver, redis);
     }
-    figures.ceiling = ceiling;
-    tables.push(ceilingTable(ceiling));
+    log('ceiling: the same client against a plain node:http server (the floor)');
+    const floor = await bareHttpFloor();
+    figures.ceiling = { ...ceiling, bareHttp: floor };
+    tables.push(ceilingTable(ceiling, floor));
   }
 
   if (wanted('sandbox')) {
@@ -510,7 +512,7 @@ function footprintTable(perDriver: PerDriver): string {
   ].join('\n');
 }
 
-function ceilingTable(ceiling: Record<string, Ceiling>): string {
+function ceilingTable(ceiling: Record<string, Ceiling>, floor: { acceptedPerS: number }): string {
   const drivers = Object.keys(ceiling);
   const any = Object.values(ceiling)[0]!;
   const head = `${any.messages.toLocaleString('en')} messages, ${any.conversations.toLocaleString('en')} conversations`;
@@ -519,6 +521,7 @@ function ceilingTable(ceiling: Record<string, Ceiling>): string {
     `| the gateway's ceiling: in-process echo engine, HTTP adapter, ${head} | ${drivers.join(' | ')} |`,
     `|---|${drivers.map(() => '---').join('|')}|`,
     row('accepted (200 clients at a time; the engine holds every answer, so all wait)', (c) => `${Math.round(c.acceptedPerS)} msg/s`),
+    row(`the same client against a plain node:http server that only answers \`queued\`: ${Math.round(floor.acceptedPerS)} req/s; the gateway's share of that`, (c) => `${Math.round((c.acceptedPerS / floor.acceptedPerS) * 100)}%`),
     row('answered (from letting go to the last answer recorded, concurrency 16)', (c) => `${Math.round(c.answeredPerS)} msg/s`),
     row('longest event-loop stall, accepting / answering', (c) => `${ms(c.acceptStallMs)} / ${ms(c.answerStallMs)}`),
     row('gateway RSS with every message waiting / peak', (c) => `${Math.round(c.waitingRssMb)} MB / ${Math.round(c.peakRssMb)} MB`),

@@ -109,6 +109,12 @@ export class Delivery implements DraftLane {
     return this.deps.store.outbox.row(messageId, 0)?.platform_ref ?? undefined;
   }
 
+  /** Whether the conversation's platform is a stream adapter running here (see dispatch). */
+  private streams(conversationId: string): boolean {
+    const adapter = this.deps.adapters.get(platformOf(conversationId));
+    return !!adapter && isStreamAdapter(adapter);
+  }
+
   private serves(platform: Platform): boolean {
     return this.deps.serves?.(platform) ?? true;
   }
@@ -176,7 +182,13 @@ export class Delivery implements DraftLane {
   }
 
   private async dispatch(): Promise<void> {
-    const rows = this.deps.store.outbox.due().filter((row) => !this.inFlight.has(row.id));
+    const { store } = this.deps;
+    const due = store.outbox.due().filter((row) => !this.inFlight.has(row.id));
+    // A stream adapter's clients had the answer in the message's `finished` event: its rows are only
+    // recorded as gone out, all in one transaction.
+    const streamed = due.filter((row) => this.streams(row.conversation_id));
+    if (streamed.length) store.db.tx(() => streamed.forEach((row) => store.outbox.markSent(row.id, null)));
+    const rows = streamed.length ? due.filter((row) => !this.streams(row.conversation_id)) : due;
     const byConversation = new Map<string, OutboxRow[]>();
     for (const row of rows) {
       const list = byConversation.get(row.conversation_id) ?? [];
@@ -257,12 +269,7 @@ export class Delivery implements DraftLane {
     const conversation = store.conversations.get(row.conversation_id);
     const message = row.message_id !== null ? store.messages.get(row.message_id) : undefined;
     const adapter = conversation && this.deps.adapters.get(conversation.platform);
-    if (!conversation || !adapter) return false; // that platform is not running here; keep it for later
-    if (isStreamAdapter(adapter)) {
-      // Its clients had the answer in the message's `finished` event; the row only records it went out.
-      store.outbox.markSent(row.id, null);
-      return true;
-    }
+    if (!conversation || !adapter || isStreamAdapter(adapter)) return false; // that platform is not running here; keep it for later
     if (!this.serves(conversation.platform)) return false; // another gateway serves it
     this.drafts.get(row.message_id ?? -1)?.finish();
     const target = targetOf(conversation, message);
