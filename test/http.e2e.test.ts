@@ -154,6 +154,19 @@ describe('POST /v1/conversations/{id}/messages', () => {
     expect(JSON.stringify(fake.requests.at(-1)!.body.messages)).toContain('a streamed answer in several pieces');
   });
 
+  it('?wait=queued: 202 with the message id once it is stored, its answer streamed from its events URL; a command is answered whole', async () => {
+    const res = await post('/v1/conversations/later/messages?wait=queued', { text: 'queued and gone' });
+    expect(res.status).toBe(202);
+    const queued = await res.json();
+    expect(queued).toMatchObject({ status: expect.stringMatching(/^(queued|running)$/), conversation_id: 'http:alice:later', message_id: expect.any(Number) });
+    expect(queued.events).toBe(`/v1/conversations/later/messages/${queued.message_id}/events`);
+    const events = await readSse(await fetch(`${url}${queued.events}`, { headers: auth }));
+    expect(events.at(-1)).toMatchObject({ event: 'done', data: { status: 'done', text: 'echo: queued and gone', message_id: queued.message_id } });
+    const command = await post('/v1/conversations/later/messages?wait=queued', { text: '/status' });
+    expect(command.status).toBe(200);
+    expect(await command.json()).toMatchObject({ status: 'handled', text: expect.any(String) });
+  });
+
   it('accepts commands as text', async () => {
     const body = await (await post('/v1/conversations/work/messages?stream=false', { text: '/session' })).json();
     expect(body.status).toBe('handled');

@@ -3,6 +3,7 @@
  *
  *   POST   /v1/conversations/{id}/messages   {text} -> SSE of the job (queued, text, tool, status, done); ?stream=false -> JSON
  *                                             or an audio body (Content-Type audio/*, ?caption=...): a voice note, heard first (SSE `heard`)
+ *                                             ?wait=queued -> 202 {status, message_id, events} once stored; the answer streams from `events`
  *                                             (with an Idempotency-Key, a retry gets the first answer: idempotency.ts)
  *   GET    /v1/conversations                 the conversations this key may read (an admin key: every one, any channel)
  *   GET    /v1/conversations/{id}            transcript and sessions
@@ -87,6 +88,15 @@ export interface SendOptions {
 }
 
 export type SendFailure = { error: string; code?: string; status?: 400 | 422 | 503 };
+
+/** A message stored and waiting (`?wait=queued`): its events follow at `events`. */
+export interface Queued {
+  status: 'queued' | 'running';
+  conversation_id: string;
+  message_id: number;
+  /** The message's event stream (SSE, to its `done`), relative to the gateway. */
+  events: string;
+}
 
 /**
  * A stream adapter: each request follows its own message's events (`follow`), and the dashboard
@@ -207,6 +217,12 @@ export class HttpAdapter implements StreamAdapter {
       const name = c.req.param('id');
       const idempotency = idempotentRequest(c, c.get('user'), name, body.bytes);
       if (idempotency && 'error' in idempotency) return c.json(apiError(idempotency.error, idempotency.code), 400);
+      // Store and go: 202 with the message's id at once; its answer streams from its events URL.
+      if (c.req.query('wait') === 'queued') {
+        const queued = await this.enqueue(c.get('user'), name, text, { idempotency, files });
+        if ('error' in queued) return c.json(apiError(queued.error, queued.code ?? 'invalid_request'), queued.status ?? 400);
+        return 'events' in queued ? c.json(queued, 202) : c.json(queued, 200, replayHeaders(queued));
+      }
       if (c.req.query('stream') === 'false') {
         const answer = await this.send(c.get('user'), name, text, { idempotency, files });
         if ('error' in answer) return c.json(apiError(answer.error, answer.code ?? 'invalid_request'), answer.status ?? 400);
@@ -277,9 +293,7 @@ export class HttpAdapter implements StreamAdapter {
     const { idempotency, onEvent, canAsk, files, signal } = options;
     if (!this.accepting) return SHUTTING_DOWN;
     const threadId = threadOf(user, name);
-    if (!threadId) {
-      return { error: `"${name}" is not one of your HTTP conversations: use a name of letters, digits, ".", "_" or "-" (at most 64), or "http:${user}:<name>".`, code: 'invalid_conversation' };
-    }
+    if (!threadId) return notAConversation(user, name);
     const conversationId = `http:${user}:${threadId}`;
     // Follow before sending: the first events (all of a command's) come before receive() returns.
     const early: LoggedEvent[] = [];
@@ -331,6 +345,45 @@ export class HttpAdapter implements StreamAdapter {
     } finally {
       unsubscribe();
     }
+  }
+
+  /**
+   * Stores a message and returns without waiting for its answer (`?wait=queued`): where it stands and
+   * where its events are. A command, a refusal, or a retried request whose message has finished is
+   * answered whole, as `send` would.
+   */
+  async enqueue(user: string, name: string, text: string, options: Pick<SendOptions, 'idempotency' | 'files'> = {}): Promise<Queued | Answer | SendFailure> {
+    if (!this.accepting) return SHUTTING_DOWN;
+    const threadId = threadOf(user, name);
+    if (!threadId) return notAConversation(user, name);
+    const conversationId = `http:${user}:${threadId}`;
+    let result: ReceiveResult;
+    try {
+      result = await this.host!.receive({
+        address: { platform: 'http', chatId: user, threadId }, userId: user, text, files: options.files,
+        messageId: options.idempotency?.messageId, requestSha256: options.idempotency?.requestSha256,
+      });
+    } catch (err) {
+      this.host!.log.error({ err }, 'http: message not accepted');
+      return { error: 'The gateway could not accept the message; see its log.', code: 'internal_error', status: 503 };
+    }
+    switch (result.status) {
+      case 'reused':
+        return { error: REUSED_KEY_ERROR, code: 'idempotency_key_reused', status: 422 };
+      case 'refused':
+      case 'answered':
+      case 'ignored':
+        return { status: 'handled', text: 'text' in result ? result.text : '', conversation_id: conversationId, cost_usd: 0, duration_ms: 0 };
+      default:
+        break;
+    }
+    const messageId = result.messageId;
+    const outcome = messageId !== undefined ? this.api!.outcomeOf(messageId) : undefined;
+    if (messageId === undefined || !outcome) return SHUTTING_DOWN;
+    if (outcome.status === 'queued' || outcome.status === 'running') {
+      return { status: outcome.status, conversation_id: conversationId, message_id: messageId, events: `/v1/conversations/${encodeURIComponent(name)}/messages/${messageId}/events` };
+    }
+    return { ...answerOf(outcome, messageId), ...(result.status === 'duplicate' ? { replayed: true as const } : {}) };
   }
 
   /**
@@ -410,6 +463,10 @@ function answerOf(outcome: MessageOutcome, messageId: number): Answer {
     conversation_id: outcome.conversationId, message_id: messageId, session_id: outcome.sessionId,
     cost_usd: outcome.costUsd, duration_ms: outcome.durationMs, error_code: outcome.errorCode, error_message: outcome.errorMessage,
   };
+}
+
+function notAConversation(user: string, name: string): SendFailure {
+  return { error: `"${name}" is not one of your HTTP conversations: use a name of letters, digits, ".", "_" or "-" (at most 64), or "http:${user}:<name>".`, code: 'invalid_conversation' };
 }
 
 function threadOf(user: string, name: string): string | undefined {
