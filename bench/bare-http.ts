@@ -1,7 +1,7 @@
 /**
- * The floor under the ceiling's "accepted" figure: a plain node:http server that answers the
- * ceiling's request (a JSON body in, an SSE stream out whose first event is `queued`) and does
- * nothing else, no store, no queue, no framework. bench/ceiling.ts drives it with the same client
+ * The floor under the ceiling's "accepted" figures: a plain node:http server that answers the
+ * ceiling's requests (a JSON body in; an SSE stream out whose first event is `queued`, or with
+ * `?wait=queued` a 202 with a JSON body) and does nothing else, no store, no queue, no framework. bench/ceiling.ts drives it with the same client
  * and concurrency as the gateway, so the two rates compare what cligate adds to Node's HTTP on
  * this machine. Bench only.
  */
@@ -12,6 +12,11 @@ const server = http.createServer((req, res) => {
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
   req.on('end', () => {
     const { text } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { text: string };
+    if (req.url?.endsWith('?wait=queued')) {
+      res.writeHead(202, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: 'queued', conversation_id: 'bare', message_id: 1, events: '/v1/conversations/bare/messages/1/events', text }));
+      return;
+    }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     // Held open like the gateway's stream, until the client leaves.
     res.write(`event: queued\nid: 1\ndata: ${JSON.stringify({ messageId: 1, position: 1, text })}\n\n`);

@@ -5,7 +5,9 @@
  *      a message and leave at its `queued` event; from the first request to the last `queued`; the
  *      event loop's longest stall and the RSS with them all waiting;
  *   2. answered/s: the engine lets go; from then to the last `finished` event (the outcome and the
- *      reply recorded), concurrency 16; the longest stall meanwhile.
+ *      reply recorded), concurrency 16; the longest stall meanwhile;
+ *   3. accepted/s again, sent with `?wait=queued` (a 202 once stored, the connection kept for the
+ *      client's next message), the engine holding again; then all are answered.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -37,6 +39,8 @@ export interface Ceiling {
   /** Requests in flight at a time. */
   clients: number;
   acceptedPerS: number;
+  /** The same burst sent with `?wait=queued` (202 at once, the connection kept): no stream per message. */
+  acceptedQueuedPerS: number;
   answeredPerS: number;
   /** Longest event-loop stall while the messages were accepted, and while they were answered. */
   acceptStallMs: number;
@@ -50,12 +54,15 @@ export interface Ceiling {
  * The same client and burst against a plain node:http server that only answers `queued`
  * (bench/bare-http.ts): what Node's HTTP and this client manage here with no gateway behind them.
  */
-export async function bareHttpFloor(): Promise<{ acceptedPerS: number }> {
+export async function bareHttpFloor(): Promise<{ acceptedPerS: number; acceptedQueuedPerS: number }> {
   const child = fork(path.join(PROJECT_ROOT, 'dist', 'bench', 'bare-http.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
     const { url } = await reply<{ url: string }>(child, 'ready');
     const total = CONVERSATIONS * PER_CONVERSATION;
-    return { acceptedPerS: total / (await burst(url, total) / 1000) };
+    return {
+      acceptedPerS: total / (await burst(url, total, 'stream') / 1000),
+      acceptedQueuedPerS: total / (await burst(url, total, 'queued') / 1000),
+    };
   } finally {
     child.send({ cmd: 'stop' });
     await new Promise((r) => child.once('exit', r));
@@ -67,15 +74,15 @@ export async function bareHttpFloor(): Promise<{ acceptedPerS: number }> {
  * until its `queued` event, then closed (the message stays queued). Returns the milliseconds from
  * the first request to the last `queued`.
  */
-async function burst(url: string, total: number): Promise<number> {
-  const order = Array.from({ length: total }, (_, i) => ({ conversation: `ceiling-${i % CONVERSATIONS}`, text: `m${Math.floor(i / CONVERSATIONS)}` }));
+async function burst(url: string, total: number, mode: 'stream' | 'queued', round = 0): Promise<number> {
+  const order = Array.from({ length: total }, (_, i) => ({ conversation: `ceiling-${i % CONVERSATIONS}`, text: `r${round}m${Math.floor(i / CONVERSATIONS)}` }));
   let next = 0;
   let lastQueued = 0;
   const started = performance.now();
   await Promise.all(Array.from({ length: CLIENTS }, async () => {
     while (next < order.length) {
       const { conversation, text } = order[next++]!;
-      await send(url, conversation, text);
+      await (mode === 'stream' ? send(url, conversation, text) : sendQueued(url, conversation, text));
       lastQueued = performance.now();
     }
   }));
@@ -96,7 +103,7 @@ export async function gatewayCeiling(driver: 'sqlite' | 'bullmq', redis: RedisSe
     await command(child, 'hold');
     await command(child, 'reset');
     const total = CONVERSATIONS * PER_CONVERSATION;
-    const acceptMs = await burst(url, total);
+    const acceptMs = await burst(url, total, 'stream');
     const waiting = await report(child);
     await command(child, 'reset');
     await command(child, 'release');
@@ -107,11 +114,20 @@ export async function gatewayCeiling(driver: 'sqlite' | 'bullmq', redis: RedisSe
       await new Promise((r) => setTimeout(r, 200));
       answering = await report(child);
     }
+    // Again with `?wait=queued`: the same burst, each request answered 202 once stored, on kept connections.
+    await command(child, 'hold');
+    const acceptQueuedMs = await burst(url, total, 'queued', 1);
+    await command(child, 'release');
+    for (let all = await report(child); all.finished < 2 * total; all = await report(child)) {
+      if (Date.now() > deadline) throw new Error(`only ${all.finished} of ${2 * total} answered in 10 minutes`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
     return {
       messages: total,
       conversations: CONVERSATIONS,
       clients: CLIENTS,
       acceptedPerS: total / (acceptMs / 1000),
+      acceptedQueuedPerS: total / (acceptQueuedMs / 1000),
       answeredPerS: total / (answering.answerMs / 1000),
       acceptStallMs: waiting.maxStallMs,
       answerStallMs: answering.maxStallMs,
@@ -131,6 +147,15 @@ async function send(url: string, conversation: string, text: string): Promise<vo
   });
   const events = await readSse(res, undefined, (e) => e.event === 'queued' || e.event === 'done' || e.event === 'error');
   if (events.at(-1)?.event !== 'queued') throw new Error(`ceiling message not queued: ${JSON.stringify(events.at(-1))}`);
+}
+
+/** Sends one message with `?wait=queued` and returns at its 202. */
+async function sendQueued(url: string, conversation: string, text: string): Promise<void> {
+  const res = await fetch(`${url}/v1/conversations/${conversation}/messages?wait=queued`, {
+    method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ text }),
+  });
+  const body = await res.json() as { status?: string };
+  if (res.status !== 202) throw new Error(`ceiling message not queued: ${res.status} ${JSON.stringify(body)}`);
 }
 
 function reply<T>(child: ChildProcess, cmd: string): Promise<T> {

@@ -512,7 +512,7 @@ function footprintTable(perDriver: PerDriver): string {
   ].join('\n');
 }
 
-function ceilingTable(ceiling: Record<string, Ceiling>, floor: { acceptedPerS: number }): string {
+function ceilingTable(ceiling: Record<string, Ceiling>, floor: { acceptedPerS: number; acceptedQueuedPerS: number }): string {
   const drivers = Object.keys(ceiling);
   const any = Object.values(ceiling)[0]!;
   const head = `${any.messages.toLocaleString('en')} messages, ${any.conversations.toLocaleString('en')} conversations`;
@@ -522,6 +522,8 @@ function ceilingTable(ceiling: Record<string, Ceiling>, floor: { acceptedPerS: n
     `|---|${drivers.map(() => '---').join('|')}|`,
     row('accepted (200 clients at a time; the engine holds every answer, so all wait)', (c) => `${Math.round(c.acceptedPerS)} msg/s`),
     row(`the same client against a plain node:http server that only answers \`queued\`: ${Math.round(floor.acceptedPerS)} req/s; the gateway's share of that`, (c) => `${Math.round((c.acceptedPerS / floor.acceptedPerS) * 100)}%`),
+    row('accepted with `?wait=queued` (202 once stored; each client keeps its connection)', (c) => `${Math.round(c.acceptedQueuedPerS)} msg/s`),
+    row(`the same against the plain server (202 at once): ${Math.round(floor.acceptedQueuedPerS)} req/s; the gateway's share`, (c) => `${Math.round((c.acceptedQueuedPerS / floor.acceptedQueuedPerS) * 100)}%`),
     row('answered (from letting go to the last answer recorded, concurrency 16)', (c) => `${Math.round(c.answeredPerS)} msg/s`),
     row('longest event-loop stall, accepting / answering', (c) => `${ms(c.acceptStallMs)} / ${ms(c.answerStallMs)}`),
     row('gateway RSS with every message waiting / peak', (c) => `${Math.round(c.waitingRssMb)} MB / ${Math.round(c.peakRssMb)} MB`),

@@ -378,11 +378,13 @@ export class HttpAdapter implements StreamAdapter {
         break;
     }
     const messageId = result.messageId;
-    const outcome = messageId !== undefined ? this.api!.outcomeOf(messageId) : undefined;
-    if (messageId === undefined || !outcome) return SHUTTING_DOWN;
-    if (outcome.status === 'queued' || outcome.status === 'running') {
-      return { status: outcome.status, conversation_id: conversationId, message_id: messageId, events: `/v1/conversations/${encodeURIComponent(name)}/messages/${messageId}/events` };
-    }
+    if (messageId === undefined) return SHUTTING_DOWN;
+    const events = `/v1/conversations/${encodeURIComponent(name)}/messages/${messageId}/events`;
+    if (result.status === 'accepted') return { status: 'queued', conversation_id: conversationId, message_id: messageId, events };
+    // Answered at intake, or a retry: as it stands now.
+    const outcome = this.api!.outcomeOf(messageId);
+    if (!outcome) return SHUTTING_DOWN;
+    if (outcome.status === 'queued' || outcome.status === 'running') return { status: outcome.status, conversation_id: conversationId, message_id: messageId, events };
     return { ...answerOf(outcome, messageId), ...(result.status === 'duplicate' ? { replayed: true as const } : {}) };
   }
 
