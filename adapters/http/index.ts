@@ -309,31 +309,13 @@ export class HttpAdapter implements StreamAdapter {
       else if (entry.event.messageId === messageId) deliver(entry);
     }, conversationId);
     try {
-      let result: ReceiveResult;
-      try {
-        result = await this.host!.receive({
-          address: { platform: 'http', chatId: user, threadId }, userId: user, text, files,
-          messageId: idempotency?.messageId, requestSha256: idempotency?.requestSha256, canAsk,
-        });
-      } catch (err) {
-        this.host!.log.error({ err }, 'http: message not accepted');
-        return { error: 'The gateway could not accept the message; see its log.', code: 'internal_error', status: 503 };
-      }
-      switch (result.status) {
-        case 'reused':
-          return { error: REUSED_KEY_ERROR, code: 'idempotency_key_reused', status: 422 };
-        case 'duplicate': {
-          if (result.messageId === undefined) return SHUTTING_DOWN;
-          const outcome = await finishedOutcome(this.api!, (listener) => this.watch(listener), result.messageId, () => this.accepting);
-          return outcome ? { ...answerOf(outcome, result.messageId), replayed: true } : SHUTTING_DOWN;
-        }
-        case 'refused':
-        case 'answered':
-        case 'ignored':
-          return { status: 'handled', text: 'text' in result ? result.text : '', conversation_id: conversationId, cost_usd: 0, duration_ms: 0 };
-        case 'accepted':
-        case 'handled':
-          break;
+      const result = await this.receive(user, threadId, text, { idempotency, files, canAsk });
+      if ('error' in result) return result;
+      if (!isStored(result)) return notQueued(result, conversationId);
+      if (result.status === 'duplicate') {
+        if (result.messageId === undefined) return SHUTTING_DOWN;
+        const outcome = await finishedOutcome(this.api!, (listener) => this.watch(listener), result.messageId, () => this.accepting);
+        return outcome ? { ...answerOf(outcome, result.messageId), replayed: true } : SHUTTING_DOWN;
       }
       messageId = result.messageId;
       for (const entry of early.splice(0)) if (entry.event.messageId === messageId) deliver(entry);
@@ -347,6 +329,19 @@ export class HttpAdapter implements StreamAdapter {
     }
   }
 
+  /** Hands a message to the gateway; a failure to store it is a 503 for the client, the cause in the log. */
+  private async receive(user: string, threadId: string, text: string, options: Pick<SendOptions, 'idempotency' | 'files' | 'canAsk'>): Promise<ReceiveResult | SendFailure> {
+    try {
+      return await this.host!.receive({
+        address: { platform: 'http', chatId: user, threadId }, userId: user, text, files: options.files,
+        messageId: options.idempotency?.messageId, requestSha256: options.idempotency?.requestSha256, canAsk: options.canAsk,
+      });
+    } catch (err) {
+      this.host!.log.error({ err }, 'http: message not accepted');
+      return { error: 'The gateway could not accept the message; see its log.', code: 'internal_error', status: 503 };
+    }
+  }
+
   /**
    * Stores a message and returns without waiting for its answer (`?wait=queued`): where it stands and
    * where its events are. A command, a refusal, or a retried request whose message has finished is
@@ -357,26 +352,9 @@ export class HttpAdapter implements StreamAdapter {
     const threadId = threadOf(user, name);
     if (!threadId) return notAConversation(user, name);
     const conversationId = `http:${user}:${threadId}`;
-    let result: ReceiveResult;
-    try {
-      result = await this.host!.receive({
-        address: { platform: 'http', chatId: user, threadId }, userId: user, text, files: options.files,
-        messageId: options.idempotency?.messageId, requestSha256: options.idempotency?.requestSha256,
-      });
-    } catch (err) {
-      this.host!.log.error({ err }, 'http: message not accepted');
-      return { error: 'The gateway could not accept the message; see its log.', code: 'internal_error', status: 503 };
-    }
-    switch (result.status) {
-      case 'reused':
-        return { error: REUSED_KEY_ERROR, code: 'idempotency_key_reused', status: 422 };
-      case 'refused':
-      case 'answered':
-      case 'ignored':
-        return { status: 'handled', text: 'text' in result ? result.text : '', conversation_id: conversationId, cost_usd: 0, duration_ms: 0 };
-      default:
-        break;
-    }
+    const result = await this.receive(user, threadId, text, options);
+    if ('error' in result) return result;
+    if (!isStored(result)) return notQueued(result, conversationId);
     const messageId = result.messageId;
     if (messageId === undefined) return SHUTTING_DOWN;
     const events = `/v1/conversations/${encodeURIComponent(name)}/messages/${messageId}/events`;
@@ -465,6 +443,19 @@ function answerOf(outcome: MessageOutcome, messageId: number): Answer {
     conversation_id: outcome.conversationId, message_id: messageId, session_id: outcome.sessionId,
     cost_usd: outcome.costUsd, duration_ms: outcome.durationMs, error_code: outcome.errorCode, error_message: outcome.errorMessage,
   };
+}
+
+/** A message stored now or before. */
+type Stored = Extract<ReceiveResult, { status: 'accepted' | 'handled' | 'duplicate' }>;
+
+/** The answer to a message that was not stored (refused, an approval's answer) or whose key was reused. */
+function notQueued(result: Exclude<ReceiveResult, Stored>, conversationId: string): Answer | SendFailure {
+  if (result.status === 'reused') return { error: REUSED_KEY_ERROR, code: 'idempotency_key_reused', status: 422 };
+  return { status: 'handled', text: 'text' in result ? result.text : '', conversation_id: conversationId, cost_usd: 0, duration_ms: 0 };
+}
+
+function isStored(result: ReceiveResult): result is Stored {
+  return result.status === 'accepted' || result.status === 'handled' || result.status === 'duplicate';
 }
 
 function notAConversation(user: string, name: string): SendFailure {

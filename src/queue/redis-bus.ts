@@ -16,23 +16,28 @@ export class RedisBus implements Bus {
 
   constructor(redisUrl: string, prefix: string) {
     this.channel = `${prefix}:events`;
-    this.pub = redisConnection(redisUrl);
+    // Events come in bursts (a turn's text deltas, a burst of messages): one write per tick, not per event.
+    this.pub = redisConnection(redisUrl, { autoPipelining: true });
     this.sub = redisConnection(redisUrl);
     void this.sub.subscribe(this.channel).catch(() => {});
+    // "<origin> <event JSON>": this process's own events come back too, and are dropped unread.
+    const own = `${this.origin} `;
     this.sub.on('message', (_channel: string, raw: string) => {
-      let parsed: { o: string; e: BusEvent };
+      if (raw.startsWith(own)) return;
+      let event: BusEvent | { o: string; e: BusEvent };
       try {
-        parsed = JSON.parse(raw);
+        event = JSON.parse(raw.slice(raw.indexOf(' ') + 1));
       } catch {
         return;
       }
-      if (parsed.o !== this.origin) this.local.publish(parsed.e);
+      // {"o", "e"}: a process of an earlier version, during a rolling upgrade.
+      this.local.publish('e' in event && 'o' in event ? event.e : event);
     });
   }
 
   publish(event: BusEvent): void {
     this.local.publish(event);
-    void this.pub.publish(this.channel, JSON.stringify({ o: this.origin, e: event })).catch(() => {});
+    void this.pub.publish(this.channel, `${this.origin} ${JSON.stringify(event)}`).catch(() => {});
   }
 
   subscribe(listener: (event: BusEvent) => void): () => void {
