@@ -31,30 +31,39 @@ beforeAll(async () => {
   [postgres, redis] = await Promise.all([PostgresServer.start(), RedisServer.start()]);
   await anthropic.start();
   const url = await postgres.createDatabase();
-  const shared = tmpDir('cligate-shared-');
-  const host = async (role: 'gateway' | 'worker') => {
-    const local = tmpDir('cligate-host-');
-    const port = await freePort();
-    const config = writeConfig(local, testConfig(path.join(shared, 'data'), {
-      gateway: { log_level: 'info' },
-      store: { driver: 'postgres', url },
-      queue: { driver: 'bullmq', redis_url: redis.url, prefix: 'hosts' },
-      // Leases long enough that a process starved of CPU by the others (20 live CLIs on 2 cores) keeps
-      // its conversations; a worker killed here is taken over at once anyway (a dead process on this machine).
-      worker: { concurrency: 4, lease_s: 15 },
-      live: { enabled: true, max_processes: 10 },
-      http: { enabled: role === 'gateway', port, api_keys: [{ user: 'ops', sha256: sha256(KEY), admin: true }] },
-    }));
-    const p = spawnCligate(['start', '--config', config, '--role', role], cliEnv(anthropic, local));
-    processes.push(p);
-    if (role === 'gateway') gateways.push({ port, process: p });
-    else workers.push(p);
-    return p;
-  };
+  shared = tmpDir('cligate-shared-');
+  dbUrl = url;
   const all = [await host('gateway'), await host('gateway'), ...(await Promise.all([host('worker'), host('worker'), host('worker')]))];
-  await Promise.all(all.map((p) => p.waitFor(() => p.stderr.some((l) => l.includes('cligate started')), 60_000, 'start')));
+  await Promise.all(all.map(started));
   store = Store.open({ driver: 'postgres', url, path: '' });
 }, 120_000);
+
+let shared: string;
+let dbUrl: string;
+const started = (p: CligateProcess) => p.waitFor(() => p.stderr.some((l) => l.includes('cligate started')), 60_000, 'start');
+
+/**
+ * A `cligate start` process on its own local folder. Leases are long enough (15 s) that a process
+ * starved of CPU by the others (20 live CLIs on 2 cores) keeps its conversations; the worker-kill case
+ * uses workers of its own with shorter ones, since the lease of the dead worker's turn is what it waits out.
+ */
+async function host(role: 'gateway' | 'worker', leaseS = 15): Promise<CligateProcess> {
+  const local = tmpDir('cligate-host-');
+  const port = await freePort();
+  const config = writeConfig(local, testConfig(path.join(shared, 'data'), {
+    gateway: { log_level: 'info' },
+    store: { driver: 'postgres', url: dbUrl },
+    queue: { driver: 'bullmq', redis_url: redis.url, prefix: 'hosts' },
+    worker: { concurrency: 4, lease_s: leaseS },
+    live: { enabled: true, max_processes: 10 },
+    http: { enabled: role === 'gateway', port, api_keys: [{ user: 'ops', sha256: sha256(KEY), admin: true }] },
+  }));
+  const p = spawnCligate(['start', '--config', config, '--role', role], cliEnv(anthropic, local));
+  processes.push(p);
+  if (role === 'gateway') gateways.push({ port, process: p });
+  else workers.push(p);
+  return p;
+}
 
 afterAll(async () => {
   for (const p of processes) p.kill('SIGTERM');
@@ -137,6 +146,13 @@ describe('two gateways and three workers on PostgreSQL and Redis', () => {
   }, 180_000);
 
   it('a worker killed with kill -9 mid-turn: another worker finishes the turn, answered once', async () => {
+    // The takeover waits out the dead worker's lease (its job's lock in Redis, then a stalled-job check).
+    // Three workers with 5 s leases in place of the long-lease ones: with one conversation running there
+    // is no CPU starvation to cover, and the wait is a third of what 15 s leases make it.
+    const old = workers.splice(0);
+    for (const w of old) w.kill('SIGTERM');
+    await Promise.all(old.map((w) => w.exited));
+    await Promise.all((await Promise.all([host('worker', 5), host('worker', 5), host('worker', 5)])).map(started));
     anthropic.respond = (req) => (req.prompt === 'outlive the worker' ? { text: 'finished elsewhere', chunkSize: 2, delayMs: 80 } : undefined);
     try {
       const { answer } = await send(0, 'hosts-crash', 'outlive the worker');
