@@ -33,17 +33,17 @@ async function connected() {
   client = c;
   return c;
 }
-port.on('message', async ({ sql, params }) => {
+port.on('message', async ({ id, sql, params }) => {
   let answer;
   try {
     const c = await connected();
     const result = await c.query({ text: sql, values: params });
     const last = Array.isArray(result) ? result[result.length - 1] : result;
-    answer = { rows: last.rows ?? [], changes: last.rowCount ?? 0 };
+    answer = { id, rows: last.rows ?? [], changes: last.rowCount ?? 0 };
   } catch (err) {
     // A server's error (it has a severity) leaves the connection usable; anything else drops it.
     if (!err.severity) { client?.end().catch(() => {}); client = undefined; }
-    answer = { error: { message: err.message, code: err.code, detail: err.detail } };
+    answer = { id, error: { message: err.message, code: err.code, detail: err.detail } };
   }
   port.postMessage(answer);
   Atomics.store(flag, 0, 1);
@@ -65,6 +65,8 @@ export class PostgresDriver implements SqlDriver {
   private readonly flag = new Int32Array(new SharedArrayBuffer(4));
   private depth = 0;
   private closed = false;
+  /** Each statement's number, echoed by its answer: a late answer to one that timed out is told apart. */
+  private lastId = 0;
 
   constructor(readonly url: string) {
     const { port1, port2 } = new MessageChannel();
@@ -80,14 +82,24 @@ export class PostgresDriver implements SqlDriver {
 
   query(sql: string, params: readonly unknown[]): SqlResult {
     if (this.closed) throw new Error('the database is closed');
+    const id = ++this.lastId;
     Atomics.store(this.flag, 0, 0);
-    this.port.postMessage({ sql, params: params.map(toPg) });
-    if (Atomics.wait(this.flag, 0, 0, STATEMENT_TIMEOUT_MS) === 'timed-out') {
-      throw new PostgresError(`PostgreSQL did not answer within ${STATEMENT_TIMEOUT_MS / 1000} s (store.url)`, undefined, sql.slice(0, 200));
+    this.port.postMessage({ id, sql, params: params.map(toPg) });
+    const deadline = Date.now() + STATEMENT_TIMEOUT_MS;
+    for (;;) {
+      const left = deadline - Date.now();
+      if (left <= 0 || Atomics.wait(this.flag, 0, 0, left) === 'timed-out') {
+        throw new PostgresError(`PostgreSQL did not answer within ${STATEMENT_TIMEOUT_MS / 1000} s (store.url)`, undefined, sql.slice(0, 200));
+      }
+      const reply = receiveMessageOnPort(this.port)?.message as Reply | undefined;
+      if (reply?.id === id) {
+        if (reply.error) throw new PostgresError(reply.error.message, reply.error.code, reply.error.detail);
+        return { rows: reply.rows.map(fromPg), changes: reply.changes };
+      }
+      // The flag was seen before the answer could be read (seen once, under load): look again in a
+      // moment. A late answer to an earlier statement is dropped and the port read again at once.
+      if (!reply) Atomics.wait(this.flag, 0, 1, 1);
     }
-    const reply = receiveMessageOnPort(this.port)?.message as { rows: Record<string, unknown>[]; changes: number; error?: { message: string; code?: string; detail?: string } };
-    if (reply.error) throw new PostgresError(reply.error.message, reply.error.code, reply.error.detail);
-    return { rows: reply.rows.map(fromPg), changes: reply.changes };
   }
 
   exec(script: string): void {
@@ -129,6 +141,13 @@ export class PostgresDriver implements SqlDriver {
     this.closed = true;
     void this.thread.terminate();
   }
+}
+
+interface Reply {
+  id: number;
+  rows: Record<string, unknown>[];
+  changes: number;
+  error?: { message: string; code?: string; detail?: string };
 }
 
 /** Booleans are stored as 0/1 integers, as in SQLite. */
