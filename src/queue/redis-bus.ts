@@ -1,6 +1,7 @@
 /**
  * The bus across processes: Redis pub/sub on one channel. Listeners in the publishing process hear
- * an event at once, without the round trip; other processes hear it through Redis.
+ * an event at once, without the round trip; other processes hear it through Redis, the events of one
+ * tick in one message, in order.
  */
 import crypto from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -13,6 +14,8 @@ export class RedisBus implements Bus {
   private readonly pub: Redis;
   private readonly sub: Redis;
   private readonly channel: string;
+  /** Events of this tick, sent to Redis together when it ends (one message for a burst). */
+  private unsent: BusEvent[] = [];
 
   constructor(redisUrl: string, prefix: string) {
     this.channel = `${prefix}:events`;
@@ -20,24 +23,32 @@ export class RedisBus implements Bus {
     this.pub = redisConnection(redisUrl, { autoPipelining: true });
     this.sub = redisConnection(redisUrl);
     void this.sub.subscribe(this.channel).catch(() => {});
-    // "<origin> <event JSON>": this process's own events come back too, and are dropped unread.
+    // "<origin> <JSON array of events>": this process's own come back too, and are dropped unread.
     const own = `${this.origin} `;
     this.sub.on('message', (_channel: string, raw: string) => {
       if (raw.startsWith(own)) return;
-      let event: BusEvent | { o: string; e: BusEvent };
+      let events: BusEvent[] | BusEvent | { o: string; e: BusEvent };
       try {
-        event = JSON.parse(raw.slice(raw.indexOf(' ') + 1));
+        events = JSON.parse(raw.slice(raw.indexOf(' ') + 1));
       } catch {
         return;
       }
-      // {"o", "e"}: a process of an earlier version, during a rolling upgrade.
-      this.local.publish('e' in event && 'o' in event ? event.e : event);
+      if (Array.isArray(events)) for (const event of events) this.local.publish(event);
+      // One event, or {"o", "e"}: a process of an earlier version, during a rolling upgrade.
+      else this.local.publish('e' in events && 'o' in events ? events.e : events);
     });
   }
 
   publish(event: BusEvent): void {
     this.local.publish(event);
-    void this.pub.publish(this.channel, `${this.origin} ${JSON.stringify(event)}`).catch(() => {});
+    this.unsent.push(event);
+    if (this.unsent.length === 1) queueMicrotask(() => this.send());
+  }
+
+  private send(): void {
+    const events = this.unsent;
+    this.unsent = [];
+    void this.pub.publish(this.channel, `${this.origin} ${JSON.stringify(events)}`).catch(() => {});
   }
 
   subscribe(listener: (event: BusEvent) => void): () => void {
@@ -45,6 +56,7 @@ export class RedisBus implements Bus {
   }
 
   async close(): Promise<void> {
+    if (this.unsent.length) this.send();
     await this.local.close();
     this.sub.disconnect();
     this.pub.disconnect();
