@@ -9,8 +9,5 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // Files of one worker share its process: each fresh process re-imported discord.js, the store, the
-    // gateway... (about 60 CPU-s of a run). No test file mocks modules or changes process state for others.
-    isolate: false,
   },
 });

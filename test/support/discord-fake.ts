@@ -78,7 +78,8 @@ export class DiscordFake {
 
   /** Waits for the bot's `nth` gateway connection (a restarted bot makes a new one). */
   async connected(nth = 1): Promise<void> {
-    await eventually(() => this.connections >= nth && this.sockets.size > 0, 20_000, 'the bot to connect', 5);
+    // Generous: a spawned gateway starting on a machine loaded by the other test files (seen past 20 s in CI).
+    await eventually(() => this.connections >= nth && this.sockets.size > 0, 45_000, 'the bot to connect', 5);
   }
 
   inChannel(channelId: string): PostedMessage[] {

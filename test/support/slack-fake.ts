@@ -84,7 +84,8 @@ export class SlackFake {
 
   /** Waits for the bot's `nth` Socket Mode connection (a restarted app makes a new one). */
   async connected(nth = 1): Promise<void> {
-    await eventually(() => this.connections >= nth && this.sockets.size > 0, 20_000, 'the bot to connect', 5);
+    // Generous: a spawned gateway starting on a machine loaded by the other test files (seen past 20 s in CI).
+    await eventually(() => this.connections >= nth && this.sockets.size > 0, 45_000, 'the bot to connect', 5);
   }
 
   /** Pushes a Socket Mode envelope; resolves with the app's ack and how long it took (never, while acks are dropped). */
