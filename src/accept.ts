@@ -81,7 +81,7 @@ export class Intake {
     };
 
     if (command) {
-      const id = this.store({ ...base, kind: 'command', status: 'running' });
+      const id = this.storeMessage({ ...base, kind: 'command', status: 'running' });
       if (id === 'duplicate') return this.earlier(inbound) ?? { status: 'duplicate' };
       options.onStored?.();
       await this.answerCommand(store.messages.get(id)!, conversation);
@@ -90,7 +90,7 @@ export class Intake {
 
     const problem = this.problemWith(text, inbound, userKey);
     if (problem) {
-      const id = this.store({ ...base, kind: 'prompt', status: 'failed' });
+      const id = this.storeMessage({ ...base, kind: 'prompt', status: 'failed' });
       if (id === 'duplicate') return this.earlier(inbound) ?? { status: 'duplicate' };
       options.onStored?.();
       this.notice(conversation, id, problem.text, { errorCode: problem.code });
@@ -100,7 +100,7 @@ export class Intake {
     // Without files no await: a plain message is stored in the same synchronous step as the checks (see Pacer).
     const { saved, notes } = inbound.files?.length ? await this.saveFiles(inbound, conversation) : { saved: [] as SavedFile[], notes: [] as string[] };
     // The person's text and their files stay apart; the worker tells the engine where the files are.
-    const id = this.store({ ...base, kind: 'prompt', status: 'queued', attachments: saved.length ? JSON.stringify(saved) : null }, transcriptLine(text, saved));
+    const id = this.storeMessage({ ...base, kind: 'prompt', status: 'queued', attachments: saved.length ? JSON.stringify(saved) : null }, transcriptLine(text, saved));
     if (id === 'duplicate') return this.earlier(inbound) ?? { status: 'duplicate' };
     options.onStored?.();
     if (notes.length) this.outboxNotice(conversation, id, notes.join('\n'), { seq: NOTE_SEQ });
@@ -136,7 +136,7 @@ export class Intake {
     const problem = this.problemWith(text, {}, userKey);
     const id = store.db.tx(() => {
       if (submission.claim && !submission.claim()) return 'taken' as const;
-      return this.store({ ...base, kind: 'prompt', status: problem ? 'failed' : 'queued' }, problem ? undefined : text);
+      return this.storeMessage({ ...base, kind: 'prompt', status: problem ? 'failed' : 'queued' }, problem ? undefined : text);
     });
     if (id === 'taken') return { status: 'taken' };
     if (id === 'duplicate') {
@@ -180,7 +180,7 @@ export class Intake {
    * Stores a message in one transaction: the message, the conversation's last-message time and, for
    * a prompt, the person's line of the transcript. 'duplicate' when its platform id was seen before.
    */
-  private store(message: NewMessage, transcriptText?: string): number | 'duplicate' {
+  private storeMessage(message: NewMessage, transcriptText?: string): number | 'duplicate' {
     const { store } = this.deps;
     return store.db.tx(() => {
       const id = store.messages.insert(message);
