@@ -186,9 +186,10 @@ export class Delivery implements DraftLane {
     const due = store.outbox.due().filter((row) => !this.inFlight.has(row.id));
     // A stream adapter's clients had the answer in the message's `finished` event: its rows are only
     // recorded as gone out, all in one transaction.
-    const streamed = due.filter((row) => this.streams(row.conversation_id));
+    const streamed: OutboxRow[] = [];
+    const rows: OutboxRow[] = [];
+    for (const row of due) (this.streams(row.conversation_id) ? streamed : rows).push(row);
     if (streamed.length) store.db.tx(() => streamed.forEach((row) => store.outbox.markSent(row.id, null)));
-    const rows = streamed.length ? due.filter((row) => !this.streams(row.conversation_id)) : due;
     const byConversation = new Map<string, OutboxRow[]>();
     for (const row of rows) {
       const list = byConversation.get(row.conversation_id) ?? [];
@@ -269,7 +270,8 @@ export class Delivery implements DraftLane {
     const conversation = store.conversations.get(row.conversation_id);
     const message = row.message_id !== null ? store.messages.get(row.message_id) : undefined;
     const adapter = conversation && this.deps.adapters.get(conversation.platform);
-    if (!conversation || !adapter || isStreamAdapter(adapter)) return false; // that platform is not running here; keep it for later
+    // That platform is not running here: keep it for later (a stream adapter's rows never come here, see dispatch).
+    if (!conversation || !adapter || isStreamAdapter(adapter)) return false;
     if (!this.serves(conversation.platform)) return false; // another gateway serves it
     this.drafts.get(row.message_id ?? -1)?.finish();
     const target = targetOf(conversation, message);

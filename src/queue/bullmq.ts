@@ -38,9 +38,9 @@ interface DrainJob {
   conversationId: string;
 }
 
-export function redisConnection(url: string, options: { autoPipelining?: boolean } = {}): Redis {
+export function redisConnection(url: string): Redis {
   // maxRetriesPerRequest: null is what BullMQ needs; commands wait for a reconnect instead of failing.
-  const redis = new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false, enableAutoPipelining: options.autoPipelining ?? false });
+  const redis = new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false });
   redis.on('error', () => {
     /* reconnects on its own; errors are reported by ping() and the sweep */
   });

@@ -19,23 +19,22 @@ export class RedisBus implements Bus {
 
   constructor(redisUrl: string, prefix: string) {
     this.channel = `${prefix}:events`;
-    // Events come in bursts (a turn's text deltas, a burst of messages): one write per tick, not per event.
-    this.pub = redisConnection(redisUrl, { autoPipelining: true });
+    this.pub = redisConnection(redisUrl);
     this.sub = redisConnection(redisUrl);
     void this.sub.subscribe(this.channel).catch(() => {});
     // "<origin> <JSON array of events>": this process's own come back too, and are dropped unread.
     const own = `${this.origin} `;
     this.sub.on('message', (_channel: string, raw: string) => {
       if (raw.startsWith(own)) return;
-      let events: BusEvent[] | BusEvent | { o: string; e: BusEvent };
+      let events: BusEvent[] | { o: string; e: BusEvent };
       try {
         events = JSON.parse(raw.slice(raw.indexOf(' ') + 1));
       } catch {
         return;
       }
       if (Array.isArray(events)) for (const event of events) this.local.publish(event);
-      // One event, or {"o", "e"}: a process of an earlier version, during a rolling upgrade.
-      else this.local.publish('e' in events && 'o' in events ? events.e : events);
+      // {"o", "e"}: one event from a process of an earlier version, during a rolling upgrade.
+      else if (events.o !== this.origin) this.local.publish(events.e);
     });
   }
 
