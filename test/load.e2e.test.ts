@@ -1,7 +1,7 @@
 /**
- * Load: 300 messages over 50 conversations through the HTTP API of a `cligate start` process, the
- * real CLI against the Anthropic stand-in in slow mode. Every message answered, each conversation in
- * order; the gateway's peak RSS is reported.
+ * Load: 120 messages over 20 conversations (more than its 8 live processes) through the HTTP API of
+ * a `cligate start` process, the real CLI against the Anthropic stand-in in slow mode. Every message
+ * answered, each conversation in order; the gateway's peak RSS is reported.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,7 +11,7 @@ import { AnthropicFake } from './support/anthropic-fake.js';
 import { cliEnv, freePort, spawnCligate, testConfig, tmpDir, writeConfig } from './support/harness.js';
 import { readSse } from './support/sse.js';
 
-const CONVERSATIONS = 50;
+const CONVERSATIONS = 20;
 const PER_CONVERSATION = 6;
 // Slow mode: every answer streams in 40-character pieces, 25 ms apart.
 const anthropic = new AnthropicFake({ delayMs: 25, chunkSize: 40 });

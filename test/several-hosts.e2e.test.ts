@@ -15,8 +15,8 @@ import { RedisServer } from './support/redis.js';
 import { readSse, type SseEvent } from './support/sse.js';
 import { TelegramFake } from './support/telegram-fake.js';
 
-const CONVERSATIONS = 20;
-const PER_CONVERSATION = 10;
+const CONVERSATIONS = 12;
+const PER_CONVERSATION = 6;
 const KEY = 'cg_hosts_test_key_000000000000000';
 const anthropic = new AnthropicFake({ delayMs: 10, chunkSize: 40 });
 
@@ -129,7 +129,7 @@ describe('two gateways and three workers on PostgreSQL and Redis', () => {
       expect(asked).toEqual(Array.from({ length: PER_CONVERSATION }, (_, m) => `c${c} m${m}`));
     }
     // A conversation's messages go to the worker keeping its CLI warm, so one process answers most of
-    // them. Spread at random over three workers, ten messages would meet 2.9 processes on average; a
+    // them. Spread at random over three workers, six messages would meet 2.7 processes on average; a
     // message that comes in the instant between a drain's end and the worker's claim may still go elsewhere.
     const processesPerConversation = store.db.sql<{ n: number }>(
       "select count(distinct engine_process) n from messages where conversation_id like 'http:%hosts-%' and text like 'c% m%' group by conversation_id",
