@@ -2,11 +2,13 @@
  * Accepting a message, without a CLI: who is let in, what is stored, what is answered at once. Runs
  * on an in-memory database with a queue that only records wakes.
  */
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import type { ReceiveResult } from './adapter.js';
 import { Intake } from './accept.js';
 import { ApprovalDesk } from './approvals/index.js';
 import { LocalBus, type BusEvent } from './bus.js';
+import { processRecord } from './process-id.js';
 import { configSchema, type Config } from './config/schema.js';
 import { silentLogger } from './log.js';
 import type { JobQueue } from './queue/types.js';
@@ -21,10 +23,11 @@ function setUp(overrides: Record<string, unknown> = {}) {
   const queue = { driver: 'sqlite', wake: async (id: string) => void woken.push(id) } as unknown as JobQueue;
   const config: Config = configSchema.parse({ telegram: { allowed_users: ['42'] }, limits: { max_message_chars: 50 }, ...overrides });
   const desk = new ApprovalDesk({ store, bus, config, log: silentLogger });
-  const intake = new Intake({ store, queue, bus, config, log: silentLogger, desk, enabledEngines: ['claude'] });
+  const deps = { store, queue, bus, config, log: silentLogger, desk, enabledEngines: ['claude' as const] };
+  const intake = new Intake(deps);
   const say = (text: string, userId = '42', messageId?: string) =>
     intake.receive({ address: { platform: 'telegram', chatId: '42' }, userId, text, messageId });
-  return { store, events, woken, intake, desk, say };
+  return { store, events, woken, intake, deps, desk, say };
 }
 
 describe('accepting a message', () => {
@@ -68,6 +71,36 @@ describe('accepting a message', () => {
     expect(await decision).toEqual({ behavior: 'allow', updatedInput: { command: 'ls' } });
     // Decided: the next "1" is an ordinary message again.
     expect((await say('1')).status).toBe('accepted');
+  });
+});
+
+describe('commands a crash left unanswered', () => {
+  it('are answered at start when their gateway is gone, once however many gateways start, and not while it runs', async () => {
+    const { store, intake, deps } = setUp();
+    const conversation = store.conversations.ensure({ platform: 'telegram', chatId: '42' }, '42');
+    const now = Date.now();
+    const command = (owner: string | null, receivedAt = now) => store.messages.insert({
+      conversation_id: conversation.id, kind: 'command', platform: 'telegram', platform_message_id: null, request_sha256: null,
+      user_id: '42', user_key: 'telegram:42', text: '/help', attachments: null, reply_context: null, status: 'running',
+      received_at: receivedAt, engine_process: owner,
+    }) as number;
+    const dead = spawnSync('true').pid!;
+    const ids = {
+      deadHere: command(processRecord(dead)),
+      aliveHere: command(processRecord(process.ppid)),
+      beforeOwners: command(null),
+      elsewhereNow: command('another-host:7'),
+      elsewhereLongAgo: command('another-host:7', now - 6 * 60_000),
+    };
+    // A second gateway starting at the same time, on the same store.
+    const other = new Intake(deps);
+    await Promise.all([intake.recover(now), other.recover(now)]);
+    const status = (id: number) => store.messages.get(id)!.status;
+    expect(Object.fromEntries(Object.entries(ids).map(([k, id]) => [k, status(id)]))).toEqual({
+      deadHere: 'done', aliveHere: 'running', beforeOwners: 'done', elsewhereNow: 'running', elsewhereLongAgo: 'done',
+    });
+    const answers = store.db.all(store.db.q.selectFrom('outbox').select('message_id'));
+    expect(answers.map((a) => a.message_id).sort()).toEqual([ids.deadHere, ids.beforeOwners, ids.elsewhereLongAgo].sort());
   });
 });
 

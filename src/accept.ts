@@ -13,6 +13,7 @@ import type { Config, EngineName } from './config/schema.js';
 import type { Logger } from './log.js';
 import { conversationIdOf, type ChatAddress, type InboundMessage, type Platform, type SavedFile } from './message.js';
 import { sectionOf, type AccessPolicy } from './platform.js';
+import { isGoneLocally, localProcessOf, processRecord } from './process-id.js';
 import type { JobQueue } from './queue/types.js';
 import type { Conversation, Message } from './store/db.js';
 import type { Store } from './store/index.js';
@@ -20,6 +21,11 @@ import type { NewMessage } from './store/messages.js';
 import { NOTE_SEQ, type ReplyOptions } from './store/outbox.js';
 import { saveUpload, workspacePath } from './workspace.js';
 import type { MessageErrorCode } from './engine/types.js';
+
+/** This gateway, as the answerer of the commands it stores. */
+const OWN_PROCESS = processRecord(process.pid);
+/** A command of another machine's gateway still unanswered after this long was left by a crash. */
+const ORPHANED_COMMAND_MS = 5 * 60_000;
 
 /** Who may talk on a platform, as its definition in the registry says; an unknown platform: nobody. */
 export function accessPolicy(config: Config, platform: Platform): AccessPolicy {
@@ -81,7 +87,7 @@ export class Intake {
     };
 
     if (command) {
-      const id = this.storeMessage({ ...base, kind: 'command', status: 'running' });
+      const id = this.storeMessage({ ...base, kind: 'command', status: 'running', engine_process: OWN_PROCESS });
       if (id === 'duplicate') return this.earlier(inbound) ?? { status: 'duplicate' };
       options.onStored?.();
       await this.answerCommand(store.messages.get(id)!, conversation);
@@ -168,10 +174,19 @@ export class Intake {
     return this.deps.desk.act(action);
   }
 
-  /** Answers commands a crash left unanswered (run at start). */
-  async recover(): Promise<void> {
-    for (const message of this.deps.store.messages.unfinishedCommands()) {
-      const conversation = this.deps.store.conversations.get(message.conversation_id);
+  /**
+   * Answers commands a crash left unanswered (run at start). Not those another gateway sharing the
+   * store is answering right now: only a command whose gateway is gone from this machine, or, from
+   * another machine (which nobody here can check), one unanswered for ORPHANED_COMMAND_MS.
+   */
+  async recover(now = Date.now()): Promise<void> {
+    const { store } = this.deps;
+    for (const message of store.messages.unfinishedCommands()) {
+      const owner = message.engine_process;
+      const orphaned = owner === null || owner === OWN_PROCESS || isGoneLocally(owner)
+        || (!localProcessOf(owner) && now - message.received_at > ORPHANED_COMMAND_MS);
+      if (!orphaned || !store.messages.takeCommand(message.id, owner, OWN_PROCESS)) continue;
+      const conversation = store.conversations.get(message.conversation_id);
       if (conversation) await this.answerCommand(message, conversation);
     }
   }

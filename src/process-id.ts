@@ -14,6 +14,21 @@ export function processRecord(pid: number): string {
   return `${os.hostname()}:${pid}`;
 }
 
+/**
+ * Whether a record names a process of this machine that no longer exists. False while it runs, and
+ * for a process of another machine (nobody here can tell).
+ */
+export function isGoneLocally(record: string): boolean {
+  const pid = localProcessOf(record)?.pid;
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
 /** The process a record names, if it is well formed and on this machine; undefined otherwise. */
 export function localProcessOf(record: string): ProcessId | undefined {
   const [host, pidText] = record.split(':');

@@ -99,6 +99,7 @@ export class TurnWorker {
       return false;
     }
     const message = store.messages.markRunning(queued.id);
+    if (!message) return false;
     const conversation = store.conversations.get(message.conversation_id);
     if (!conversation) {
       // Deleted (/forget) while this waited: nobody is left to answer.

@@ -131,7 +131,12 @@ describe('schedules on the bullmq driver', () => {
     try {
       chat.write('/every 2 seconds tick-bullmq');
       await chat.waitForLine(/Scheduled #1 \(every 2 s\)/, 60_000);
-      await chat.waitFor(() => count('tick-bullmq') >= 3, 60_000, 'three runs');
+      // A process that exits early (it should not) fails the test with what it said, not a timeout.
+      for (const deadline = Date.now() + 60_000; count('tick-bullmq') < 3; await sleep(50)) {
+        const gone = [chat, ...others].find((p) => p.child.exitCode !== null || p.child.signalCode !== null);
+        if (gone) throw new Error(`${gone.child.spawnargs.slice(2).join(' ')} exited early:\n${gone.stderr.join('\n').slice(-3000)}`);
+        if (Date.now() > deadline) throw new Error(`timed out waiting for three runs; ${count('tick-bullmq')} so far`);
+      }
       chat.write('/jobs cancel 1');
       await chat.waitForLine(/Cancelled #1 tick-bullmq/, 20_000);
       const db = new Database(path.join(dataDir, 'cligate.db'), { readonly: true });
@@ -142,9 +147,16 @@ describe('schedules on the bullmq driver', () => {
         // One message per occurrence, occurrences 2 s apart with none skipped, and one request each.
         expect(new Set(occurrences).size).toBe(runs.length);
         for (let i = 1; i < occurrences.length; i++) expect(occurrences[i]! - occurrences[i - 1]!).toBe(2000);
+        // On a failure: every request and message, and what the processes warned about.
+        const warnings = [chat, ...others].flatMap((p) => p.stderr.filter((l) => /"level":[45]0/.test(l))).slice(-20);
+        const requests = fake.requests.filter((r) => r.prompt === 'tick-bullmq').map((r) => ({ at: r.at, session: r.headers['x-claude-code-session-id'], messages: r.body.messages?.length }));
+        const messages = db.prepare('select id, kind, status, text, schedule_id, platform_message_id, started_at, attempts, engine_process from messages order by id').all();
+        const why = JSON.stringify({ requests, messages, warnings });
+        // One schedule: the second gateway, starting as the chat's /every ran, did not run it again.
+        expect(db.prepare('select count(*) n from schedules').get(), why).toEqual({ n: 1 });
         // (A run still queued when it was cancelled never started.)
-        expect({ requests: count('tick-bullmq'), runs }).toMatchObject({ requests: runs.filter((r) => r.started_at !== null).length });
-        expect(runs.every((r) => r.attempts <= 1)).toBe(true);
+        expect(count('tick-bullmq'), why).toBe(runs.filter((r) => r.started_at !== null).length);
+        expect(runs.every((r) => r.attempts <= 1), why).toBe(true);
       } finally {
         db.close();
       }
@@ -154,5 +166,6 @@ describe('schedules on the bullmq driver', () => {
       await Promise.all([chat.exited, ...others.map((p) => p.exited)]);
       await redis.stop();
     }
-  });
+    // Six processes and a Redis start on a machine other files load too: its waits add up past the default minute.
+  }, 150_000);
 });

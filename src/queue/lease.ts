@@ -5,7 +5,7 @@
  */
 import crypto from 'node:crypto';
 import { sql } from 'kysely';
-import { localProcessOf, processRecord } from '../process-id.js';
+import { isGoneLocally, localProcessOf, processRecord } from '../process-id.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 
@@ -84,14 +84,8 @@ export class Leases {
   }
 
   private isDeadLocalOwner(owner: string): boolean {
-    const pid = localProcessOf(owner)?.pid;
-    if (!pid || owner === this.owner) return false;
-    if (pid === process.pid) return true; // our pid, another nonce: our predecessor
-    try {
-      process.kill(pid, 0);
-      return false;
-    } catch (err) {
-      return (err as NodeJS.ErrnoException).code === 'ESRCH';
-    }
+    if (owner === this.owner) return false;
+    if (localProcessOf(owner)?.pid === process.pid) return true; // our pid, another nonce: our predecessor
+    return isGoneLocally(owner);
   }
 }

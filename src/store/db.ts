@@ -66,6 +66,7 @@ export interface MessagesTable {
   attempts: number;
   cancel_requested: number;
   session_id: number | null;
+  /** The process running it: a prompt's CLI, or for a command the gateway answering it (`host:pid`). */
   engine_process: string | null;
   error_code: MessageErrorCode | null;
   error_message: string | null;

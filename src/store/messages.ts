@@ -7,7 +7,12 @@ import { sql } from 'kysely';
 import type { MessageErrorCode } from '../engine/types.js';
 import { Statement, type Db, type Message, type MessagesTable, type MessageStatus } from './db.js';
 
-export type NewMessage = Omit<MessagesTable, 'id' | 'attempts' | 'cancel_requested' | 'session_id' | 'engine_process' | 'error_code' | 'error_message' | 'cost_usd' | 'started_at' | 'finished_at' | 'can_ask' | 'schedule_id'> & { can_ask?: number; schedule_id?: number | null };
+export type NewMessage = Omit<MessagesTable, 'id' | 'attempts' | 'cancel_requested' | 'session_id' | 'engine_process' | 'error_code' | 'error_message' | 'cost_usd' | 'started_at' | 'finished_at' | 'can_ask' | 'schedule_id'> & {
+  can_ask?: number;
+  schedule_id?: number | null;
+  /** For a command: the gateway process answering it (`host:pid`), so no other one answers it too. */
+  engine_process?: string | null;
+};
 
 /** Where a message stands and, once it is finished, what it was answered. */
 export interface MessageOutcome {
@@ -33,7 +38,7 @@ export class Messages {
 
   /** Stores the message, or returns 'duplicate' when this platform message id was seen before. */
   insert(message: NewMessage): number | 'duplicate' {
-    const inserted = this.db.first(insertMessage.with({ ...message, can_ask: message.can_ask ?? 1, schedule_id: message.schedule_id ?? null }));
+    const inserted = this.db.first(insertMessage.with({ ...message, can_ask: message.can_ask ?? 1, schedule_id: message.schedule_id ?? null, engine_process: message.engine_process ?? null }));
     return inserted ? inserted.id : 'duplicate';
   }
 
@@ -73,9 +78,13 @@ export class Messages {
     return this.db.first(nextMessage.with({ conversationId }));
   }
 
-  markRunning(id: number, now = Date.now()): Message {
-    this.db.run(markRunning.with({ id, now }));
-    return this.get(id)!;
+  /**
+   * Claims a message for its turn. Undefined when it was cancelled or finished since it was read
+   * (a schedule cancelled from another process, /forget): then it must not run.
+   */
+  markRunning(id: number, now = Date.now()): Message | undefined {
+    if (this.db.run(markRunning.with({ id, now })).changes === 0) return undefined;
+    return this.get(id);
   }
 
   /** Puts a message interrupted by a shutdown back in the queue: not a failure, not an attempt. */
@@ -105,9 +114,21 @@ export class Messages {
     });
   }
 
-  /** Commands stored but never answered (the process died while running them). */
+  /** Commands stored but not answered yet: the gateway answering them may be running, or have died. */
   unfinishedCommands(): Message[] {
     return this.db.all(this.db.q.selectFrom('messages').selectAll().where('kind', '=', 'command').where('status', '=', 'running').orderBy('id'));
+  }
+
+  /**
+   * Takes an unanswered command over from the process recorded as answering it (`from`), for
+   * `owner`. False when it was answered or taken meanwhile: two gateways starting together take it once.
+   */
+  takeCommand(id: number, from: string | null, owner: string): boolean {
+    return this.db.run(
+      this.db.q.updateTable('messages').set({ engine_process: owner })
+        .where('id', '=', id).where('kind', '=', 'command').where('status', '=', 'running')
+        .where((eb) => (from === null ? eb('engine_process', 'is', null) : eb('engine_process', '=', from))),
+    ).changes === 1;
   }
 
   /** Records which CLI process runs the turn ("host:pid"). */
@@ -169,12 +190,12 @@ export class Messages {
 }
 
 // The statements every message runs, compiled once (see Statement).
-const insertMessage = new Statement((q, m: NewMessage & { can_ask: number; schedule_id: number | null }) =>
+const insertMessage = new Statement((q, m: NewMessage & { can_ask: number; schedule_id: number | null; engine_process: string | null }) =>
   q.insertInto('messages').values({
     conversation_id: m.conversation_id, kind: m.kind, platform: m.platform, platform_message_id: m.platform_message_id,
     request_sha256: m.request_sha256, user_id: m.user_id, user_key: m.user_key, text: m.text, attachments: m.attachments,
     reply_context: m.reply_context, status: m.status, received_at: m.received_at, can_ask: m.can_ask, schedule_id: m.schedule_id,
-    attempts: 0, cancel_requested: 0,
+    engine_process: m.engine_process, attempts: 0, cancel_requested: 0,
   })
     .onConflict((oc) => oc.columns(['platform', 'platform_message_id']).where('platform_message_id', 'is not', null).doNothing())
     .returning('id'));
@@ -189,7 +210,8 @@ const nextMessage = new Statement((q, a: { conversationId: string }) =>
     .orderBy('id').limit(1));
 
 const markRunning = new Statement((q, a: { id: number; now: number }) =>
-  q.updateTable('messages').set((eb) => ({ status: 'running', attempts: eb('attempts', '+', 1), started_at: a.now })).where('id', '=', a.id));
+  q.updateTable('messages').set((eb) => ({ status: 'running', attempts: eb('attempts', '+', 1), started_at: a.now }))
+    .where('id', '=', a.id).where('status', 'in', ['queued', 'running']));
 
 const finishMessage = new Statement((q, a: Pick<Message, 'id' | 'status' | 'finished_at' | 'session_id' | 'error_code' | 'error_message' | 'cost_usd'>) =>
   q.updateTable('messages')

@@ -49,11 +49,14 @@ describe.each(['sqlite', 'postgres'] as const)('the store on %s', (driver) => {
     expect(next.id).toBe(first);
     const running = store.messages.markRunning(next.id);
     expect(running).toMatchObject({ status: 'running', attempts: 1, cancel_requested: 0 });
-    expect(typeof running.started_at).toBe('number');
+    expect(typeof running!.started_at).toBe('number');
     const session = store.conversations.startSession('telegram:1', 'claude', '/tmp/ws', 1000);
     store.conversations.recordTurn(session.id, 'sess-1', 0.25);
     store.messages.finish(next.id, 'done', { sessionId: session.id, costUsd: 0.25 });
     expect(store.messages.outcome(next.id)).toMatchObject({ status: 'done' });
+    // A finished (or cancelled) message is not claimed again by a worker that read it earlier.
+    expect(store.messages.markRunning(next.id)).toBeUndefined();
+    expect(store.messages.outcome(next.id)).toMatchObject({ status: 'done', attempts: 1 });
     expect(store.messages.next('telegram:1')!.id).toBe(second);
     expect(store.messages.requestCancel('telegram:1')).toEqual({ running: 0, dropped: [second, third] });
     expect(store.messages.counts()).toEqual({ queued: 0, running: 0 });
