@@ -142,12 +142,18 @@ export class Intake {
     const problem = this.problemWith(text, {}, userKey);
     const id = store.db.tx(() => {
       if (submission.claim && !submission.claim()) return 'taken' as const;
+      // Never queued, so no worker can take it before it is answered below.
+      if (submission.skipped !== undefined) return this.storeMessage({ ...base, kind: 'prompt', status: 'cancelled' });
       return this.storeMessage({ ...base, kind: 'prompt', status: problem ? 'failed' : 'queued' }, problem ? undefined : text);
     });
     if (id === 'taken') return { status: 'taken' };
     if (id === 'duplicate') {
       const stored = store.messages.byPlatformId(submission.source, submission.sourceId!);
       return { status: 'duplicate', conversationId: conversation.id, messageId: stored?.id };
+    }
+    if (submission.skipped !== undefined) {
+      this.notice(conversation, id, [submission.heading, submission.skipped].filter(Boolean).join('\n'), { errorCode: 'cancelled', status: 'cancelled' });
+      return { status: 'handled', conversationId: conversation.id, messageId: id };
     }
     if (problem) {
       this.notice(conversation, id, [submission.heading, problem.text].filter(Boolean).join('\n'), { errorCode: problem.code });
@@ -285,16 +291,20 @@ export class Intake {
   }
 
   /** Finishes a message with a reply that did not come from the engine. */
-  private notice(conversation: Conversation, messageId: number, text: string, extra: { errorCode?: MessageErrorCode; ephemeral?: boolean; file?: { path: string; name: string } }): void {
+  private notice(
+    conversation: Conversation, messageId: number, text: string,
+    extra: { errorCode?: MessageErrorCode; status?: 'cancelled'; ephemeral?: boolean; file?: { path: string; name: string } },
+  ): void {
     const { store } = this.deps;
+    const status = extra.status ?? (extra.errorCode ? 'failed' : 'done');
     store.db.tx(() => {
-      store.messages.finish(messageId, extra.errorCode ? 'failed' : 'done', { errorCode: extra.errorCode ?? null, errorMessage: extra.errorCode ? text : null });
+      store.messages.finish(messageId, status, { errorCode: extra.errorCode ?? null, errorMessage: extra.errorCode ? text : null });
       store.transcript.append(conversation.id, messageId, 'notice', text);
       this.outboxNotice(conversation, messageId, text, { ephemeral: extra.ephemeral, file: extra.file });
     });
     // Every message ends with `finished`, whether an engine or the gateway answered it.
     this.deps.bus.publish({
-      type: 'finished', conversationId: conversation.id, messageId, status: extra.errorCode ? 'failed' : 'done', text,
+      type: 'finished', conversationId: conversation.id, messageId, status, text,
       costUsd: 0, durationMs: 0, errorCode: extra.errorCode, errorMessage: extra.errorCode ? text : undefined,
     });
     this.deps.bus.publish({ type: 'outbox' } satisfies BusEvent);
@@ -347,6 +357,8 @@ export interface Submission {
   /** A line above a refusal sent to the chat (which schedule it was). */
   heading?: string;
   claim?: () => boolean;
+  /** Why it does not run: it is stored as cancelled and the chat told this, under the heading. */
+  skipped?: string;
 }
 
 /** The address of a full conversation id ("platform:chat[:thread]"). */

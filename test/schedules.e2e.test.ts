@@ -87,7 +87,7 @@ describe('schedules', () => {
     expect(t.adapter.finals('O').slice(1)).toEqual(['slow answer '.repeat(20).trim(), '⏰ **#1 scheduled follow-up**\n\necho: scheduled follow-up']);
   });
 
-  it('after a restart, catches a missed occurrence up once with catch_up = "one", and not at all with "none"', async () => {
+  it('after a restart, catches a missed occurrence up once with catch_up = "one"; with "none" skips it and says so', async () => {
     const dirs = { one: tmpDir(), none: tmpDir() };
     const config = (catchUp: string) => ({ schedule: { min_interval_s: 1, catch_up: catchUp } });
     const first = await Promise.all((['one', 'none'] as const).map((k) => startTestGateway(fake, { dir: dirs[k], config: config(k) })));
@@ -105,6 +105,9 @@ describe('schedules', () => {
       expect(count('missed-one')).toBe(1);
       expect(count('missed-none')).toBe(0);
       expect(again[1]!.gateway.store.schedules.get(1)!.status).toBe('done');
+      // Skipped, not in silence: the chat is told the one-off did not run, and how to have it again.
+      await eventually(() => again[1]!.adapter.finals('R').length === 1, 20_000, 'the skipped notice');
+      expect(again[1]!.adapter.finals('R')[0]).toMatch(/^⏰ \*\*#1 missed-none\*\*\n⏭️ Its run due at .+ came while cligate was not running, so it did not run \(schedule\.catch_up = "none"\)\. Send it again, or schedule it anew with `\/in` or `\/at`\.$/);
     } finally {
       await Promise.all(again.map((t) => t.stop()));
     }

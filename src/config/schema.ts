@@ -254,7 +254,7 @@ const terminal = z.strictObject({
 
 /** People known on several platforms: their memories and budgets are shared when scope is "user". */
 const schedule = z.strictObject({
-  /** Occurrences missed while the gateway was down: "one" runs the schedule once at start, "none" skips them. */
+  /** Occurrences missed while the gateway was down: "one" runs the schedule once at start, "none" skips them (and says so in the chat). */
   catch_up: z.enum(['one', 'none']).default('one'),
   /** Schedules one person may have (active or paused). */
   max_per_person: z.number().int().min(0).default(20),

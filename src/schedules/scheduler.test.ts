@@ -61,7 +61,7 @@ describe('once per occurrence', () => {
 });
 
 describe('catch-up at start', () => {
-  it('"one" fires the latest missed occurrence once; "none" fires nothing and moves on', () => {
+  it('"one" fires the latest missed occurrence once; "none" runs nothing, tells the chat and moves on', () => {
     const one = gatewayOn(':memory:', { schedule: { catch_up: 'one' } });
     const s1 = everySecond(one.store);
     one.scheduler.start(T + 10_000);
@@ -73,7 +73,12 @@ describe('catch-up at start', () => {
     const s2 = everySecond(none.store);
     none.scheduler.start(T + 10_000);
     none.scheduler.stop();
-    expect(fired(none.store)).toEqual([]);
+    // One message for the skipped runs, never queued: it only carries what the chat is told.
+    const skipped = none.store.db.raw.prepare("select id, status from messages where platform = 'schedule'").all() as { id: number; status: string }[];
+    expect(skipped).toEqual([{ id: expect.any(Number), status: 'cancelled' }]);
+    expect(none.store.messages.counts().queued).toBe(0);
+    const told = none.store.db.raw.prepare('select text from outbox where message_id = ?').get(skipped[0]!.id) as { text: string };
+    expect(told.text).toMatch(/^⏰ \*\*#1 .+\*\*\n⏭️ Its runs due from .+ to .+ came while cligate was not running, so it did not run \(schedule\.catch_up = "none"\)\. Next run .+\.$/);
     expect(none.store.schedules.get(s2.id)!.next_run_at).toBe(T + 11_000);
   });
 });

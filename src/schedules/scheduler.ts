@@ -20,7 +20,7 @@ import type { Store } from '../store/index.js';
 import { NOTE_SEQ } from '../store/outbox.js';
 import { occurrenceKey, SCHEDULE_PLATFORM } from '../store/schedules.js';
 import { scheduleHeading } from './heading.js';
-import { latestOccurrence, nextOccurrence } from './parse.js';
+import { formatTime, latestOccurrence, nextOccurrence } from './parse.js';
 
 export interface SchedulerDeps {
   store: Store;
@@ -83,20 +83,24 @@ export class Scheduler {
     for (const s of store.schedules.due(now - MISSED_AFTER_MS)) {
       const from = s.next_run_at!;
       const next = nextOccurrence(s, now);
+      const latest = latestOccurrence(s, from, now);
       if (config.schedule.catch_up === 'one') {
-        this.fire(s, latestOccurrence(s, from, now), next);
-      } else if (store.schedules.advance(s.id, from, next)) {
+        this.fire(s, latest, next);
+      } else {
+        // Skipped, and the chat is told: a person waiting for a run must not wonder where it went.
+        this.fire(s, latest, next, missedText(s, from, latest, next));
         log.info({ scheduleId: s.id, missedSince: new Date(from).toISOString() }, 'skipped occurrences missed while down (schedule.catch_up = "none")');
       }
     }
   }
 
-  private fire(s: Schedule, occurrence: number, next: number | null): void {
+  /** Fires one occurrence: a message that runs, or with `skipped`, one that only tells the chat why not. */
+  private fire(s: Schedule, occurrence: number, next: number | null, skipped?: string): void {
     const { store, intake, log } = this.deps;
     const result = intake.submit({
       conversationId: s.conversation_id, userId: s.user_id, text: s.prompt, source: SCHEDULE_PLATFORM,
       sourceId: occurrenceKey(s.id, occurrence), scheduleId: s.id, heading: scheduleHeading(s),
-      claim: () => store.schedules.advance(s.id, s.next_run_at!, next),
+      claim: () => store.schedules.advance(s.id, s.next_run_at!, next), skipped,
     });
     if (result.status === 'refused') {
       // Its maker is no longer allowed: it stays, paused, until someone allowed resumes it.
@@ -105,7 +109,7 @@ export class Scheduler {
       log.warn({ scheduleId: s.id, reason: result.text }, 'schedule paused: its maker is not allowed any more');
       return;
     }
-    if (result.status === 'taken' || result.status === 'duplicate') return;
+    if (result.status === 'taken' || result.status === 'duplicate' || skipped !== undefined) return;
     log.debug({ scheduleId: s.id, occurrence: new Date(occurrence).toISOString(), messageId: 'messageId' in result ? result.messageId : undefined }, 'schedule fired');
     // Refused at intake (over budget...): a failed run like any other.
     if (result.status === 'handled' && result.messageId) this.checkFailures(result.messageId);
@@ -130,4 +134,11 @@ export class Scheduler {
     });
     if (paused) bus.publish({ type: 'outbox' });
   }
+}
+
+/** What the chat is told of occurrences skipped under `catch_up = "none"`. */
+function missedText(s: Schedule, first: number, latest: number, next: number | null): string {
+  const when = first === latest ? `Its run due at ${formatTime(latest, s.timezone)}` : `Its runs due from ${formatTime(first, s.timezone)} to ${formatTime(latest, s.timezone)}`;
+  const after = next === null ? 'Send it again, or schedule it anew with `/in` or `/at`.' : `Next run ${formatTime(next, s.timezone)}.`;
+  return `⏭️ ${when} came while cligate was not running, so it did not run (schedule.catch_up = "none"). ${after}`;
 }
