@@ -44,8 +44,14 @@ export type JobEvent =
 export type ControlEvent =
   /** Cancel the running turn of a conversation (/stop). */
   | { type: 'stop'; conversationId: string }
-  /** Stop the conversation's live CLI process (/new, /forget, /session use, /engine). */
-  | { type: 'release'; conversationId: string; /** /forget: then delete its CLI homes too. */ forget?: true };
+  /** Stop the conversation's live CLI process (/new, /forget, /session use, /engine, /mode, rule changes). */
+  | {
+    type: 'release'; conversationId: string;
+    /** The conversation left its session (/new, /session use, /engine, /forget): terminal tabs on it close too. */
+    session?: true;
+    /** /forget: then delete its CLI homes too. */
+    forget?: true;
+  };
 
 export type BusEvent = JobEvent | ControlEvent | { type: 'outbox' };
 

@@ -123,7 +123,7 @@ function newSession(_args: string, ctx: CommandContext): CommandResult {
     text: previous
       ? `Started a new session: your next message begins a fresh conversation with Claude. The previous one (#${previous.id}, ${plural(previous.turns, 'turn')}) is kept: \`/session list\`.`
       : 'Started a new session: your next message begins a fresh conversation with Claude.',
-    events: [{ type: 'release', conversationId: conversation.id }],
+    events: [{ type: 'release', conversationId: conversation.id, session: true }],
   };
 }
 
@@ -149,7 +149,7 @@ function session(args: string, ctx: CommandContext): CommandResult {
     store.conversations.useSession(conversation.id, match.id);
     // A session belongs to its engine: using it means using that engine.
     if (match.engine !== engineOf(ctx.config, conversation)) store.conversations.setEngine(conversation.id, match.engine);
-    return { text: `Switched to session #${match.id} (${match.engine}): your next message continues it.`, events: [{ type: 'release', conversationId: conversation.id }] };
+    return { text: `Switched to session #${match.id} (${match.engine}): your next message continues it.`, events: [{ type: 'release', conversationId: conversation.id, session: true }] };
   }
   return { text: `Unknown option "${sub}". Use \`/session\`, \`/session list\` or \`/session use <id>\`.` };
 }
@@ -176,7 +176,7 @@ function engine(args: string, ctx: CommandContext): CommandResult {
   else store.conversations.detachSession(conversation.id);
   return {
     text: `Switched to ${wanted}${latest ? `, continuing its session #${latest.id}` : '; your next message starts its session'}. The ${current} session is kept (\`/session list\`, \`/engine ${current}\`).`,
-    events: [{ type: 'release', conversationId: conversation.id }],
+    events: [{ type: 'release', conversationId: conversation.id, session: true }],
   };
 }
 
@@ -263,7 +263,7 @@ function forgetSessions(args: string, ctx: CommandContext): CommandResult {
   forgetHomes(ctx.config.gateway.data_dir, ctx.conversation.id);
   return {
     text: `Forgotten: ${plural(removed, 'session')} deleted. Your next message starts afresh.`,
-    events: [{ type: 'release', conversationId: ctx.conversation.id, forget: true }],
+    events: [{ type: 'release', conversationId: ctx.conversation.id, session: true, forget: true }],
   };
 }
 

@@ -144,6 +144,9 @@ export class Gateway {
         config, engines: gateway.engines, store, log, holds: gateway.holds, workersHere: role === 'all',
         wake: (conversationId) => void queue.wake(conversationId),
       });
+      bus.subscribe((event) => {
+        if (event.type === 'release' && event.session) gateway.terminals?.closeSessionTabs(event.conversationId);
+      });
       const host = gateway.adapterHost();
       const api = gateway.api();
       for (const adapter of options.adapters) {

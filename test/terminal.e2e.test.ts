@@ -432,4 +432,16 @@ describe('a Claude tab on the conversation\'s session', () => {
     expect(violations).toEqual([]);
     await page.close();
   });
+
+  it('closes, saying why, when the chat moves to another session (/new); the chat\'s next message then runs at once', async () => {
+    const tab = await openTab('newsession', 'claude');
+    const socket = await connect('newsession', tab.id);
+    const moved = await (await post('/v1/conversations/newsession/messages?stream=false', { text: '/new' })).json();
+    expect(moved.text).toMatch(/^Started a new session/);
+    await until(() => socket.controls.some((c) => c.type === 'exit'), 'the tab to end');
+    expect(socket.controls.find((c) => c.type === 'exit').reason).toMatch(/moved to another session \(\/new, .+\): open a new tab/);
+    const next = await (await post('/v1/conversations/newsession/messages?stream=false', { text: '[[reply: no wait]]' })).json();
+    expect(next).toMatchObject({ status: 'done', text: 'no wait' });
+    socket.ws.close();
+  });
 });

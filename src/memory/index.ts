@@ -215,7 +215,7 @@ export class Memory {
     const removed = memories?.removeConversation(ctx.conversation.id) ?? 0;
     return {
       text: `Forgotten: ${plural(sessions, 'session')} and ${plural(removed, 'memory', 'memories')} deleted. Your next message starts afresh.`,
-      events: [{ type: 'release', conversationId: ctx.conversation.id, forget: true }],
+      events: [{ type: 'release', conversationId: ctx.conversation.id, session: true, forget: true }],
     };
   }
 }

@@ -20,6 +20,9 @@ import { tabCommand, type TabKind } from './launch.js';
 import { Scrollback } from './scrollback.js';
 import { Shares, type ShareView } from './shares.js';
 
+/** Why a Claude or Codex tab closed when its conversation moved on (sent to its viewers; a close reason fits 123 bytes). */
+const SESSION_LEFT = 'The conversation moved to another session (/new, /session, /engine or /forget): open a new tab.';
+
 export { SessionHolds } from './holds.js';
 export { TAB_KINDS, type TabKind } from './launch.js';
 export { Shares, type ShareView } from './shares.js';
@@ -227,6 +230,17 @@ export class Terminals {
 
   close(tab: Tab, reason = 'closed'): void {
     this.end(tab, reason, undefined);
+  }
+
+  /**
+   * The conversation left the session its Claude or Codex tabs run (/new, /session use, /engine,
+   * /forget): they close, saying why, rather than keep writing a session the chat no longer uses
+   * and holding the chat's next messages back. Shell tabs stay: they hold no session.
+   */
+  closeSessionTabs(conversationId: string): void {
+    for (const tab of [...this.tabs.values()]) {
+      if (tab.conversationId === conversationId && tab.kind !== 'shell') this.end(tab, SESSION_LEFT, undefined);
+    }
   }
 
   closeAll(): void {
