@@ -88,14 +88,17 @@ export class Scheduler {
         this.fire(s, latest, next);
       } else {
         // Skipped, and the chat is told: a person waiting for a run must not wonder where it went.
-        this.fire(s, latest, next, missedText(s, from, latest, next));
-        log.info({ scheduleId: s.id, missedSince: new Date(from).toISOString() }, 'skipped occurrences missed while down (schedule.catch_up = "none")');
+        const told = this.fire(s, latest, next, missedText(s, from, latest, next));
+        if (told) log.info({ scheduleId: s.id, missedSince: new Date(from).toISOString() }, 'skipped occurrences missed while down (schedule.catch_up = "none")');
       }
     }
   }
 
-  /** Fires one occurrence: a message that runs, or with `skipped`, one that only tells the chat why not. */
-  private fire(s: Schedule, occurrence: number, next: number | null, skipped?: string): void {
+  /**
+   * Fires one occurrence: a message that runs, or with `skipped`, one that only tells the chat why
+   * not. False when another process fired it (or it was fired before).
+   */
+  private fire(s: Schedule, occurrence: number, next: number | null, skipped?: string): boolean {
     const { store, intake, log } = this.deps;
     const result = intake.submit({
       conversationId: s.conversation_id, userId: s.user_id, text: s.prompt, source: SCHEDULE_PLATFORM,
@@ -107,12 +110,14 @@ export class Scheduler {
       store.schedules.setStatus(s.id, ['active'], 'paused');
       store.schedules.dropQueued(s.id);
       log.warn({ scheduleId: s.id, reason: result.text }, 'schedule paused: its maker is not allowed any more');
-      return;
+      return false;
     }
-    if (result.status === 'taken' || result.status === 'duplicate' || skipped !== undefined) return;
+    if (result.status === 'taken' || result.status === 'duplicate') return false;
+    if (skipped !== undefined) return true;
     log.debug({ scheduleId: s.id, occurrence: new Date(occurrence).toISOString(), messageId: 'messageId' in result ? result.messageId : undefined }, 'schedule fired');
     // Refused at intake (over budget...): a failed run like any other.
     if (result.status === 'handled' && result.messageId) this.checkFailures(result.messageId);
+    return true;
   }
 
   /** Pauses the schedule of this failed message if its last runs all failed; the chat is told once. */
