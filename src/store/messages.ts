@@ -83,8 +83,7 @@ export class Messages {
    * (a schedule cancelled from another process, /forget): then it must not run.
    */
   markRunning(id: number, now = Date.now()): Message | undefined {
-    if (this.db.run(markRunning.with({ id, now })).changes === 0) return undefined;
-    return this.get(id);
+    return this.db.first(markRunning.with({ id, now }));
   }
 
   /** Puts a message interrupted by a shutdown back in the queue: not a failure, not an attempt. */
@@ -211,7 +210,8 @@ const nextMessage = new Statement((q, a: { conversationId: string }) =>
 
 const markRunning = new Statement((q, a: { id: number; now: number }) =>
   q.updateTable('messages').set((eb) => ({ status: 'running', attempts: eb('attempts', '+', 1), started_at: a.now }))
-    .where('id', '=', a.id).where('status', 'in', ['queued', 'running']));
+    .where('id', '=', a.id).where('status', 'in', ['queued', 'running'])
+    .returningAll());
 
 const finishMessage = new Statement((q, a: Pick<Message, 'id' | 'status' | 'finished_at' | 'session_id' | 'error_code' | 'error_message' | 'cost_usd'>) =>
   q.updateTable('messages')
