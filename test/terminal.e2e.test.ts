@@ -433,15 +433,22 @@ describe('a Claude tab on the conversation\'s session', () => {
     await page.close();
   });
 
-  it('closes, saying why, when the chat moves to another session (/new); the chat\'s next message then runs at once', async () => {
-    const tab = await openTab('newsession', 'claude');
-    const socket = await connect('newsession', tab.id);
+  it('closes, saying why on screen, when the chat moves to another session (/new); the chat\'s next message then runs at once', async () => {
+    fake.script.push({ text: 'before the tab' });
+    expect((await (await post('/v1/conversations/newsession/messages?stream=false', { text: 'hello' })).json()).status).toBe('done');
+    const { page, violations } = await watchedPage({ viewport: { width: 1200, height: 800 } });
+    await openConversation(page, ADMIN_KEY, 'http:boss:newsession');
+    await page.click('#terminal button[data-kind="claude"]');
+    await expect.poll(() => screenText(page), { timeout: 20_000 }).toMatch(/❯|>/);
     const moved = await (await post('/v1/conversations/newsession/messages?stream=false', { text: '/new' })).json();
     expect(moved.text).toMatch(/^Started a new session/);
-    await until(() => socket.controls.some((c) => c.type === 'exit'), 'the tab to end');
-    expect(socket.controls.find((c) => c.type === 'exit').reason).toMatch(/moved to another session \(\/new, .+\): open a new tab/);
+    // What the person sees in the tab: the reason, below what the CLI had drawn.
+    await expect.poll(() => screenText(page), { timeout: 10_000 }).toMatch(/\[The conversation moved to another session \(\/new, \/session, \/engine or \/forget\): open a new tab\.\]/);
+    await expect.poll(() => page.locator('#term-tabs button.selected').innerText()).toBe('Claude 1 (ended)');
+    if (process.env.SESSION_LEFT_SCREENSHOT) await page.screenshot({ path: process.env.SESSION_LEFT_SCREENSHOT });
     const next = await (await post('/v1/conversations/newsession/messages?stream=false', { text: '[[reply: no wait]]' })).json();
     expect(next).toMatchObject({ status: 'done', text: 'no wait' });
-    socket.ws.close();
+    expect(violations).toEqual([]);
+    await page.close();
   });
 });

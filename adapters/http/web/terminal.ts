@@ -85,17 +85,32 @@ class TabView {
         this.participants = message.participants;
         this.changed();
       } else if (message.type === 'exit') {
-        this.ended = true;
-        this.term.write(`\r\n\x1b[2m[${message.reason}]\x1b[0m\r\n`);
+        this.end(message.reason);
       }
     };
     socket.onclose = (event) => {
       if (this.socket !== socket || this.ended || event.code === 1000 || event.code === 4003) {
-        if (event.code === 4003) this.term.write('\r\n\x1b[2m[removed from this tab]\x1b[0m\r\n');
+        if (event.code === 4003) this.end('removed from this tab');
         return;
       }
       setTimeout(() => void this.connect(), 1000);
     };
+  }
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  /**
+   * The tab is over: why, on a line of its own below whatever the program drew (a TUI leaves its
+   * cursor mid-screen), no blinking cursor inviting input, and the tab bar told.
+   */
+  private end(reason: string): void {
+    this.ended = true;
+    this.term.options.disableStdin = true;
+    this.term.options.cursorBlink = false;
+    this.term.write(`\x1b[0m\x1b[?25l\x1b[${this.term.rows};1H\r\n\x1b[2K\x1b[33m[${reason}]\x1b[0m`);
+    this.changed();
   }
 
   dispose(): void {
@@ -269,7 +284,8 @@ export class TerminalView {
 
   private drawTabs(): void {
     this.tabBar.replaceChildren(...[...this.views.values()].map((view, i) => {
-      const button = el('button', { type: 'button', textContent: `${LABELS[view.info.kind]} ${i + 1}`, className: view.info.id === this.active ? 'selected' : '' });
+      const label = `${LABELS[view.info.kind]} ${i + 1}${view.isEnded ? ' (ended)' : ''}`;
+      const button = el('button', { type: 'button', textContent: label, className: view.info.id === this.active ? 'selected' : '' });
       button.setAttribute('role', 'tab');
       button.addEventListener('click', () => this.select(view.info.id));
       return button;
